@@ -1,0 +1,50 @@
+# One command per job. CI (.ci/run) calls `make test`, the same command you run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test lint nbval outputs bench record check clean
+
+# Create the virtual environment and install the course (re-runs only when a requirements file changes).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.10 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+## lab: start JupyterLab on the course (offline unless a key is configured in .env or the environment)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_setup.ipynb
+
+## test: lint, unit tests, strict nbval over every notebook, browser tests
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests bench tools notebooks
+	$(BIN)/ruff format --check helpers tests bench tools
+
+## nbval: only the notebooks, strictly, offline at instant pace
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval notebooks/
+
+## outputs: re-run every notebook offline and save its outputs (what nbval then compares)
+outputs: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py
+
+## bench: print every benchmark figure next to its baseline
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+## check: the environment check (also the first cell of 00_setup)
+check: $(STAMP)
+	$(BIN)/python -m helpers.check
+
+## record: run the course live and save every stream as a cassette in cassettes/
+record: $(STAMP)
+	$(BIN)/python tools/record_course.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

@@ -1,0 +1,122 @@
+"""Choose live or offline mode and make real SDK clients for it.
+
+Order of precedence, first match wins:
+
+1. ``offline=True`` passed to :func:`client` / :func:`async_client`, or ``COURSE_OFFLINE=1`` in the environment
+   (the tests set it) -> offline.
+2. ``ANTHROPIC_API_KEY`` in the environment or in a ``.env`` file (found from the working directory upward)
+   -> live. ``ANTHROPIC_BASE_URL`` is honoured, so a gateway or proxy works.
+3. Otherwise -> offline: a local Messages API is started on 127.0.0.1 in a background thread (or
+   ``COURSE_OFFLINE_URL`` names one that is already running) and the clients talk to it.
+
+Either way you get the real ``anthropic.Anthropic`` / ``anthropic.AsyncAnthropic``; only where requests go differs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import anthropic
+
+OFFLINE_KEY = "offline-mode-needs-no-key"
+DEFAULT_LIVE_URL = "https://api.anthropic.com"
+_TRUE = {"1", "true", "yes", "on"}
+
+_local_api = None
+_local_api_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Where requests go. ``key_hint`` is the key masked to its last 4 characters, never the key."""
+
+    name: str  # "live" or "offline"
+    base_url: str
+    key_hint: str
+
+    @property
+    def offline(self) -> bool:
+        return self.name == "offline"
+
+    def banner(self) -> str:
+        if self.offline:
+            return f"mode: offline · requests go to the local Messages API at {self.base_url} · no key needed"
+        return f"mode: live · requests go to {self.base_url} · key {self.key_hint}"
+
+
+def mask(key: str) -> str:
+    """``sk-ant-…abcd``: enough to tell keys apart, never enough to use one."""
+    return f"…{key[-4:]}" if len(key) > 8 else "…"
+
+
+def load_env() -> None:
+    """Read ``.env`` (searching from the working directory upward) without overriding the environment."""
+    from dotenv import find_dotenv, load_dotenv
+
+    load_dotenv(find_dotenv(usecwd=True), override=False)
+
+
+def _forced_offline() -> bool:
+    return os.environ.get("COURSE_OFFLINE", "").strip().lower() in _TRUE
+
+
+def mode(offline: bool | None = None) -> Mode:
+    """Decide the mode from the argument, the environment and ``.env``; starts nothing."""
+    load_env()
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if offline or (offline is None and (_forced_offline() or not key)):
+        return Mode("offline", os.environ.get("COURSE_OFFLINE_URL") or "(local API, started on first use)", "")
+    base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_LIVE_URL
+    return Mode("live", base_url.rstrip("/"), mask(key))
+
+
+def local_api_url() -> str:
+    """The URL of the local Messages API for this process, starting it in a background thread if needed."""
+    global _local_api
+    if url := os.environ.get("COURSE_OFFLINE_URL"):
+        return url.rstrip("/")
+    with _local_api_lock:
+        if _local_api is None:
+            from helpers.offline import start
+
+            _local_api = start(pace=os.environ.get("COURSE_PACE") or "realistic")
+        return _local_api.url
+
+
+def _resolve(offline: bool | None) -> tuple[Mode, dict]:
+    m = mode(offline)
+    if m.offline:
+        url = local_api_url()
+        return Mode("offline", url, ""), {"api_key": OFFLINE_KEY, "base_url": url}
+    kwargs: dict = {"api_key": os.environ["ANTHROPIC_API_KEY"].strip(), "base_url": m.base_url}
+    if record_dir := os.environ.get("COURSE_RECORD"):
+        kwargs["_record_dir"] = record_dir
+    return m, kwargs
+
+
+def _make(cls, offline: bool | None, quiet: bool, options: dict):
+    m, kwargs = _resolve(offline)
+    record_dir = kwargs.pop("_record_dir", None)
+    if record_dir and "http_client" not in options:
+        from helpers.offline.cassettes import recording_http_client
+
+        kwargs["http_client"] = recording_http_client(record_dir, asynchronous=cls is anthropic.AsyncAnthropic)
+    if not quiet:
+        print(m.banner())
+    return cls(**{**kwargs, **options})
+
+
+def client(*, offline: bool | None = None, quiet: bool = False, **options) -> anthropic.Anthropic:
+    """A real ``anthropic.Anthropic`` for the current mode; prints one line saying where requests go.
+
+    ``offline=True`` always uses the local API (the fault demos do, in both modes). Extra keyword arguments
+    (``max_retries``, ``timeout``, ``default_headers`` …) go to the client unchanged.
+    """
+    return _make(anthropic.Anthropic, offline, quiet, options)
+
+
+def async_client(*, offline: bool | None = None, quiet: bool = False, **options) -> anthropic.AsyncAnthropic:
+    """Like :func:`client`, for ``anthropic.AsyncAnthropic``."""
+    return _make(anthropic.AsyncAnthropic, offline, quiet, options)

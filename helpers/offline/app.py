@@ -1,0 +1,304 @@
+"""The local Messages API as an ASGI app: validation, scripted or replayed streams, pacing, faults, stats.
+
+It speaks the real API's wire protocol, so the real SDK, real HTTP and real SSE parsing are exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import faults as faults_mod
+from . import replies, sse, wire
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class DropConnection(Exception):
+    """Raised inside the app to make the server close the connection abruptly (the ``drop@N`` fault)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pacing
+
+
+@dataclass(frozen=True)
+class Pace:
+    """``realistic`` (TTFT 0.4-0.9 s, about 50-70 tokens/s with jitter), ``instant``, or a rate in tokens/s."""
+
+    mode: str = "realistic"
+    rate: float = 60.0
+
+    @classmethod
+    def parse(cls, spec: str | float | None) -> Pace:
+        text = str(spec or "realistic").strip().lower()
+        if text in {"realistic", "instant"}:
+            return cls(text)
+        try:
+            rate = float(text)
+        except ValueError:
+            raise ValueError(f"unknown pace {spec!r}: expected 'instant', 'realistic' or tokens per second") from None
+        if rate <= 0:
+            raise ValueError(f"pace must be a positive number of tokens per second, got {spec!r}")
+        return cls("rate", rate)
+
+    def delays(self, events: list[wire.Event], seed: str) -> list[float]:
+        """Seconds to wait before each event; deterministic in ``seed``."""
+        if self.mode == "instant":
+            return [0.0] * len(events)
+        rng = random.Random(seed)
+        rate = rng.uniform(50, 70) if self.mode == "realistic" else self.rate
+        ttft = rng.uniform(0.4, 0.9) if self.mode == "realistic" else min(0.3, 1 / rate)
+        out, first = [], True
+        for ev in events:
+            if ev.tokens and first:
+                out.append(ttft)
+                first = False
+            elif ev.tokens:
+                jitter = rng.uniform(0.6, 1.4) if self.mode == "realistic" else 1.0
+                out.append(ev.tokens / rate * jitter)
+            else:
+                out.append(0.0)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Configuration and counters
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    streams_started: int = 0
+    streams_completed: int = 0
+    streams_cut_by_client: int = 0
+    streams_failed_by_fault: int = 0
+    events_sent: int = 0
+    last_cut_at: float | None = None  # time.time() when a client last left mid-stream
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Config:
+    pace: Pace = field(default_factory=Pace)
+    faults: str = ""  # applied to every request that has no x-offline-fault header
+    replay: bytes | None = None  # one recorded SSE body served to every streaming request
+    cassettes: Path | None = None  # recorded streams served to the requests they were recorded for
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Request validation, in the real API's words
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, error_type: str, message: str):
+        super().__init__(message)
+        self.status, self.error_type, self.message = status, error_type, message
+
+
+def validate(body: bytes) -> dict:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        raise BadRequest(400, "invalid_request_error", "The request body is not valid JSON.") from None
+    if not isinstance(request, dict):
+        raise BadRequest(400, "invalid_request_error", "The request body must be a JSON object.")
+    for name in ("model", "max_tokens", "messages"):
+        if name not in request:
+            raise BadRequest(400, "invalid_request_error", f"{name}: Field required")
+    if not isinstance(request["max_tokens"], int) or request["max_tokens"] < 1:
+        raise BadRequest(400, "invalid_request_error", "max_tokens: Input should be a positive integer")
+    messages = request["messages"]
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest(400, "invalid_request_error", "messages: at least one message is required")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in {"user", "assistant"}:
+            role = m.get("role") if isinstance(m, dict) else None
+            raise BadRequest(400, "invalid_request_error", f"messages.{i}.role: Input should be 'user' or 'assistant', got {role!r}")
+        if "content" not in m:
+            raise BadRequest(400, "invalid_request_error", f"messages.{i}.content: Field required")
+    if messages[0]["role"] != "user":
+        raise BadRequest(400, "invalid_request_error", 'messages: first message must use the "user" role')
+    for i in range(1, len(messages)):
+        if messages[i]["role"] == messages[i - 1]["role"] == "assistant":
+            raise BadRequest(400, "invalid_request_error", f"messages.{i}: roles must alternate between \"user\" and \"assistant\"")
+    thinking = request.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            raise BadRequest(400, "invalid_request_error", "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+        if budget >= request["max_tokens"]:
+            raise BadRequest(400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`.")
+    if not str(request["model"]).startswith("claude"):
+        raise BadRequest(404, "not_found_error", f"model: {request['model']}")
+    return request
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The ASGI app
+
+
+class LocalMessagesAPI:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.stats = Stats()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        request_id = wire.make_id("req_", f"{time.time_ns()}{id(scope)}")
+        if path == "/v1/messages" and method == "POST":
+            self.stats.requests += 1
+            body = await _read_body(receive)
+            try:
+                await self._messages(body, headers, request_id, receive, send)
+            except BadRequest as err:
+                await _json(send, err.status, faults_mod.error_body(err.error_type, err.message, request_id), request_id)
+        elif path == "/v1/models" and method == "GET":
+            data = [{"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"} for k, v in replies.MODELS.items()]
+            await _json(send, 200, {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}, request_id)
+        elif path == "/_offline/stats" and method == "GET":
+            await _json(send, 200, self.stats.as_dict(), request_id)
+        elif path == "/" and method == "GET":
+            await _json(send, 200, {"service": "offline Messages API", "endpoints": ["POST /v1/messages", "GET /v1/models", "GET /_offline/stats"]}, request_id)
+        else:
+            await _json(send, 404, faults_mod.error_body("not_found_error", f"Not found: {method} {path}", request_id), request_id)
+
+    async def _messages(self, body: bytes, headers: dict, request_id: str, receive, send):
+        try:
+            fault = faults_mod.parse(headers.get("x-offline-fault", self.config.faults))
+            pace = Pace.parse(headers["x-offline-pace"]) if "x-offline-pace" in headers else self.config.pace
+        except ValueError as err:
+            raise BadRequest(400, "invalid_request_error", str(err)) from None
+        retry_count = int(headers.get("x-stainless-retry-count", "0") or 0)
+        if status := fault.http_status(retry_count):
+            error_type = faults_mod.ERROR_TYPES.get(status, "api_error")
+            extra = [(b"x-should-retry", b"true")] if status in {429, 500, 529} else []
+            if status == 429:
+                extra.append((b"retry-after", b"1"))
+            await _json(send, status, faults_mod.error_body(error_type, None, request_id), request_id, extra)
+            return
+        request = validate(body)
+        seed = wire.fingerprint(request)
+        if recorded := self._recorded(request, seed):
+            chunks = [(e.raw, e.event) for e in recorded]
+            delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
+            if not request.get("stream"):
+                recorded = None  # a non-streaming request gets the scripted answer
+        if not recorded:
+            events = wire.events(request, replies.choose(request))
+            if not request.get("stream"):
+                await asyncio.sleep(sum(pace.delays(events, seed)))
+                await _json(send, 200, wire.message(events), request_id)
+                return
+            chunks = [(sse.encode(e.name, e.data), e.name) for e in events]
+            delays = pace.delays(events, seed)
+        await self._stream(chunks, delays, fault, request_id, receive, send)
+
+    def _recorded(self, request: dict, seed: str) -> list[sse.RawEvent] | None:
+        if self.config.cassettes is not None:
+            from .cassettes import lookup
+
+            if body := lookup(self.config.cassettes, request):
+                return sse.split(body)
+        if self.config.replay is not None:
+            return sse.split(self.config.replay)
+        return None
+
+    async def _stream(self, chunks, delays, fault, request_id, receive, send):
+        stats = self.stats
+        stats.streams_started += 1
+        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, (b"request-id", request_id.encode())]})
+        producer = asyncio.create_task(self._produce(chunks, delays, fault, send))
+        watcher = asyncio.create_task(_wait_disconnect(receive))
+        done, _ = await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher in done and not producer.done():
+            producer.cancel()
+            stats.streams_cut_by_client += 1
+            stats.last_cut_at = time.time()
+            await asyncio.gather(producer, return_exceptions=True)
+            return
+        watcher.cancel()
+        try:
+            outcome = producer.result()
+        except OSError:  # the client went away while we were writing
+            stats.streams_cut_by_client += 1
+            stats.last_cut_at = time.time()
+            return
+        if outcome == "drop":
+            stats.streams_failed_by_fault += 1
+            raise DropConnection("drop fault: closing the connection mid-stream")
+        if outcome == "error":
+            stats.streams_failed_by_fault += 1
+        else:
+            stats.streams_completed += 1
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _produce(self, chunks, delays, fault, send) -> str:
+        for n, ((raw, _name), delay) in enumerate(zip(chunks, delays, strict=True)):
+            if fault.drop_at == n:
+                return "drop"
+            if fault.error_at == n:
+                body = faults_mod.error_body(fault.error_type, None, "")
+                body.pop("request_id")
+                await send({"type": "http.response.body", "body": sse.encode("error", body), "more_body": True})
+                self.stats.events_sent += 1
+                return "error"
+            if fault.stall_at == n:
+                await asyncio.sleep(fault.stall_seconds)
+            if fault.garbage_at == n:
+                await send({"type": "http.response.body", "body": b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\n', "more_body": True})
+            if delay:
+                await asyncio.sleep(delay)
+            await send({"type": "http.response.body", "body": raw, "more_body": True})
+            self.stats.events_sent += 1
+        return "drop" if fault.drop_at == len(chunks) else "done"
+
+
+def _replay_cost(event: sse.RawEvent) -> int:
+    """Output tokens a recorded event carries, for pacing a replay."""
+    if event.event != "content_block_delta":
+        return 0
+    try:
+        delta = json.loads(event.data)["delta"]
+    except (ValueError, KeyError, TypeError):
+        return 1
+    return max(1, wire.count_tokens(delta.get("text") or delta.get("thinking") or delta.get("partial_json") or ""))
+
+
+async def _wait_disconnect(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _read_body(receive) -> bytes:
+    body = b""
+    while True:
+        msg = await receive()
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            return body
+
+
+async def _json(send, status: int, payload: dict, request_id: str, extra: list | None = None) -> None:
+    data = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"request-id", request_id.encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,104 @@
+"""Fault injection: the failures the errors lesson teaches, on demand.
+
+A fault spec is a comma- or space-separated list of:
+
+``http:STATUS[*K]``     answer STATUS before streaming, with the real error type; ``*K`` fails only the first K attempts
+                        (judged by the SDK's ``x-stainless-retry-count`` header), so retries are seen to succeed
+``error@N[:TYPE]``      an ``event: error`` after N events (default ``overloaded_error``), then the stream ends
+``drop@N``              close the connection abruptly after N events
+``stall@N:SECONDS``     go silent for SECONDS after N events, then carry on
+``garbage@N``           one malformed SSE event after N events
+
+Send it per request in the ``x-offline-fault`` header, or set it for a whole server with ``start(fault=...)`` /
+``--fault``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+MESSAGES = {
+    "invalid_request_error": "Invalid request (injected by the offline API).",
+    "authentication_error": "invalid x-api-key",
+    "permission_error": "Your API key does not have permission to use the specified resource.",
+    "not_found_error": "The requested resource could not be found.",
+    "request_too_large": "Request exceeds the maximum allowed number of bytes.",
+    "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit (injected by the offline API).",
+    "api_error": "Internal server error",
+    "overloaded_error": "Overloaded",
+}
+
+_PART = re.compile(
+    r"^(?:http:(?P<status>\d{3})(?:\*(?P<times>\d+))?"
+    r"|(?P<kind>error|drop|stall|garbage)@(?P<at>\d+)(?::(?P<arg>[\w.]+))?)$"
+)
+
+
+@dataclass(frozen=True)
+class Faults:
+    status: int | None = None  # http:STATUS
+    times: int | None = None  # *K: only the first K attempts
+    error_at: int | None = None
+    error_type: str = "overloaded_error"
+    drop_at: int | None = None
+    stall_at: int | None = None
+    stall_seconds: float = 0.0
+    garbage_at: int | None = None
+
+    def http_status(self, retry_count: int) -> int | None:
+        """The status to fail this attempt with, or None to answer normally."""
+        if self.status is None or (self.times is not None and retry_count >= self.times):
+            return None
+        return self.status
+
+    def __bool__(self) -> bool:
+        return self != Faults()
+
+
+def parse(spec: str | None) -> Faults:
+    """Parse a fault spec; raises ValueError naming the accepted forms if any part is malformed."""
+    fields: dict = {}
+    for part in re.split(r"[,\s]+", (spec or "").strip()):
+        if not part:
+            continue
+        m = _PART.match(part)
+        if not m:
+            raise ValueError(
+                f"unknown fault {part!r}: expected http:STATUS[*K], error@N[:TYPE], drop@N, stall@N:SECONDS or garbage@N"
+            )
+        if m["status"]:
+            fields.update(status=int(m["status"]), times=int(m["times"]) if m["times"] else None)
+            continue
+        at, arg = int(m["at"]), m["arg"]
+        if m["kind"] == "error":
+            fields.update(error_at=at, error_type=arg or "overloaded_error")
+        elif m["kind"] == "drop":
+            fields.update(drop_at=at)
+        elif m["kind"] == "garbage":
+            fields.update(garbage_at=at)
+        else:
+            if arg is None:
+                raise ValueError(f"stall needs a duration: stall@{at}:SECONDS, got {part!r}")
+            fields.update(stall_at=at, stall_seconds=float(arg))
+    return Faults(**fields)
+
+
+def error_body(error_type: str, message: str | None, request_id: str) -> dict:
+    """An error in the real API's JSON shape."""
+    return {
+        "type": "error",
+        "error": {"type": error_type, "message": message or MESSAGES.get(error_type, error_type)},
+        "request_id": request_id,
+    }
