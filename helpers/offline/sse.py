@@ -7,6 +7,7 @@ every event ends with a blank line. Data is compact JSON, as the Messages API se
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 
@@ -19,7 +20,7 @@ def encode(event: str | None, data: str | dict) -> bytes:
         if "\n" in event or "\r" in event:
             raise ValueError(f"an SSE event name cannot contain a newline: {event!r}")
         lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    lines.extend(f"data: {line}" for line in re.split(r"\r\n|\r|\n", data))  # SSE line ends only, not U+2028
     return ("\n".join(lines) + "\n\n").encode()
 
 
