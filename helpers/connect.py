@@ -9,6 +9,10 @@ Order of precedence, first match wins:
 3. Otherwise -> offline: a local Messages API is started on 127.0.0.1 in a background thread (or
    ``COURSE_OFFLINE_URL`` names one that is already running) and the clients talk to it.
 
+Other variables: ``COURSE_PACE`` (realistic | instant | tokens per second) paces the local API;
+``COURSE_CASSETTES=folder`` makes it serve recorded streams to the requests they were recorded for;
+``COURSE_RECORD=folder`` in live mode saves every complete stream there (see :mod:`helpers.offline.cassettes`).
+
 Either way you get the real ``anthropic.Anthropic`` / ``anthropic.AsyncAnthropic``; only where requests go differs.
 """
 
@@ -81,7 +85,10 @@ def local_api_url() -> str:
         if _local_api is None:
             from helpers.offline import start
 
-            _local_api = start(pace=os.environ.get("COURSE_PACE") or "realistic")
+            _local_api = start(
+                pace=os.environ.get("COURSE_PACE") or "realistic",
+                cassettes=os.environ.get("COURSE_CASSETTES") or None,
+            )
         return _local_api.url
 
 

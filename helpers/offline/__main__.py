@@ -14,12 +14,16 @@ from .server import _QuietDrops, bind, make_config, url_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.offline", description="A local, Anthropic-compatible Messages API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.offline", description="A local, Anthropic-compatible Messages API."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
     parser.add_argument("--pace", default="realistic", help="realistic (default), instant, or tokens per second")
     parser.add_argument("--replay", metavar="FILE", help="answer every streaming request with this recorded SSE body")
-    parser.add_argument("--cassettes", metavar="DIR", help="serve streams recorded by `make record` to matching requests")
+    parser.add_argument(
+        "--cassettes", metavar="DIR", help="serve streams recorded by `make record` to matching requests"
+    )
     parser.add_argument("--fault", default="", help="fault spec for every request, e.g. 'http:529*1' or 'error@5'")
     args = parser.parse_args(argv)
     try:

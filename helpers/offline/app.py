@@ -124,21 +124,31 @@ def validate(body: bytes) -> dict:
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in {"user", "assistant"}:
             role = m.get("role") if isinstance(m, dict) else None
-            raise BadRequest(400, "invalid_request_error", f"messages.{i}.role: Input should be 'user' or 'assistant', got {role!r}")
+            raise BadRequest(
+                400, "invalid_request_error", f"messages.{i}.role: Input should be 'user' or 'assistant', got {role!r}"
+            )
         if "content" not in m:
             raise BadRequest(400, "invalid_request_error", f"messages.{i}.content: Field required")
     if messages[0]["role"] != "user":
         raise BadRequest(400, "invalid_request_error", 'messages: first message must use the "user" role')
     for i in range(1, len(messages)):
         if messages[i]["role"] == messages[i - 1]["role"] == "assistant":
-            raise BadRequest(400, "invalid_request_error", f"messages.{i}: roles must alternate between \"user\" and \"assistant\"")
+            raise BadRequest(
+                400, "invalid_request_error", f'messages.{i}: roles must alternate between "user" and "assistant"'
+            )
     thinking = request.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or budget < 1024:
-            raise BadRequest(400, "invalid_request_error", "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+            raise BadRequest(
+                400,
+                "invalid_request_error",
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+            )
         if budget >= request["max_tokens"]:
-            raise BadRequest(400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`.")
+            raise BadRequest(
+                400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`."
+            )
     if not str(request["model"]).startswith("claude"):
         raise BadRequest(404, "not_found_error", f"model: {request['model']}")
     return request
@@ -170,16 +180,39 @@ class LocalMessagesAPI:
             try:
                 await self._messages(body, headers, request_id, receive, send)
             except BadRequest as err:
-                await _json(send, err.status, faults_mod.error_body(err.error_type, err.message, request_id), request_id)
+                await _json(
+                    send, err.status, faults_mod.error_body(err.error_type, err.message, request_id), request_id
+                )
         elif path == "/v1/models" and method == "GET":
-            data = [{"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"} for k, v in replies.MODELS.items()]
-            await _json(send, 200, {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}, request_id)
+            data = [
+                {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
+                for k, v in replies.MODELS.items()
+            ]
+            await _json(
+                send,
+                200,
+                {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]},
+                request_id,
+            )
         elif path == "/_offline/stats" and method == "GET":
             await _json(send, 200, self.stats.as_dict(), request_id)
         elif path == "/" and method == "GET":
-            await _json(send, 200, {"service": "offline Messages API", "endpoints": ["POST /v1/messages", "GET /v1/models", "GET /_offline/stats"]}, request_id)
+            await _json(
+                send,
+                200,
+                {
+                    "service": "offline Messages API",
+                    "endpoints": ["POST /v1/messages", "GET /v1/models", "GET /_offline/stats"],
+                },
+                request_id,
+            )
         else:
-            await _json(send, 404, faults_mod.error_body("not_found_error", f"Not found: {method} {path}", request_id), request_id)
+            await _json(
+                send,
+                404,
+                faults_mod.error_body("not_found_error", f"Not found: {method} {path}", request_id),
+                request_id,
+            )
 
     async def _messages(self, body: bytes, headers: dict, request_id: str, receive, send):
         try:
@@ -225,7 +258,13 @@ class LocalMessagesAPI:
     async def _stream(self, chunks, delays, fault, request_id, receive, send):
         stats = self.stats
         stats.streams_started += 1
-        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, (b"request-id", request_id.encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*SSE_HEADERS, (b"request-id", request_id.encode())],
+            }
+        )
         producer = asyncio.create_task(self._produce(chunks, delays, fault, send))
         watcher = asyncio.create_task(_wait_disconnect(receive))
         done, _ = await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -264,9 +303,14 @@ class LocalMessagesAPI:
             if fault.stall_at == n:
                 await asyncio.sleep(fault.stall_seconds)
             if fault.garbage_at == n:
-                await send({"type": "http.response.body", "body": b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\n', "more_body": True})
-            if delay:
-                await asyncio.sleep(delay)
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\n',
+                        "more_body": True,
+                    }
+                )
+            await asyncio.sleep(delay)  # even 0: lets a disconnect be noticed before the next write
             await send({"type": "http.response.body", "body": raw, "more_body": True})
             self.stats.events_sent += 1
         return "drop" if fault.drop_at == len(chunks) else "done"

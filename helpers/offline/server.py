@@ -77,7 +77,9 @@ class Running:
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> Running:
     """Serve an ASGI app with uvicorn in a daemon thread; prints nothing (output would land in later cells)."""
     sock = bind(host, port)
-    config = uvicorn.Config(app, log_config=None, log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app, log_config=None, log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # not the main thread
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)

@@ -120,7 +120,9 @@ def events(request: dict, reply: Reply) -> list[Event]:
         start, deltas, closing = _block_events(block, index, seed, rng)
         if block.type == "text" and stops:
             deltas, stop_sequence = _cut_at_stop(block.text, stops, rng, index)
-        out.append(Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+        out.append(
+            Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+        )
         if index == 0:
             out.append(Event("ping", {"type": "ping"}))
         for delta, cost in deltas:
@@ -128,8 +130,12 @@ def events(request: dict, reply: Reply) -> list[Event]:
                 stop_reason = "max_tokens"
                 break
             used += cost
-            out.append(Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, cost))
-        out.extend(Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in closing)
+            out.append(
+                Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, cost)
+            )
+        out.extend(
+            Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in closing
+        )
         out.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
         if stop_reason == "max_tokens" or stop_sequence is not None:
             if stop_sequence is not None:
@@ -155,13 +161,21 @@ def _block_events(block: Block, index: int, seed: str, rng: random.Random):
     if block.type == "text":
         return {"type": "text", "text": ""}, _text_deltas(block.text, rng), []
     if block.type == "thinking":
-        deltas = [({"type": "thinking_delta", "thinking": t}, count_tokens(t)) for t in _group(tokens(block.text), rng, 6)]
+        deltas = [
+            ({"type": "thinking_delta", "thinking": t}, count_tokens(t)) for t in _group(tokens(block.text), rng, 6)
+        ]
         signature = base64.b64encode(hashlib.sha512((seed + block.text).encode()).digest() * 3).decode()
-        return {"type": "thinking", "thinking": "", "signature": ""}, deltas, [{"type": "signature_delta", "signature": signature}]
+        return (
+            {"type": "thinking", "thinking": "", "signature": ""},
+            deltas,
+            [{"type": "signature_delta", "signature": signature}],
+        )
     if block.type == "tool_use":
         start = {"type": "tool_use", "id": make_id("toolu_", seed, str(index)), "name": block.name, "input": {}}
         serialized = json.dumps(block.input, ensure_ascii=False)
-        deltas = [({"type": "input_json_delta", "partial_json": c}, 1 if c else 0) for c in _json_chunks(serialized, rng)]
+        deltas = [
+            ({"type": "input_json_delta", "partial_json": c}, 1 if c else 0) for c in _json_chunks(serialized, rng)
+        ]
         return start, deltas, []
     raise ValueError(f"unknown block type {block.type!r}: expected text, thinking or tool_use")
 

@@ -1,0 +1,118 @@
+"""Mode selection: offline by default, live with a key, forced offline by COURSE_OFFLINE, never leaking the key."""
+
+from __future__ import annotations
+
+import anthropic
+import pytest
+
+from helpers import connect
+
+from .conftest import MODEL
+
+FAKE_KEY = "sk-ant-api03-" + "Q" * 86 + "-AbCd1234"
+HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """A clean environment in an empty folder (no .env), with the local API of this test session."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "COURSE_OFFLINE", "COURSE_OFFLINE_URL", "COURSE_RECORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def test_offline_without_key(env, api, capsys):
+    env.setenv("COURSE_OFFLINE_URL", api.url)
+    client = connect.client()
+    assert isinstance(client, anthropic.Anthropic)
+    assert (
+        capsys.readouterr().out
+        == f"mode: offline · requests go to the local Messages API at {api.url} · no key needed\n"
+    )
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+        assert stream.get_final_text().startswith("Silent")
+
+
+def test_starts_its_own_local_api_when_none_is_named(env):
+    url = connect.local_api_url()
+    assert url.startswith("http://127.0.0.1:")
+    assert connect.local_api_url() == url  # one per process
+    client = connect.client(quiet=True)
+    assert client.messages.create(model=MODEL, max_tokens=64, messages=HAIKU).content
+
+
+def test_live_with_key_masks_it(env, capsys):
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    client = connect.client()
+    out = capsys.readouterr().out
+    assert out == "mode: live · requests go to https://api.anthropic.com · key …1234\n"
+    assert FAKE_KEY not in out and FAKE_KEY[:-4] not in out
+    assert client.api_key == FAKE_KEY
+    assert repr(connect.mode()).count(FAKE_KEY) == 0
+
+
+def test_key_from_dotenv_file(env, tmp_path):
+    (tmp_path / ".env").write_text(f"ANTHROPIC_API_KEY={FAKE_KEY}\n")
+    sub = tmp_path / "notebooks"
+    sub.mkdir()
+    env.chdir(sub)  # notebooks run from a subfolder: .env is found upward
+    assert connect.mode().name == "live"
+
+
+def test_forced_offline_even_with_key(env, api):
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    env.setenv("COURSE_OFFLINE", "1")
+    env.setenv("COURSE_OFFLINE_URL", api.url)
+    assert connect.mode().offline
+    assert connect.client(quiet=True).api_key == connect.OFFLINE_KEY
+    env.setenv("COURSE_OFFLINE", "0")
+    assert connect.mode().name == "live"
+    assert connect.client(offline=True, quiet=True).base_url.host == "127.0.0.1"  # the fault demos' way
+
+
+def test_live_honours_base_url(env, api, capsys):
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    env.setenv("ANTHROPIC_BASE_URL", api.url + "/")
+    client = connect.async_client()
+    assert isinstance(client, anthropic.AsyncAnthropic)
+    assert capsys.readouterr().out == f"mode: live · requests go to {api.url} · key …1234\n"
+
+
+async def test_async_client_streams_in_live_mode_against_a_gateway(env, api):
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    env.setenv("ANTHROPIC_BASE_URL", api.url)
+    client = connect.async_client(quiet=True, max_retries=0)
+    async with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+        text = "".join([t async for t in stream.text_stream])
+    assert text.startswith("Silent")
+
+
+def test_recording_in_live_mode_then_replaying_for_a_class(env, tmp_path):
+    """One key records real streams; the local API then serves them to the same requests, offline."""
+    from helpers.offline import start
+
+    recorded_from = start(pace="instant")
+    try:
+        env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+        env.setenv("ANTHROPIC_BASE_URL", recorded_from.url)
+        env.setenv("COURSE_RECORD", str(tmp_path / "cassettes"))
+        live = connect.client(quiet=True)
+        messages = [{"role": "user", "content": "Tell me something about owls"}]
+        with live.messages.stream(model=MODEL, max_tokens=64, messages=messages) as stream:
+            live_text = stream.get_final_text()
+        cassettes = sorted(p.suffix for p in (tmp_path / "cassettes").iterdir())
+        assert cassettes == [".json", ".sse"]
+        assert FAKE_KEY not in "".join(p.read_text() for p in (tmp_path / "cassettes").iterdir())
+    finally:
+        recorded_from.stop()
+    # Replace the recording's text so we can tell a replay from a scripted answer.
+    sse_file = next((tmp_path / "cassettes").glob("*.sse"))
+    first_word = live_text.split()[0]
+    sse_file.write_bytes(sse_file.read_bytes().replace(first_word.encode(), b"RECORDED", 1))
+    with start(pace="instant", cassettes=tmp_path / "cassettes") as replaying:
+        client = anthropic.Anthropic(base_url=replaying.url, api_key="k")
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=messages) as stream:
+            assert stream.get_final_text().startswith("RECORDED")
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+            assert stream.get_final_text().startswith("Silent")  # no recording: scripted answer

@@ -1,0 +1,561 @@
+"""The local Messages API, exercised by the real SDK over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import anthropic
+import httpx2
+import pytest
+from anthropic.lib.streaming._messages import accumulate_event
+from anthropic.types import Message, RawMessageStreamEvent
+from pydantic import TypeAdapter
+
+from helpers.offline import replies, sse, start, wire
+from helpers.offline.app import Pace
+
+from .conftest import MODEL, ROOT, samples_or_skip
+
+HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current weather for a place.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["location"],
+    },
+}
+EVENT = TypeAdapter(RawMessageStreamEvent)
+
+
+def raw_stream(api, **request) -> bytes:
+    """The exact bytes of a streaming answer, read with a plain HTTP client."""
+    body = {"model": MODEL, "max_tokens": 1024, "messages": HAIKU, "stream": True, **request}
+    with httpx2.Client() as http:
+        r = http.post(
+            f"{api.url}/v1/messages", json=body, headers={"x-api-key": "k", "anthropic-version": "2023-06-01"}
+        )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    return r.content
+
+
+def check_grammar(events: list[sse.RawEvent]) -> list[dict]:
+    """Assert the real API's event order and validate every event against the SDK's own types."""
+    names = [e.event for e in events]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    payloads = []
+    open_block = None
+    for e in events:
+        data = json.loads(e.data)
+        assert data["type"] == e.event
+        if e.event == "ping":
+            continue
+        EVENT.validate_python(data)
+        if e.event == "content_block_start":
+            assert open_block is None
+            open_block = data["index"]
+        elif e.event in {"content_block_delta", "content_block_stop"}:
+            assert data["index"] == open_block
+            if e.event == "content_block_stop":
+                open_block = None
+        payloads.append(data)
+    assert open_block is None
+    return payloads
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Blocks, stop reasons, grammar
+
+
+def test_text_stream_haiku(client):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=HAIKU) as stream:
+        chunks = list(stream.text_stream)
+        final = stream.get_final_message()
+    assert len(chunks) > 3
+    assert "".join(chunks) == final.content[0].text
+    assert final.content[0].text.count("\n") == 2  # three lines
+    assert final.stop_reason == "end_turn"
+    assert final.id.startswith("msg_01") and len(final.id) == 28
+    assert final.usage.output_tokens == wire.count_tokens(final.content[0].text)
+    assert final.usage.input_tokens > 0
+
+
+def test_event_grammar_and_types(api):
+    events = sse.split(raw_stream(api))
+    payloads = check_grammar(events)
+    assert [e.event for e in events].count("ping") == 1
+    start_usage = payloads[0]["message"]["usage"]
+    final_usage = payloads[-2]["usage"]
+    assert start_usage["output_tokens"] == 1 and final_usage["output_tokens"] > 1
+    assert final_usage["input_tokens"] == start_usage["input_tokens"]  # cumulative, as the real API sends it
+
+
+def test_tool_use_streams_input_json(client):
+    messages = [{"role": "user", "content": "What's the weather in Paris?"}]
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=[WEATHER_TOOL], messages=messages) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    deltas = [
+        e.delta.partial_json for e in events if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    ]
+    assert deltas[0] == ""  # the real API's first chunk
+    assert any('"' in d and not d.startswith('"') for d in deltas[1:])  # keys and values split mid-token
+    snapshots = [e.snapshot for e in events if e.type == "input_json"]
+    assert snapshots[0] == {} and snapshots[-1] == {"location": "Paris", "unit": "celsius"}
+    tool = final.content[-1]
+    assert final.stop_reason == "tool_use" and tool.type == "tool_use" and tool.name == "get_weather"
+    assert tool.id.startswith("toolu_01")
+
+    follow_up = [
+        *messages,
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in final.content]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": tool.id,
+                    "content": json.dumps(
+                        {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
+                    ),
+                }
+            ],
+        },
+    ]
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=[WEATHER_TOOL], messages=follow_up) as stream:
+        answer = stream.get_final_message()
+    assert answer.stop_reason == "end_turn"
+    assert "18°C" in answer.content[0].text and "Paris" in answer.content[0].text
+
+
+@pytest.mark.parametrize("thinking", [{"type": "enabled", "budget_tokens": 1024}, {"type": "adaptive"}])
+def test_thinking_then_signature_then_answer(client, thinking):
+    messages = [{"role": "user", "content": "What is 27 * 453?"}]
+    with client.messages.stream(model=MODEL, max_tokens=2048, thinking=thinking, messages=messages) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    kinds = [e.delta.type for e in events if e.type == "content_block_delta"]
+    first_text = kinds.index("text_delta")
+    assert kinds[0] == "thinking_delta" and kinds[first_text - 1] == "signature_delta"
+    assert kinds.count("signature_delta") == 1
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert "12,231" in final.content[0].thinking and "12,231" in final.content[1].text
+    assert final.content[0].signature
+
+
+def test_max_tokens_truncates_text(client):
+    with client.messages.stream(model=MODEL, max_tokens=5, messages=HAIKU) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "max_tokens"
+    assert final.usage.output_tokens <= 5
+    assert final.content[0].text and "typo" not in final.content[0].text
+
+
+def test_max_tokens_truncates_tool_input(client):
+    messages = [{"role": "user", "content": "What's the weather in Paris?"}]
+    with client.messages.stream(model=MODEL, max_tokens=14, tools=[WEATHER_TOOL], messages=messages) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "max_tokens"
+    tool = final.content[-1]
+    assert tool.type == "tool_use" and tool.input != {"location": "Paris", "unit": "celsius"}
+
+
+def test_stop_sequence_cuts_before_it(client):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=HAIKU, stop_sequences=["print"]) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "stop_sequence" and final.stop_sequence == "print"
+    assert final.content[0].text == "Silent stack trace waits\nOne "
+
+
+def test_non_streaming_matches_streaming(client):
+    created = client.messages.create(model=MODEL, max_tokens=1024, messages=HAIKU)
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=HAIKU) as stream:
+        streamed = stream.get_final_message()
+    assert isinstance(created, Message)
+    assert created.content[0].text == streamed.content[0].text
+    assert created.usage.output_tokens == streamed.usage.output_tokens
+
+
+def test_accepts_everything_the_sdk_sends(client):
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=1024,
+        system=[{"type": "text", "text": "You are terse."}],
+        messages=HAIKU,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "auto"},
+        metadata={"user_id": "learner-1"},
+        stop_sequences=["zzz"],
+        extra_body={"some_future_field": {"x": 1}},
+    ) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
+
+
+def test_other_prompts_get_a_deterministic_offline_answer(client):
+    messages = [{"role": "user", "content": "Tell me about owls"}]
+    texts = {client.messages.create(model=MODEL, max_tokens=1024, messages=messages).content[0].text for _ in range(2)}
+    assert len(texts) == 1 and "offline" in texts.pop()
+
+
+def test_same_request_same_bytes(api):
+    assert raw_stream(api) == raw_stream(api)
+    assert raw_stream(api) != raw_stream(api, max_tokens=1000)
+
+
+def test_models_list(client):
+    ids = [m.id for m in client.models.list()]
+    assert MODEL in ids
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pacing
+
+
+def test_pace_parsing_and_bounds():
+    request = {"model": MODEL, "max_tokens": 4096, "messages": [{"role": "user", "content": "Write a long essay"}]}
+    events = wire.events(request, replies.choose(request))
+    n_tokens = sum(e.tokens for e in events)
+    assert Pace.parse("instant").delays(events, "s") == [0.0] * len(events)
+    real = Pace.parse("realistic").delays(events, "s")
+    assert real == Pace.parse("realistic").delays(events, "s")  # deterministic jitter
+    ttft = next(d for d, e in zip(real, events, strict=True) if e.tokens)
+    assert 0.4 <= ttft <= 0.9
+    rate = (n_tokens - 1) / (sum(real) - ttft)
+    assert 35 <= rate <= 100  # in the range of the real API
+    assert sum(Pace.parse(100).delays(events, "s")) == pytest.approx(n_tokens / 100, rel=0.05)
+    with pytest.raises(ValueError, match="instant.*realistic"):
+        Pace.parse("fast")
+
+
+def test_pace_per_request_header_slows_the_stream(client):
+    started = time.monotonic()
+    with client.messages.stream(
+        model=MODEL, max_tokens=1024, messages=HAIKU, extra_headers={"x-offline-pace": "40"}
+    ) as stream:
+        tokens = stream.get_final_message().usage.output_tokens
+    assert time.monotonic() - started >= (tokens - 2) / 40  # a lower bound holds on any machine
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Faults
+
+
+@pytest.mark.parametrize(
+    ("status", "exc", "error_type"),
+    [
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (403, anthropic.PermissionDeniedError, "permission_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+        (413, anthropic.ContentTooLargeError, "request_too_large"),
+    ],
+)
+def test_http_faults_raise_the_sdk_exception(client, status, exc, error_type):
+    with pytest.raises(exc) as info:
+        with client.messages.stream(
+            model=MODEL, max_tokens=64, messages=HAIKU, extra_headers={"x-offline-fault": f"http:{status}"}
+        ) as stream:
+            stream.get_final_message()
+    assert info.value.status_code == status
+    assert info.value.body["error"]["type"] == error_type
+    assert info.value.request_id.startswith("req_01")
+
+
+def test_retries_succeed_after_k_failures(api):
+    retrying = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=2)
+    before = api.stats()["requests"]
+    with retrying.messages.stream(
+        model=MODEL, max_tokens=64, messages=HAIKU, extra_headers={"x-offline-fault": "http:529*2"}
+    ) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
+    assert api.stats()["requests"] - before == 3  # two 529s, then the answer
+
+
+def test_retries_give_up_when_failures_outlast_them(api):
+    retrying = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=1)
+    with pytest.raises(anthropic.OverloadedError):
+        retrying.messages.create(
+            model=MODEL, max_tokens=64, messages=HAIKU, extra_headers={"x-offline-fault": "http:529*2"}
+        )
+
+
+def test_rate_limit_sends_retry_after(api):
+    with httpx2.Client() as http:
+        r = http.post(f"{api.url}/v1/messages", json={}, headers={"x-offline-fault": "http:429"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1" and r.headers["x-should-retry"] == "true"
+
+
+def stream_until_failure(client, fault: str, **options):
+    """Stream the haiku with a fault; return (partial text, exception)."""
+    parts: list[str] = []
+    with pytest.raises(Exception) as info:  # noqa: PT011 - each caller checks the exact type
+        with client.with_options(**options).messages.stream(
+            model=MODEL, max_tokens=1024, messages=HAIKU, extra_headers={"x-offline-fault": fault}
+        ) as stream:
+            for text in stream.text_stream:
+                parts.append(text)
+    return "".join(parts), info.value
+
+
+def test_midstream_error_event(client):
+    partial, err = stream_until_failure(client, "error@6")
+    assert isinstance(err, anthropic.APIStatusError) and err.status_code == 200
+    assert err.type == "overloaded_error"
+    assert partial and "Silent".startswith(partial[:6])
+
+
+def test_midstream_error_event_custom_type(client):
+    _, err = stream_until_failure(client, "error@4:api_error")
+    assert err.type == "api_error"
+
+
+def test_midstream_error_is_not_retried(api):
+    retrying = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=2)
+    before = api.stats()["requests"]
+    stream_until_failure(retrying, "error@6")
+    assert api.stats()["requests"] - before == 1
+
+
+def test_dropped_connection(client):
+    partial, err = stream_until_failure(client, "drop@6")
+    assert isinstance(err, httpx2.RemoteProtocolError)  # the SDK does not wrap errors raised mid-stream
+    assert partial
+
+
+def test_stall_caught_by_read_timeout(client):
+    started = time.monotonic()
+    partial, err = stream_until_failure(client, "stall@6:5", timeout=anthropic.Timeout(5, read=0.3))
+    assert isinstance(err, httpx2.ReadTimeout)
+    assert partial and time.monotonic() - started < 4
+
+
+def test_stall_shorter_than_timeout_completes(client):
+    with client.messages.stream(
+        model=MODEL, max_tokens=1024, messages=HAIKU, extra_headers={"x-offline-fault": "stall@6:0.2"}
+    ) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
+
+
+def test_garbage_line(client):
+    partial, err = stream_until_failure(client, "garbage@6")
+    assert isinstance(err, json.JSONDecodeError)
+    assert partial
+
+
+def test_faults_combine(client):
+    partial, err = stream_until_failure(
+        anthropic.Anthropic(base_url=client.base_url, api_key="k", max_retries=1), "http:500*1, error@5"
+    )
+    assert isinstance(err, anthropic.APIStatusError) and err.status_code == 200
+
+
+def test_unknown_fault_is_a_clear_400(client):
+    with pytest.raises(anthropic.BadRequestError, match="expected http:STATUS"):
+        client.messages.create(model=MODEL, max_tokens=64, messages=HAIKU, extra_headers={"x-offline-fault": "explode"})
+
+
+def test_server_stays_up_after_faults(client):
+    for fault in ("drop@3", "garbage@2", "error@1"):
+        stream_until_failure(client, fault)
+    assert client.messages.create(model=MODEL, max_tokens=64, messages=HAIKU).stop_reason in {"end_turn", "max_tokens"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Bad requests
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ({"model": MODEL, "messages": HAIKU}, "max_tokens: Field required"),
+        ({"model": MODEL, "max_tokens": 10, "messages": []}, "at least one message"),
+        ({"model": MODEL, "max_tokens": 10, "messages": [{"role": "assistant", "content": "hi"}]}, "first message"),
+        (
+            {"model": MODEL, "max_tokens": 10, "messages": [{"role": "system", "content": "hi"}]},
+            "'user' or 'assistant'",
+        ),
+        (
+            {
+                "model": MODEL,
+                "max_tokens": 10,
+                "messages": HAIKU,
+                "thinking": {"type": "enabled", "budget_tokens": 2048},
+            },
+            "budget_tokens",
+        ),
+    ],
+)
+def test_bad_requests_are_400(client, body, match):
+    with pytest.raises(anthropic.BadRequestError, match=match) as info:
+        client.post("/v1/messages", cast_to=Message, body=body)
+    assert info.value.body["type"] == "error" and info.value.body["error"]["type"] == "invalid_request_error"
+
+
+def test_invalid_json_and_unknown_path(api):
+    with httpx2.Client() as http:
+        bad = http.post(f"{api.url}/v1/messages", content=b"{not json", headers={"content-type": "application/json"})
+        missing = http.get(f"{api.url}/v1/nothing")
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
+    assert bad.headers["request-id"].startswith("req_")
+
+
+def test_unknown_path_raises_not_found(client):
+    with pytest.raises(anthropic.NotFoundError):
+        client.get("/v1/nothing", cast_to=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Replay of recorded streams
+
+
+def sdk_accumulates(path) -> Message:
+    """What the SDK builds from a recorded file directly, with no server in between."""
+    snapshot, bufs = None, {}
+    for event in sse.split(path.read_bytes()):
+        if event.event in {"ping", None}:
+            continue
+        if event.event == "error":
+            raise anthropic.APIStatusError(
+                "error event",
+                response=httpx2.Response(200, request=httpx2.Request("POST", "http://x")),
+                body=json.loads(event.data),
+            )
+        parsed = anthropic._models.construct_type(type_=RawMessageStreamEvent, value=json.loads(event.data))
+        snapshot = accumulate_event(event=parsed, current_snapshot=snapshot, json_bufs=bufs)
+    return snapshot
+
+
+def sample_files():
+    base = ROOT.parent / "shared" / "sse-samples"
+    return sorted(p.name for p in base.glob("*.txt")) if base.is_dir() else ["(samples absent)"]
+
+
+@pytest.mark.parametrize("name", sample_files())
+def test_replay_matches_sdk_on_the_file(name):
+    path = samples_or_skip() / name
+    try:
+        expected, expected_err = sdk_accumulates(path), None
+    except Exception as err:  # the file itself is not a complete stream: replay must fail the same way
+        expected, expected_err = None, err
+    with start(pace="instant", replay=path) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=0)
+        if expected_err is not None:
+            with pytest.raises(type(expected_err)):
+                with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+                    stream.get_final_message()
+            return
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+            got = stream.get_final_message()
+    assert got.model_dump() == expected.model_dump()
+
+
+def test_replay_serves_file_without_trailing_blank_line(tmp_path):
+    body = (samples_or_skip() / "docs2025_basic_streaming_response.txt").read_bytes().rstrip(b"\n")
+    path = tmp_path / "cut.txt"
+    path.write_bytes(body)
+    with start(pace="instant", replay=path) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="k")
+        with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+            final = stream.get_final_message()
+    assert final.content[0].text == "Hello!" and final.stop_reason == "end_turn"
+
+
+def test_replay_is_byte_exact(tmp_path):
+    path = samples_or_skip() / "sdk_recorded_tool_runner_stream_A_turn0.txt"
+    with start(pace="instant", replay=path) as api, httpx2.Client() as http:
+        body = http.post(
+            f"{api.url}/v1/messages", json={"model": MODEL, "max_tokens": 9, "messages": HAIKU, "stream": True}
+        ).content
+    assert body == path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Stats, disconnects, and a quiet background server
+
+
+def test_client_disconnect_is_counted(api):
+    before = api.stats()
+    slow = anthropic.Anthropic(base_url=api.url, api_key="k")
+    with slow.messages.stream(
+        model=MODEL,
+        max_tokens=1024,
+        messages=[{"role": "user", "content": "Write a long essay"}],
+        extra_headers={"x-offline-pace": "20"},
+    ) as stream:
+        next(iter(stream))
+    deadline = time.monotonic() + 5
+    while api.stats()["streams_cut_by_client"] == before["streams_cut_by_client"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    after = api.stats()
+    assert after["streams_cut_by_client"] == before["streams_cut_by_client"] + 1
+    assert after["streams_started"] == before["streams_started"] + 1
+    assert after["last_cut_at"] is not None
+
+
+def test_stats_count_completed_streams_and_events(api, client):
+    before = api.stats()
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=HAIKU) as stream:
+        n = sum(1 for _ in stream.response.iter_lines() if _.startswith("event:"))
+    after = api.stats()
+    assert after["streams_completed"] == before["streams_completed"] + 1
+    assert after["events_sent"] - before["events_sent"] == n
+
+
+QUIET = """
+import anthropic
+from helpers.offline import start
+api = start(pace="instant")
+c = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=0)
+for fault in ("", "drop@3", "garbage@3", "error@2", "http:500"):
+    try:
+        with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, extra_headers={"x-offline-fault": fault},
+                               messages=[{"role": "user", "content": "hi"}]) as s:
+            s.get_final_message()
+    except Exception:
+        pass
+api.stop()
+"""
+
+
+def test_background_server_prints_nothing():
+    result = subprocess.run([sys.executable, "-c", QUIET], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_command_line_server():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.offline", "--port", "0", "--pace", "instant"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        first = proc.stdout.readline().strip()
+        assert first.startswith("listening on http://127.0.0.1:")
+        url = first.removeprefix("listening on ")
+        client = anthropic.Anthropic(base_url=url, api_key="k")
+        assert client.messages.create(model=MODEL, max_tokens=64, messages=HAIKU).content
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_command_line_rejects_bad_options():
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers.offline", "--pace", "warp"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2 and "expected 'instant', 'realistic' or tokens per second" in result.stderr
