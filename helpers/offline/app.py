@@ -22,6 +22,11 @@ SSE_HEADERS = [
 ]
 
 
+GARBAGE = (
+    b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\n'
+)
+
+
 class DropConnection(Exception):
     """Raised inside the app to make the server close the connection abruptly (the ``drop@N`` fault)."""
 
@@ -291,28 +296,35 @@ class LocalMessagesAPI:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _produce(self, chunks, delays, fault, send) -> str:
+        """Send the events, paced; events due at the same moment go out in one write (instant pace is fast)."""
+        batch: list[bytes] = []
+
+        async def flush() -> None:
+            if batch:
+                await send({"type": "http.response.body", "body": b"".join(batch), "more_body": True})
+                self.stats.events_sent += len(batch)
+                batch.clear()
+            await asyncio.sleep(0)  # lets a disconnect be noticed before the next write
+
         for n, ((raw, _name), delay) in enumerate(zip(chunks, delays, strict=True)):
+            if n in {fault.drop_at, fault.error_at, fault.stall_at, fault.garbage_at} or delay or len(batch) >= 32:
+                await flush()
             if fault.drop_at == n:
                 return "drop"
             if fault.error_at == n:
                 body = faults_mod.error_body(fault.error_type, None, "")
                 body.pop("request_id")
-                await send({"type": "http.response.body", "body": sse.encode("error", body), "more_body": True})
-                self.stats.events_sent += 1
+                batch.append(sse.encode("error", body))
+                await flush()
                 return "error"
             if fault.stall_at == n:
                 await asyncio.sleep(fault.stall_seconds)
             if fault.garbage_at == n:
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\n',
-                        "more_body": True,
-                    }
-                )
-            await asyncio.sleep(delay)  # even 0: lets a disconnect be noticed before the next write
-            await send({"type": "http.response.body", "body": raw, "more_body": True})
-            self.stats.events_sent += 1
+                await send({"type": "http.response.body", "body": GARBAGE, "more_body": True})
+            if delay:
+                await asyncio.sleep(delay)
+            batch.append(raw)
+        await flush()
         return "drop" if fault.drop_at == len(chunks) else "done"
 
 
