@@ -1,0 +1,106 @@
+"""Notebook hygiene: the skeleton every lesson shares, and what a reader or nbval would trip over."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from .conftest import ROOT
+
+LESSONS = [
+    "00_setup",
+    "01_text_stream",
+    "02_raw_events",
+    "03_async",
+    "04_errors",
+    "05_tool_deltas",
+    "06_thinking",
+    "07_fastapi_sse",
+    "08_playground",
+]
+NOTEBOOKS = ROOT / "notebooks"
+KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
+PATHS = re.compile(r"(/home/|/root/|/work/|/tmp/|/Users/|C:\\\\Users)")
+MAGIC = re.compile(r"^\s*(%pip|!pip|%load_ext autoreload|%autoreload|sys\.path\.|from \S+ import \*)", re.M)
+
+
+def load(name: str) -> nbformat.NotebookNode:
+    path = NOTEBOOKS / f"{name}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path.name} is missing: every lesson of the course must exist")
+    return nbformat.read(path, as_version=4)
+
+
+def test_the_course_is_complete():
+    names = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert names == LESSONS
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_skeleton(name):
+    cells = load(name).cells
+    first = "".join(cells[0].source)
+    assert cells[0].cell_type == "markdown" and first.startswith(f"# {name[:2]} · ")
+    learn = first.split("## What you will learn", 1)
+    assert len(learn) == 2, "the first cell lists what you will learn"
+    assert len(re.findall(r"^\s*[-*] ", learn[1], re.M)) == 3, "exactly three bullets"
+    headings = [
+        line
+        for c in cells
+        if c.cell_type == "markdown"
+        for line in "".join(c.source).splitlines()
+        if line.startswith("## ")
+    ]
+    numbered = [h for h in headings if re.match(r"## \d+\. ", h)]
+    assert len(numbered) >= 2, "numbered sections"
+    assert "## Try it" in headings and "## Summary" in headings
+    assert headings.index("## Try it") < headings.index("## Summary")
+    assert cells[1].cell_type == "code", "one setup cell follows the overview"
+    last = "".join(cells[-1].source)
+    assert cells[-1].cell_type == "markdown" and ("**Next:**" in last or "You finished the course" in last)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_hygiene(name):
+    path = NOTEBOOKS / f"{name}.ipynb"
+    nb = load(name)
+    assert path.stat().st_size < 300_000
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "widgets" not in nb.metadata, "no saved widget state (regenerate with tools/run_notebooks.py)"
+    for i, cell in enumerate(nb.cells):
+        src = "".join(cell.source)
+        assert src.strip(), f"cell {i} is empty"
+        assert not KEY.search(src), f"cell {i} source looks like it holds an API key"
+        if cell.cell_type != "code":
+            continue
+        assert not MAGIC.search(src), (
+            f"cell {i}: no pip installs, sys.path hacks, star imports or autoreload in lessons"
+        )
+        assert cell.execution_count is not None, f"cell {i} was not run: outputs are kept"
+        if "# NBVAL_IGNORE_OUTPUT" in src:
+            lines = src.splitlines()
+            at = next(j for j, line in enumerate(lines) if line.strip() == "# NBVAL_IGNORE_OUTPUT")
+            assert at + 1 < len(lines) and lines[at + 1].strip().startswith("# ") and len(lines[at + 1]) > 12, (
+                f"cell {i}: say why its output is ignored, in a comment under the marker"
+            )
+        for out in cell.outputs:
+            text = json.dumps(out)
+            assert not KEY.search(text), f"cell {i} output looks like it holds an API key"
+            assert not PATHS.search(text), f"cell {i} output holds a machine path"
+            assert not set(out.get("data", {})) & {"image/png", "image/jpeg", "image/gif"}, (
+                f"cell {i}: no embedded images"
+            )
+            if out.output_type == "error":
+                assert "raises-exception" in cell.metadata.get("tags", []), (
+                    f"cell {i} has an error output but is not tagged raises-exception"
+                )
+
+
+def test_navigation_and_readme_table_are_current():
+    result = subprocess.run([sys.executable, "tools/nav.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
