@@ -1,0 +1,23 @@
+"""The web relay: Claude's stream relayed to a browser as Server-Sent Events, and a chat page that reads it.
+
+    from helpers.web import start
+    relay = start()              # background thread on 127.0.0.1, prints nothing
+    print(relay.url)             # open it in a browser; relay.stop() ends it
+
+From a shell: ``python -m helpers.web --help``. The framing functions (``naive_frame``, ``frame``, ``parse``) show
+why every ``data:`` line should be JSON.
+"""
+
+from .app import create_app
+from .framing import Reader, frame, naive_frame, parse
+
+
+def start(host: str = "127.0.0.1", port: int = 0, **options):
+    """Serve :func:`create_app(**options) <create_app>` in a background thread; returns a handle with ``.url`` and
+    ``.stop()`` (also a context manager)."""
+    from helpers.offline.server import serve_in_thread
+
+    return serve_in_thread(create_app(**options), host, port, name="web-relay")
+
+
+__all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start"]

@@ -1,0 +1,136 @@
+"""The chat page in a real browser: Debian's chromium, headless, driven by Playwright, talking to a real relay."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import anthropic
+import pytest
+
+from helpers.offline import replies
+from helpers.offline import start as start_api
+from helpers.web import start
+from helpers.web.app import ERROR_MESSAGES, MAX_CHARS
+
+from .conftest import ROOT
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_or_skip() -> str:
+    path = shutil.which("chromium")
+    if path:
+        return path
+    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        pytest.fail("chromium is missing, and CI must run the browser tests: apt-get install chromium")
+    pytest.skip("BROWSER TESTS SKIPPED: chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 900, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def relay_to(api):
+    return start(client_factory=lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0))
+
+
+def screenshot(name: str):
+    (ROOT / "artifacts").mkdir(exist_ok=True)  # git-ignored
+    return ROOT / "artifacts" / name
+
+
+def send(page, text: str) -> None:
+    page.fill("#prompt", text)
+    page.click("#send")
+
+
+def answer(page, n: int):
+    return page.locator("#log li.assistant").nth(n)
+
+
+def test_the_page_streams_an_answer_stops_it_and_carries_on_the_conversation(page):
+    with start_api(pace=40) as api, relay_to(api) as relay:
+        page.goto(relay.url + "/")
+        send(page, "Explain streaming in detail")
+        first = answer(page, 0)
+        page.wait_for_function("document.querySelector('#log li.assistant .text')?.textContent.length > 0")
+        samples = [len(first.locator(".text").text_content())]
+        deadline = time.monotonic() + 10
+        while len(samples) < 4 and time.monotonic() < deadline:
+            page.wait_for_timeout(150)
+            if (n := len(first.locator(".text").text_content())) > samples[-1]:
+                samples.append(n)
+        assert len(samples) >= 4, f"the answer did not grow over several samples: {samples}"
+        assert int(first.get_attribute("data-ttft")) >= 0
+        assert page.text_content("#status").startswith(("First token after", "first token"))
+
+        cuts = api.stats()["streams_cut_by_client"]
+        page.click("#stop")
+        page.wait_for_function("document.querySelector('#log li.assistant').dataset.state === 'stopped'")
+        kept = first.locator(".text").text_content()
+        page.wait_for_timeout(500)
+        assert first.locator(".text").text_content() == kept, "text kept arriving after Stop"
+        assert kept and replies.LONG_ANSWER.startswith(kept) and kept != replies.LONG_ANSWER
+        assert "stopped" in first.locator(".meta").text_content()
+        assert page.is_enabled("#send") and page.is_disabled("#stop")
+        assert page.is_hidden("#error")
+        deadline = time.monotonic() + 5
+        while api.stats()["streams_cut_by_client"] == cuts:  # Stop aborted the fetch; the relay cut the upstream
+            assert time.monotonic() < deadline, "Stop did not end the upstream stream"
+            time.sleep(0.02)
+
+        send(page, "What did I ask you before?")
+        page.wait_for_function("document.querySelectorAll('#log li.assistant')[1]?.dataset.state === 'done'")
+        second = answer(page, 1)
+        assert "turn 2 of the conversation" in second.locator(".text").text_content()  # the history was sent
+        assert "end_turn" in second.locator(".meta").text_content()
+        page.screenshot(path=str(screenshot("web-chat.png")), full_page=True)
+        assert page.locator("#log li.user .text").all_text_contents() == [
+            "Explain streaming in detail",
+            "What did I ask you before?",
+        ]
+
+
+def test_errors_show_in_a_banner_and_the_partial_answer_stays(page):
+    with start_api(pace=80, fault="error@12") as api, relay_to(api) as relay:
+        page.goto(relay.url + "/")
+        send(page, "Explain streaming in detail")
+        page.wait_for_selector("#error", state="visible")
+        banner = page.text_content("#error")
+        assert ERROR_MESSAGES["overloaded_error"] in banner and "overloaded_error" in banner
+        first = answer(page, 0)
+        assert first.get_attribute("data-state") == "error"
+        partial = first.locator(".text").text_content()
+        assert partial and replies.LONG_ANSWER.startswith(partial) and partial != replies.LONG_ANSWER
+        assert page.get_attribute("#error", "role") == "alert"
+        page.screenshot(path=str(screenshot("web-chat-error.png")), full_page=True)
+
+        send(page, "x" * (MAX_CHARS + 1))  # refused by the relay's input check: its message reaches the banner
+        page.wait_for_function("document.querySelectorAll('#log li.assistant')[1]?.dataset.state === 'error'")
+        assert f"at most {MAX_CHARS:,} characters" in page.text_content("#error")
+        assert answer(page, 0).locator(".text").text_content() == partial
