@@ -24,7 +24,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests bench tools notebooks
-	$(BIN)/ruff format --check helpers tests bench tools
+	$(BIN)/ruff format --check helpers tests bench tools notebooks
 
 ## nbval: only the notebooks, strictly, offline at instant pace
 nbval: $(STAMP)
