@@ -1,0 +1,138 @@
+"""The tutorial's claim about X-Accel-Buffering, shown with a real nginx in front of the relay.
+
+nginx buffers proxied responses by default. With ``X-Accel-Buffering: no`` from the relay it passes each event on as
+it comes; without it (default settings, buffers big enough for the whole answer) the browser gets everything in one
+burst at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import anthropic
+import httpx2
+import pytest
+
+from helpers.offline import replies
+from helpers.offline import start as start_api
+from helpers.web import Reader, start
+
+CONFIG = """
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        # nginx's defaults, spelled out: buffering on, HTTP/1.0 to the upstream. (With proxy_http_version 1.1
+        # the upstream answers in chunks, and nginx 1.22 forwards each chunk as it comes even while buffering.)
+        proxy_buffering on;
+        proxy_http_version 1.0;
+        proxy_buffer_size 16k;
+        proxy_buffers 64 16k;   # 1 MB: room for the whole answer, so nothing is forced out early
+        proxy_busy_buffers_size 32k;
+        location /with-header/ {{ proxy_pass {with_header}/; }}
+        location /without-header/ {{ proxy_pass {without_header}/; }}
+    }}
+}}
+"""
+
+
+def nginx_or_skip() -> str:
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if path:
+        return path
+    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        pytest.fail("nginx is missing, and CI must run this test: apt-get install nginx")
+    pytest.skip("NGINX TEST SKIPPED: nginx is not installed (apt-get install nginx)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory):
+    """nginx on a loopback port, in front of two relays (with and without the header) sharing one paced upstream."""
+    nginx = nginx_or_skip()
+    tmp = tmp_path_factory.mktemp("nginx")
+    os.chmod(tmp, 0o755)  # nginx's workers may run as another user
+    with start_api(pace=150) as api:  # the long answer: ~380 tokens, about 2.5 s
+        factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+        with (
+            start(client_factory=factory) as with_header,
+            start(client_factory=factory, accel_buffering_header=False) as without_header,
+        ):
+            port = free_port()
+            conf = tmp / "nginx.conf"
+            conf.write_text(
+                CONFIG.format(tmp=tmp, port=port, with_header=with_header.url, without_header=without_header.url)
+            )
+            proc = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.PIPE, text=True)
+            try:
+                wait_for_port(port, proc, tmp)
+                yield f"http://127.0.0.1:{port}"
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, tmp: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(
+                f"nginx exited: {proc.stderr.read()} {(tmp / 'error.log').read_text() if (tmp / 'error.log').exists() else ''}"
+            )
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("nginx did not start listening within 10 s")
+
+
+def timed_stream(url: str) -> tuple[float, float, str, dict]:
+    """Seconds from request to the first ``text`` event and to the end, the text, and the response headers."""
+    started = time.monotonic()
+    first, text, reader = None, "", Reader()
+    with httpx2.stream("GET", url, params={"message": "Explain streaming in detail"}, timeout=30) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_raw():
+            for event in reader.feed(chunk):
+                if event.event == "text":
+                    first = first or time.monotonic() - started
+                    text += json.loads(event.data)["text"]
+    return first, time.monotonic() - started, text, response.headers
+
+
+def test_with_x_accel_buffering_no_the_first_event_arrives_long_before_the_end(proxied):
+    first, end, text, headers = timed_stream(f"{proxied}/with-header/chat")
+    assert text == replies.LONG_ANSWER
+    assert headers["server"].startswith("nginx")  # really through the proxy
+    assert end > 1.5, f"the paced stream should take seconds, took {end:.2f} s"
+    assert first < 0.4 * end, f"first event at {first:.2f} s of {end:.2f} s: nginx buffered the stream"
+
+
+def test_without_the_header_nginx_delivers_everything_in_one_burst_at_the_end(proxied):
+    first, end, text, headers = timed_stream(f"{proxied}/without-header/chat")
+    assert text == replies.LONG_ANSWER
+    assert "x-accel-buffering" not in headers
+    assert end > 1.5, f"the paced stream should take seconds, took {end:.2f} s"
+    assert first > 0.8 * end, f"first event at {first:.2f} s of {end:.2f} s: expected one burst at the end"
