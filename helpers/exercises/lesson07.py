@@ -1,0 +1,68 @@
+"""Lesson 07 · Try it: a framing function that any piece of text survives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from helpers.exercises import report
+from helpers.web import parse
+
+# Pieces of text a model can stream, each one a trap for raw `data:` framing. The first one is the commonest.
+TRICKY = [
+    "two\nlines",
+    "ends with a newline\n",
+    "a blank line\n\nin the middle",
+    "\ndata: a line that looks like a field",
+    "x\nevent: done",
+    "windows\r\nline end",
+    "a lone \r carriage return",
+    'quotes " and \\ backslash, a tab\t, café 東京 🚀',
+    "plain words",
+]
+JSON_HINT = "write the data line as data: {json.dumps({'text': text})}"
+
+
+def check_framing(frame_text: Callable[[str], str | bytes]) -> bool:
+    """Frame each tricky piece with ``frame_text``, read it back as a browser would, and say what went wrong first."""
+    if not callable(frame_text):
+        return report(False, "frame_text should be a function", "define it with def frame_text(text: str) -> str")
+    for text in TRICKY:
+        wire = frame_text(text)
+        if isinstance(wire, bytes):
+            wire = wire.decode("utf-8")
+        if not isinstance(wire, str):
+            return report(False, f"frame_text returned {type(wire).__name__}", "return the SSE event as a str")
+        events = parse(wire)
+        if len(events) != 1:
+            return report(
+                False,
+                f"{text!r} arrived as {len(events)} events, not 1",
+                "a blank line ends an event, and a missing one never ends it: end with one blank line ('\\n\\n')",
+            )
+        (event,) = events
+        try:
+            value = json.loads(event.data)
+        except ValueError:
+            value = None
+        if value is not None and not (isinstance(value, dict) and "text" in value):
+            return report(
+                False, f"the data is JSON, but {event.data!r} is not an object with a 'text' field", JSON_HINT
+            )
+        got = event.data if value is None else value["text"]
+        if got != text:
+            return report(
+                False,
+                f"{text!r} came back as {got!r}",
+                "a newline in the text ends the data: line; put the text in JSON, whose strings never hold one; "
+                + JSON_HINT,
+            )
+        if value is None:
+            return report(False, "the data line is not JSON", JSON_HINT)
+        if event.event != "text":
+            return report(
+                False,
+                f"the event is named {event.event!r}",
+                "start the event with 'event: text\\n' so a client can tell text from stop, error and done",
+            )
+    return report(True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte")
