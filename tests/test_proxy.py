@@ -1,0 +1,255 @@
+"""The relay and the local API through a real Jupyter server's jupyter-server-proxy, as on JupyterHub/Binder.
+
+One ``jupyter server`` runs under a hub-like base URL (``/user/learner/``) with a token; its relay talks to a
+local API paced slowly enough that "the first event arrived before the upstream finished" shows the proxy streams
+rather than buffers.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from helpers import proxy
+from helpers.offline import start
+
+from .conftest import ROOT
+
+PREFIX = "/user/learner/"
+TOKEN = "proxy-test-token"
+PROMPT = "Count to 40"
+ANSWER = ", ".join(str(n) for n in range(1, 41)) + "."
+
+needs_web = pytest.mark.skipif(
+    importlib.util.find_spec("helpers.web") is None,
+    reason="helpers.web (the relay, issue 5) is not in this checkout yet",
+)
+
+
+def events(lines):
+    """``(event, data)`` pairs from SSE lines, yielded as each arrives."""
+    name = "message"
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            yield name, line[5:].strip()
+            name = "message"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """The local API the proxied relay streams from: 24 tokens/s, so "Count to 40" (80 tokens) takes about 3 s."""
+    with start(pace=24) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def server(upstream, tmp_path_factory):
+    """A real Jupyter server with jupyter-server-proxy, as a hub would spawn it; yields its origin (scheme://host:port)."""
+    names = {e.name for e in importlib.metadata.entry_points(group="jupyter_serverproxy_servers")}
+    if not {"relay", "offline-api"} <= names:
+        pytest.fail(
+            f"the course's jupyter_serverproxy_servers entry points are not installed (found {sorted(names)}): run `pip install -e .` (make does it)"
+        )
+    root = tmp_path_factory.mktemp("jupyter-root")
+    port = free_port()
+    env = {
+        **os.environ,
+        "COURSE_OFFLINE": "1",
+        "COURSE_OFFLINE_URL": upstream.url,
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "JUPYTERHUB_SERVICE_PREFIX": PREFIX,
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    log = (root / ".server.log").open("w")
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={PREFIX}",
+        f"--IdentityProvider.token={TOKEN}",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.allow_root=True",
+        f"--ServerApp.root_dir={root}",
+    ]
+    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(process, f"{origin}{PREFIX}api/status", root / ".server.log")
+        yield origin
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_ready(process, url: str, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"jupyter server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"jupyter server not ready after 90 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def http():
+    with httpx2.Client(headers={"Authorization": f"token {TOKEN}"}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def behind_hub(monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", PREFIX)
+    monkeypatch.delenv("JUPYTER_SERVER_URL", raising=False)
+
+
+def read_stream(response, upstream) -> tuple[list[tuple[str, str]], int]:
+    """All events of an SSE response, and how many upstream streams had completed when the first text arrived."""
+    got, completed_at_first_text = [], None
+    for event in events(response.iter_lines()):
+        got.append(event)
+        if event[0] == "text" and completed_at_first_text is None:
+            completed_at_first_text = upstream.stats()["streams_completed"]
+    return got, completed_at_first_text
+
+
+def joined_text(got) -> str:
+    import json
+
+    return "".join(json.loads(data)["text"] for name, data in got if name == "text")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_the_local_api_is_reachable_through_the_proxy(server, http):
+    r = http.get(f"{server}{PREFIX}offline-api/v1/models")
+    assert r.status_code == 200, r.text
+    assert "claude-sonnet-4-6" in {m["id"] for m in r.json()["data"]}
+
+
+@needs_web
+def test_page_url_behind_the_hub_serves_the_chat_page(server, http, behind_hub):
+    url = proxy.page_url()
+    assert url == f"{PREFIX}relay/"
+    page = http.get(server + url)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+    script = http.get(server + proxy.page_url("/static/chat.js"))  # the page's relative links resolve under the prefix
+    assert script.status_code == 200 and "fetch(" in script.text
+
+
+@needs_web
+def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, upstream, behind_hub):
+    before = upstream.stats()["streams_completed"]
+    with http.stream(
+        "GET", server + proxy.page_url("/chat"), params={"message": PROMPT}, headers={"Accept": "text/event-stream"}
+    ) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        got, completed_at_first_text = read_stream(r, upstream)
+    assert completed_at_first_text == before, (
+        "the first event arrived only after the upstream stream had ended: the proxy buffered it"
+    )
+    assert joined_text(got) == ANSWER
+    assert [name for name, _ in got[-2:]] == ["stop", "done"]
+    assert upstream.stats()["streams_completed"] == before + 1
+
+
+@needs_web
+def test_chat_post_streams_through_the_proxy_when_it_asks_for_an_event_stream(server, http, upstream, behind_hub):
+    """jupyter-server-proxy streams only requests sent with ``Accept: text/event-stream``; others it buffers."""
+    before = upstream.stats()["streams_completed"]
+    body = {"messages": [{"role": "user", "content": PROMPT}]}
+    with http.stream("POST", server + proxy.page_url("/chat"), json=body, headers={"Accept": "text/event-stream"}) as r:
+        assert r.status_code == 200
+        got, completed_at_first_text = read_stream(r, upstream)
+    assert completed_at_first_text == before
+    assert joined_text(got) == ANSWER
+
+
+@needs_web
+def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, http, behind_hub):
+    from helpers.web import start as start_relay
+
+    with start_relay() as relay:
+        url = proxy.page_url(local_url=relay.url)
+        assert url == f"{PREFIX}proxy/{relay.url.rsplit(':', 1)[1]}/"
+        page = http.get(server + url)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        with http.stream(
+            "GET",
+            server + proxy.page_url("/chat", local_url=relay.url),
+            params={"message": "Count to 3"},
+            headers={"Accept": "text/event-stream"},
+        ) as r:
+            got = list(events(r.iter_lines()))
+    assert joined_text(got) == "1, 2, 3."
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# page_url and the entry points, without a server
+
+
+def test_page_url_in_local_jupyterlab_is_the_relay_itself(monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    monkeypatch.delenv("JUPYTER_SERVER_URL", raising=False)
+    assert proxy.page_url(local_url="http://127.0.0.1:8123") == "http://127.0.0.1:8123/"
+    assert proxy.page_url("/chat", local_url="http://127.0.0.1:8123/") == "http://127.0.0.1:8123/chat"
+    with pytest.raises(ValueError, match="pass local_url=relay.url"):
+        proxy.page_url()
+
+
+def test_page_url_with_a_named_server_url(monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    monkeypatch.setenv("JUPYTER_SERVER_URL", "https://lab.example.org/jupyter")
+    assert proxy.page_url() == "https://lab.example.org/jupyter/relay/"
+    assert (
+        proxy.page_url("/chat", local_url="http://127.0.0.1:9000") == "https://lab.example.org/jupyter/proxy/9000/chat"
+    )
+
+
+def test_page_url_rejects_bad_input(behind_hub):
+    with pytest.raises(ValueError, match="path must start with '/'"):
+        proxy.page_url("chat")
+    with pytest.raises(ValueError, match="must be http://127.0.0.1:PORT"):
+        proxy.page_url(local_url="http://example.org:80")
+
+
+def test_entry_points_name_the_course_servers():
+    relay, api = proxy.relay(), proxy.offline_api()
+    assert relay["command"][1:3] == ["-m", "helpers.web"] and "{port}" in relay["command"]
+    assert api["command"][1:3] == ["-m", "helpers.offline"] and "{port}" in api["command"]
+    assert relay["launcher_entry"]["title"] and api["launcher_entry"]["title"]
+    assert relay["timeout"] >= 30
+    entry = {e.name: e.value for e in importlib.metadata.entry_points(group="jupyter_serverproxy_servers")}
+    assert entry.get("relay") == "helpers.proxy:relay" and entry.get("offline-api") == "helpers.proxy:offline_api"
+    assert (ROOT / "pyproject.toml").read_text().count("jupyter_serverproxy_servers") == 1
