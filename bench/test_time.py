@@ -1,0 +1,41 @@
+"""Wall time of the test suite: the nbval part (every notebook, strictly) and the whole of `make test`'s pytest.
+
+Baselines: the nbval part must stay within 3 minutes on 2 cores, the whole suite well under 15 minutes.
+
+    python bench/test_time.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {
+    "nbval part (pytest --nbval notebooks/)": ([sys.executable, "-m", "pytest", "-q", "--nbval", "notebooks/"], 180),
+    "make test's pytest (whole suite)": ([sys.executable, "-m", "pytest", "-q"], 15 * 60),
+}
+
+
+def timed(command: list[str]) -> tuple[float, int, str]:
+    """Seconds, exit code and pytest's summary line."""
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return time.monotonic() - started, done.returncode, lines[-1] if lines else done.stderr.strip()[-200:]
+
+
+def main() -> int:
+    failed = 0
+    for label, (command, baseline) in RUNS.items():
+        seconds, code, summary = timed(command)
+        verdict = "within" if seconds <= baseline else "OVER"
+        print(f"{label:<42}: {seconds:6.0f} s  ({verdict} the {baseline // 60} min baseline)  {summary}", flush=True)
+        failed |= code
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
