@@ -8,7 +8,8 @@ from collections.abc import Callable
 from helpers.exercises import report
 from helpers.web import parse
 
-# Pieces of text a model can stream, each one a trap for raw `data:` framing. The first one is the commonest.
+# Pieces of text a model can stream: each but the last two is a trap for raw `data:` framing (the first is the
+# commonest); the last two check that quotes, backslashes and unicode come through the JSON unchanged.
 TRICKY = [
     "two\nlines",
     "ends with a newline\n",

@@ -1,0 +1,87 @@
+"""The checkers of lessons 07 and 08 say NOT YET to the lesson's starting state, PASS to a right answer, and a
+clear error (or hint) to anything else."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.exercises import lesson07, lesson08
+
+from .conftest import MODEL
+
+HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
+
+
+def json_frame(text: str) -> str:
+    return f"event: text\ndata: {json.dumps({'text': text})}\n\n"
+
+
+def test_lesson07_says_not_yet_to_the_tutorials_framing_and_shows_the_lost_text(capsys):
+    assert lesson07.check_framing(lambda text: f"data: {text}\n\n") is False
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗ 'two\\nlines' came back as 'two'") and "json.dumps" in out
+
+
+def test_lesson07_passes_json_framing_as_str_or_bytes(capsys):
+    assert lesson07.check_framing(json_frame) is True
+    assert lesson07.check_framing(lambda text: json_frame(text).encode()) is True
+    assert capsys.readouterr().out.count("PASS ✓") == 2
+
+
+@pytest.mark.parametrize(
+    ("frame_text", "expected"),
+    [
+        (lambda text: f"data: {json.dumps({'text': text})}\n\n", "named 'message'"),  # no event name
+        (lambda text: f"event: text\ndata: {json.dumps(text)}\n\n", "not an object with a 'text' field"),
+        (lambda text: json_frame(text).rstrip("\n") + "\n", "arrived as 0 events"),  # no blank line at the end
+        (lambda text: json_frame(text) * 2, "arrived as 2 events"),
+        (lambda text: None, "returned NoneType"),
+        ("data: {text}\n\n", "should be a function"),
+    ],
+)
+def test_lesson07_names_what_is_wrong(frame_text, expected, capsys):
+    assert lesson07.check_framing(frame_text) is False
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗") and expected in out and "hint:" in out
+
+
+def test_lesson07_tricky_pieces_all_break_naive_framing_except_the_two_controls():
+    from helpers.web import naive_frame, parse
+
+    broken = [t for t in lesson07.TRICKY if [e.data for e in parse(naive_frame(t))] != [t]]
+    assert broken == lesson07.TRICKY[:-2]  # every trap is a real one; the last two check that JSON keeps the rest
+
+
+async def final(aclient, **options):
+    async with aclient.messages.stream(model=MODEL, max_tokens=300, messages=HAIKU, **options) as stream:
+        return await stream.get_final_message()
+
+
+async def test_lesson08_says_not_yet_to_the_starting_system_prompt_and_pass_to_a_pirate(aclient, capsys):
+    plain = await final(aclient)
+    system = "You are a helpful assistant."
+    assert lesson08.check_pirate(system, plain, await final(aclient, system=system)) is False
+    assert "doesn't sound like a pirate" in capsys.readouterr().out
+    system = "You are a pirate. Answer like one."
+    assert lesson08.check_pirate(system, plain, await final(aclient, system=system)) is True
+    assert capsys.readouterr().out.startswith("PASS ✓")
+
+
+async def test_lesson08_wants_the_left_pane_without_the_system_prompt(aclient, capsys):
+    pirate = await final(aclient, system="Talk like a pirate.")
+    assert lesson08.check_pirate("Talk like a pirate.", pirate, pirate) is False
+    assert "same answer" in capsys.readouterr().out
+
+
+async def test_lesson08_notices_a_cut_answer_and_rejects_bad_input(aclient, capsys):
+    plain = await final(aclient)
+    async with aclient.messages.stream(model=MODEL, max_tokens=3, system="You are a pirate.", messages=HAIKU) as stream:
+        cut = await stream.get_final_message()
+    assert lesson08.check_pirate("You are a pirate.", plain, cut) is False
+    assert "'max_tokens'" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="get_final_message"):
+        lesson08.check_pirate("You are a pirate.", plain, "Arr!")
+    with pytest.raises(TypeError, match="SYSTEM: expected a string"):
+        lesson08.check_pirate(None, plain, plain)
