@@ -104,6 +104,11 @@ def _resolve(offline: bool | None) -> tuple[Mode, dict]:
 
 
 def _make(cls, offline: bool | None, quiet: bool, options: dict):
+    if offline not in (None, True, False) or quiet not in (True, False):
+        raise TypeError(
+            f"offline= expects True, False or None (decide from the environment) and quiet= True or False, "
+            f"got offline={offline!r}, quiet={quiet!r}"
+        )
     m, kwargs = _resolve(offline)
     record_dir = kwargs.pop("_record_dir", None)
     if record_dir and "http_client" not in options:

@@ -27,6 +27,12 @@ def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Conf
     """A validated server configuration; raises ValueError/FileNotFoundError naming the bad option."""
     from .faults import parse
 
+    if isinstance(pace, bool) or not isinstance(pace, str | int | float):
+        raise TypeError(f"pace= expects 'instant', 'realistic' or tokens per second, got {type(pace).__name__}")
+    if not isinstance(fault or "", str):
+        raise TypeError(
+            f"fault= expects a fault spec str such as 'http:529*1' or 'drop@20', got {type(fault).__name__}"
+        )
     parse(fault)  # fail now, not on the first request
     replay_body = Path(replay).read_bytes() if replay else None
     if cassettes is not None and not Path(cassettes).is_dir():

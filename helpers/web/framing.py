@@ -23,6 +23,11 @@ def naive_frame(text: str) -> bytes:
 
 def frame(event: str, data: dict) -> bytes:
     """The fixed framing: ``event: NAME`` then one ``data:`` line of JSON."""
+    if not isinstance(event, str) or not isinstance(data, dict):
+        raise TypeError(
+            f"frame(event, data) expects an event name str and a data dict (sent as JSON), "
+            f"got {type(event).__name__} and {type(data).__name__}"
+        )
     return sse.encode(event, data)
 
 
@@ -45,6 +50,8 @@ class Reader:
         self._data: list[str] = []
 
     def feed(self, chunk: bytes | str) -> list[Event]:
+        if not isinstance(chunk, bytes | str):
+            raise TypeError(f"Reader.feed() expects bytes or str from the response body, got {type(chunk).__name__}")
         if isinstance(chunk, bytes):
             chunk = self._decoder.decode(chunk)  # holds back a character split across chunks
         self._text += chunk
