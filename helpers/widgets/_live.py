@@ -1,0 +1,369 @@
+"""What every live view shares: ops batched to the browser, the final state kept in sync, errors, a stable repr.
+
+The kernel never re-sends what the browser already has. A view sends small *ops* in custom messages
+(``{"seq": n, "o": [op, ...]}``), at most ``MAX_RATE`` times a second; ``views.js`` applies the same ops to its
+copy of the state. When the stream ends, one last message carries the remaining ops and the final figures, and
+the kernel stores the same final state in the widget's traits *without* sending it again (the browser has it), so
+re-displaying the view, or reloading the page, shows the finished result. If the browser ever misses a message it
+asks for the whole state (``{"resync": n}``).
+
+The four ops (``views.js`` implements the same):
+``["b", block]`` add a block · ``["+", i, key, text]`` append to a block's field · ``["=", i, key, value]`` set a
+block's field · ``["r", row]`` append a row to ``items``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from pathlib import Path
+
+import anthropic
+import anywidget
+import traitlets
+from anthropic.lib import streaming
+
+HERE = Path(__file__).parent
+MAX_RATE = 30  # messages per second, at most: each waits at most 1/MAX_RATE s
+FIGURES_EVERY = 0.25  # seconds between refreshes of the live figures
+
+SYNC_STREAMS = (streaming.MessageStream, streaming.BetaMessageStream)
+SYNC_MANAGERS = (streaming.MessageStreamManager, streaming.BetaMessageStreamManager)
+ASYNC_STREAMS = (streaming.AsyncMessageStream, streaming.BetaAsyncMessageStream)
+ASYNC_MANAGERS = (streaming.AsyncMessageStreamManager, streaming.BetaAsyncMessageStreamManager)
+
+
+def describe(exc: BaseException) -> str:
+    """``APIStatusError: Overloaded (overloaded_error, mid-stream)``: the type and the API's own message."""
+    name = type(exc).__name__
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        return f"{name}: stopped"
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        status = getattr(exc, "status_code", None)
+        where = "mid-stream" if status == 200 else f"HTTP {status}"
+        return f"{name}: {error['message']} ({error.get('type', 'error')}, {where})"
+    text = str(exc).strip()
+    return f"{name}: {text}" if text else name
+
+
+def show_static(bundle: dict) -> None:
+    """Leave a static output in the notebook (outside IPython, print its text/plain)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+
+    if InteractiveShell.initialized():
+        display(bundle, raw=True)
+    else:
+        print(bundle["text/plain"])
+
+
+def check_message(method: str, message) -> None:
+    if message is not None and not (hasattr(message, "stop_reason") and hasattr(message, "usage")):
+        raise TypeError(
+            f"{method} expects the final Message from stream.get_final_message() (or nothing), "
+            f"got {type(message).__name__}"
+        )
+
+
+def usage_of(message) -> dict:
+    """The part of a final Message the footer shows."""
+    if message is None:
+        return {}
+    usage = message.usage
+    return {
+        "stop_reason": message.stop_reason,
+        "model": getattr(message, "model", ""),
+        "input_tokens": getattr(usage, "input_tokens", None),
+        "output_tokens": getattr(usage, "output_tokens", None),
+    }
+
+
+class LiveView(anywidget.AnyWidget):
+    """Base of the live views. Subclasses add what they accept (``append``/``add``) and how they look when done."""
+
+    _esm = HERE / "views.js"
+    _css = HERE / "views.css"
+    KIND = "text"  # which renderer views.js uses
+
+    kind = traitlets.Unicode("text").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    # Sent as ops while streaming and stored at the end without a second send (echo_update=False keeps it quiet).
+    status = traitlets.Unicode("streaming").tag(sync=True, echo_update=False)
+    error = traitlets.Unicode("").tag(sync=True, echo_update=False)
+    footer = traitlets.Dict().tag(sync=True, echo_update=False)
+    figures = traitlets.Dict().tag(sync=True, echo_update=False)
+    folded = traitlets.Bool(False).tag(sync=True, echo_update=False)
+    blocks = traitlets.List().tag(sync=True, echo_update=False)
+    items = traitlets.List().tag(sync=True, echo_update=False)
+    svg = traitlets.Unicode("").tag(sync=True, echo_update=False)
+    seq = traitlets.Int(0).tag(sync=True, echo_update=False)
+
+    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+        if not isinstance(title, str):
+            raise TypeError(f"{type(self).__name__}(title=...) expects a str, got {type(title).__name__}")
+        super().__init__(title=title, kind=self.KIND, **kwargs)
+        self._lock = threading.RLock()
+        self._pending: list[list] = []
+        self._timer: threading.Timer | None = None
+        self._last_send = -math.inf
+        self._last_figures = -math.inf
+        self._t0 = time.monotonic()
+        self._arrivals: list[tuple[float, int]] = []  # (seconds since t0, chars) per delta
+        self._seq = 0
+        self._state = {"status": "streaming", "error": "", "footer": {}}
+        self._static_shown = display
+        self.on_msg(self._from_browser)
+        if display:
+            from IPython.display import display as show
+
+            show(self)
+
+    # -- what subclasses implement ----------------------------------------------------------------------------
+
+    def add(self, event) -> None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def _json_state(self) -> dict:
+        """The accumulated state as JSON (``blocks``/``items``/``svg``), for the final sync and resyncs."""
+        return {}
+
+    def _summary(self) -> str:
+        """A short deterministic description: the repr's body and the static output's text/plain."""
+        raise NotImplementedError
+
+    def _static(self) -> dict:
+        """The mime bundle left in the notebook when the view finishes (markdown or SVG, plus text/plain)."""
+        raise NotImplementedError
+
+    # -- state --------------------------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._state["status"] != "streaming"
+
+    def _check_open(self, method: str) -> None:
+        if self.done:
+            raise RuntimeError(
+                f"{type(self).__name__} is finished ({self._state['status']}): {method} needs a new view"
+            )
+
+    def _arrived(self, chars: int) -> None:
+        self._arrivals.append((time.monotonic() - self._t0, chars))
+
+    def _figures(self, now: float | None = None) -> dict:
+        """Time to first token, elapsed, deltas, chars and tokens/s (estimated at 4 chars a token until usage is known)."""
+        arrivals = self._arrivals
+        chars = sum(n for _, n in arrivals)
+        out = {"deltas": len(arrivals), "chars": chars, "ttft_ms": None, "elapsed_ms": None, "tok_s": None}
+        if not arrivals:
+            return out
+        first, last = arrivals[0][0], arrivals[-1][0]
+        end = last if now is None else max(last, now - self._t0)
+        tokens = self._state["footer"].get("output_tokens") or chars / 4
+        out.update(
+            ttft_ms=round(first * 1000),
+            elapsed_ms=round(end * 1000),
+            estimated=not self._state["footer"].get("output_tokens"),
+        )
+        if last > first:
+            out["tok_s"] = round(tokens / (last - first), 1)
+        return out
+
+    # -- batching -----------------------------------------------------------------------------------------------
+
+    def _op(self, op: list) -> None:
+        """Queue one op; send now if the last send was at least 1/MAX_RATE s ago, else within that time."""
+        with self._lock:
+            last = self._pending[-1] if self._pending else None
+            if op[0] == "+" and last and last[0] == "+" and last[1:3] == op[1:3]:
+                last[3] += op[3]
+            elif op[0] == "=" and (same := next((p for p in self._pending if p[0] == "=" and p[1:3] == op[1:3]), None)):
+                same[3] = op[3]
+            else:
+                self._pending.append(list(op))
+            wait = self._last_send + 1 / MAX_RATE - time.monotonic()
+            if wait <= 0:
+                self._flush()
+            elif self._timer is None:
+                # A timer, not the next op, sends what is pending: a blocked cell or a stalled stream still shows it.
+                self._timer = timer = threading.Timer(wait, lambda: self._on_timer(timer))
+                timer.daemon = True
+                timer.start()
+
+    def _on_timer(self, timer: threading.Timer) -> None:
+        with self._lock:
+            if self._timer is timer:
+                self._flush()
+
+    def _flush(self, end: dict | None = None) -> None:
+        """Send the pending ops (and the final state, if ``end``). The caller holds the lock."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending and end is None:
+            return
+        now = time.monotonic()
+        self._seq += 1
+        message = {"seq": self._seq, "o": self._pending}
+        if end is not None:
+            message["end"] = end
+        elif now - self._last_figures >= FIGURES_EVERY:
+            message["f"] = self._figures(now)
+            self._last_figures = now
+        self._pending = []
+        self._last_send = now
+        self.send(message)
+
+    def _from_browser(self, _widget, content, _buffers) -> None:
+        """The browser missed a message (it connected late, or reloaded mid-stream): send it the whole state."""
+        if isinstance(content, dict) and "resync" in content:
+            with self._lock:
+                self._flush()
+                state = {
+                    **self._state,
+                    **self._json_state(),
+                    "figures": self._figures(time.monotonic()),
+                    "seq": self._seq,
+                }
+                self.set_state(state)
+                self.send_state(list(state))
+
+    # -- ending -------------------------------------------------------------------------------------------------
+
+    def _settle(self, status: str, *, footer: dict | None = None, error: str = "") -> None:
+        """Send the last ops with the final state, store it in the traits, and leave the static rendering."""
+        with self._lock:
+            if self.done:
+                return
+            wait = self._last_send + 1 / MAX_RATE - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # keep the rate bound for the last message too (at most 1/MAX_RATE s)
+            self._state.update(status=status, error=error, footer=footer or {})
+            self._on_settle()
+            end = {
+                "status": status,
+                "error": error,
+                "footer": self._state["footer"],
+                "figures": self._figures(),
+                "folded": self._static_shown,
+                **{k: v for k, v in self._json_state().items() if k == "svg"},
+            }
+            self._flush(end)
+            self.set_state({**self._json_state(), **end, "seq": self._seq})
+        if self._static_shown:
+            show_static(self._static())
+
+    def _on_settle(self) -> None:
+        """Hook: last changes to the state before it is frozen (e.g. drawing the timeline)."""
+
+    def finish(self, message=None):
+        """End the view: footer with stop_reason and usage from ``message`` (``stream.get_final_message()``)."""
+        check_message(f"{type(self).__name__}.finish()", message)
+        if not self.done:
+            self._settle("done", footer=usage_of(message))
+        return self
+
+    def fail(self, exc: BaseException):
+        """End the view with a banner naming the error; what arrived stays visible. Does not raise."""
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"{type(self).__name__}.fail() expects an exception, got {type(exc).__name__}")
+        stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+        self._settle("stopped" if stopped else "error", error=describe(exc))
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None:
+            self.fail(exc)
+        else:
+            self.finish()
+        return False
+
+    # -- consuming a whole stream -------------------------------------------------------------------------------
+
+    def watch(self, stream):
+        """Show a whole ``MessageStream`` (or the manager ``client.messages.stream(...)``); returns the final Message.
+
+        On an error the banner shows it, the partial output stays, and the error is raised again.
+        """
+        name = f"{type(self).__name__}.watch()"
+        if isinstance(stream, ASYNC_STREAMS + ASYNC_MANAGERS):
+            raise TypeError(f"{name} got an async stream: use `await view.awatch(stream)`")
+        if isinstance(stream, SYNC_MANAGERS):
+            self._t0 = time.monotonic() if not self._arrivals else self._t0
+            try:
+                with stream as opened:
+                    return self.watch(opened)
+            except BaseException as exc:
+                self.fail(exc)  # no-op when the inner call already failed the view
+                raise
+        if not isinstance(stream, SYNC_STREAMS):
+            raise TypeError(
+                f"{name} expects the MessageStream from `with client.messages.stream(...) as stream` "
+                f"(or the `client.messages.stream(...)` manager), got {type(stream).__name__}"
+            )
+        try:
+            for event in stream:
+                self.add(event)
+            message = stream.get_final_message()
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        self.finish(message)
+        return message
+
+    async def awatch(self, stream):
+        """Like :meth:`watch` for an ``AsyncMessageStream`` (or ``client.messages.stream(...)`` of AsyncAnthropic)."""
+        name = f"{type(self).__name__}.awatch()"
+        if isinstance(stream, SYNC_STREAMS + SYNC_MANAGERS):
+            raise TypeError(f"{name} got a sync stream: use `view.watch(stream)`")
+        if isinstance(stream, ASYNC_MANAGERS):
+            self._t0 = time.monotonic() if not self._arrivals else self._t0
+            try:
+                async with stream as opened:
+                    return await self.awatch(opened)
+            except BaseException as exc:
+                self.fail(exc)
+                raise
+        if not isinstance(stream, ASYNC_STREAMS):
+            raise TypeError(
+                f"{name} expects the AsyncMessageStream from `async with client.messages.stream(...) as stream` "
+                f"(or the manager itself, from AsyncAnthropic), got {type(stream).__name__}"
+            )
+        try:
+            async for event in stream:
+                self.add(event)
+            message = await stream.get_final_message()
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        self.finish(message)
+        return message
+
+    # -- representations ----------------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        title = f", title={self.title!r}" if self.title else ""
+        return f"{type(self).__name__}({self._summary()}{title})"
+
+    def _plain(self) -> str:
+        return f"{type(self).__name__}: {self._summary()}"
+
+
+def is_event(event) -> bool:
+    """An SDK stream event (``for event in stream``): a pydantic model with a string ``type``."""
+    return isinstance(event, anthropic.BaseModel) and isinstance(getattr(event, "type", None), str)
+
+
+def event_error(view: LiveView, event) -> TypeError:
+    hint = " For text from stream.text_stream use view.append(text)." if isinstance(event, str) else ""
+    return TypeError(
+        f"{type(view).__name__}.add() expects a stream event from `for event in stream` "
+        f"(e.g. a content_block_delta), got {type(event).__name__}.{hint}"
+    )

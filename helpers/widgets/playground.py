@@ -1,0 +1,234 @@
+"""A playground for exploratory prompting: watch each answer stream in, stop it mid-way, keep the conversation.
+
+The stream runs as an asyncio task on the kernel's event loop, so the cell is free and the Stop button's click
+is processed while tokens arrive. Errors are shown in the transcript, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+
+import anthropic
+import ipywidgets as W
+
+from ._live import describe
+from .views import ThinkingView
+
+MAX_TOOL_ROUNDS = 4
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Get the current weather for a place.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"location": {"type": "string", "description": "City and country, e.g. Paris, France"}},
+        "required": ["location"],
+    },
+}
+
+
+def get_weather(location: str) -> dict:
+    """The demo tool: the same mild weather everywhere (no network, so it works offline)."""
+    return {"location": location, "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
+
+
+def block_param(block) -> dict:
+    """A content block of a reply, as the request expects it back in the next turn."""
+    if block.type == "text":
+        return {"type": "text", "text": block.text}
+    if block.type == "thinking":
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    if block.type == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.data}
+    if block.type == "tool_use":
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    return block.to_dict()
+
+
+def default_models() -> list[str]:
+    from helpers.offline.replies import MODELS
+
+    return list(MODELS)
+
+
+class Playground:
+    """Prompt and system boxes, model, max_tokens, thinking and tools switches, Send and Stop, and a transcript.
+
+    >>> pg = Playground(async_client())
+    >>> await pg.send("Write a haiku about debugging.")   # what the Send button does; returns the final Message
+    >>> pg.stop()                                          # what the Stop button does
+    """
+
+    def __init__(self, client: anthropic.AsyncAnthropic, models: list[str] | None = None, *, display: bool = True):
+        if not isinstance(client, anthropic.AsyncAnthropic):
+            raise TypeError(
+                f"Playground needs an anthropic.AsyncAnthropic client (helpers.connect.async_client()), got {type(client).__name__}"
+            )
+        models = list(models) if models is not None else default_models()
+        if not models or not all(isinstance(m, str) for m in models):
+            raise TypeError(f"Playground(models=...) expects a non-empty list of model names (str), got {models!r}")
+        self.client = client
+        self.messages: list[dict] = []  # the conversation, as sent with the next request
+        self.turns = 0
+        full = W.Layout(width="100%")
+        self.prompt = W.Textarea(placeholder="Your prompt…", layout=W.Layout(width="100%", height="5em"))
+        self.system = W.Textarea(placeholder="System prompt (optional)", layout=full)
+        self.model = W.Dropdown(options=models, value=models[0], description="model")
+        self.max_tokens = W.BoundedIntText(value=2048, min=1, max=128_000, description="max_tokens")
+        self.thinking = W.Checkbox(value=False, description="thinking (budget 1024)", indent=False)
+        self.tools = W.Checkbox(value=False, description="tools (get_weather)", indent=False)
+        self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.new_button = W.Button(description="New conversation")
+        self.status = W.HTML()
+        self.transcript = W.VBox()
+        self.send_button.on_click(lambda _button: self._spawn())
+        self.stop_button.on_click(lambda _button: self.stop())
+        self.new_button.on_click(lambda _button: self.reset())
+        self.box = W.VBox(
+            [
+                self.transcript,
+                self.prompt,
+                self.system,
+                W.HBox([self.model, self.max_tokens, self.thinking, self.tools]),
+                W.HBox([self.send_button, self.stop_button, self.new_button, self.status]),
+            ]
+        )
+        self.box.add_class("cw-playground")
+        self._task: asyncio.Task | None = None
+        if display:
+            from IPython.display import display as show
+
+            show(self)
+
+    # -- what the buttons do --------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def send(self, prompt: str | None = None):
+        """Send ``prompt`` (default: the prompt box) and stream the answer; returns the final Message, or None."""
+        prompt = self.prompt.value if prompt is None else prompt
+        if not isinstance(prompt, str):
+            raise TypeError(f"Playground.send() expects the prompt as str, got {type(prompt).__name__}")
+        if not prompt.strip():
+            self._say("Type a prompt first.")
+            return None
+        if self.busy:
+            self._say("Still streaming: press Stop first.")
+            return None
+        self._task = task = asyncio.ensure_future(self._turn(prompt))
+        self._busy(True)
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            self._busy(False)
+        return None if task.cancelled() else task.result()
+
+    def stop(self) -> bool:
+        """Stop the answer that is streaming (closes the stream); True if there was one."""
+        if not self.busy:
+            return False
+        self._task.cancel()
+        return True
+
+    def reset(self) -> None:
+        """Start a new conversation."""
+        if self.busy:
+            self._say("Still streaming: press Stop first.")
+            return
+        self.messages.clear()
+        self.transcript.children = ()
+        self.turns = 0
+        self._say("New conversation.")
+
+    def _spawn(self) -> None:
+        try:
+            asyncio.get_running_loop().create_task(self.send())
+        except RuntimeError:
+            self._say("The playground needs a running event loop (a Jupyter kernel).")
+
+    # -- one turn -------------------------------------------------------------------------------------------------
+
+    async def _turn(self, prompt: str):
+        self.prompt.value = ""
+        self.messages.append({"role": "user", "content": prompt})
+        self._show(f"<b>You:</b> {html.escape(prompt)}")
+        for round_ in range(MAX_TOOL_ROUNDS):
+            view = ThinkingView(title=self.model.value, display=False)
+            self.transcript.children = (*self.transcript.children, view)
+            self._say("Streaming…")
+            try:
+                message = await view.awatch(self.client.messages.stream(**self._params()))
+            except asyncio.CancelledError:
+                self._keep_partial(view, first=round_ == 0)
+                self._say(f"Stopped after {len(view.text)} chars.")
+                raise
+            except Exception as exc:  # errors are shown, not raised: the playground stays usable
+                self._keep_partial(view, first=round_ == 0)
+                self._say(html.escape(describe(exc)))
+                return None
+            self.messages.append({"role": "assistant", "content": [block_param(b) for b in message.content]})
+            calls = [b for b in message.content if b.type == "tool_use"]
+            if message.stop_reason == "tool_use" and calls:
+                self.messages.append({"role": "user", "content": [self._run_tool(b) for b in calls]})
+                continue
+            self.turns += 1
+            usage = message.usage
+            self._say(f"Done: {message.stop_reason} · {usage.input_tokens} in / {usage.output_tokens} out tokens.")
+            return message
+        self._say(f"Stopped after {MAX_TOOL_ROUNDS} tool rounds.")
+        return None
+
+    def _params(self) -> dict:
+        params = {"model": self.model.value, "max_tokens": int(self.max_tokens.value), "messages": self.messages}
+        if self.system.value.strip():
+            params["system"] = self.system.value
+        if self.thinking.value:
+            params["thinking"] = THINKING
+        if self.tools.value:
+            params["tools"] = [WEATHER_TOOL]
+        return params
+
+    def _run_tool(self, call) -> dict:
+        if call.name == "get_weather" and isinstance(call.input, dict) and isinstance(call.input.get("location"), str):
+            result, is_error = json.dumps(get_weather(call.input["location"])), False
+        else:
+            result, is_error = f"unknown tool or bad input: {call.name}({json.dumps(call.input)})", True
+        self._show(
+            f"🔧 <code>{html.escape(call.name)}({html.escape(json.dumps(call.input))})</code> → <code>{html.escape(result)}</code>"
+        )
+        return {"type": "tool_result", "tool_use_id": call.id, "content": result, "is_error": is_error}
+
+    def _keep_partial(self, view: ThinkingView, first: bool) -> None:
+        """Keep what arrived in the conversation; a turn where nothing arrived is taken back."""
+        if view.text:
+            self.messages.append({"role": "assistant", "content": view.text})
+        elif first and self.messages and self.messages[-1]["role"] == "user":
+            self.messages.pop()
+
+    # -- display --------------------------------------------------------------------------------------------------
+
+    def _busy(self, busy: bool) -> None:
+        self.send_button.disabled = busy
+        self.stop_button.disabled = not busy
+
+    def _say(self, text: str) -> None:
+        self.status.value = f"<span class='cw-pg-status'>{text}</span>"
+
+    def _show(self, markup: str) -> None:
+        self.transcript.children = (*self.transcript.children, W.HTML(f"<div class='cw-pg-line'>{markup}</div>"))
+
+    def __repr__(self) -> str:
+        return f"Playground({self.model.value}, {self.turns} turns)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = self.box._repr_mimebundle_(**kwargs)
+        data["text/plain"] = repr(self)
+        return data

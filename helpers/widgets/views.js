@@ -1,0 +1,279 @@
+// Live views of helpers.widgets (anywidget). No dependencies and nothing fetched: this file ships in the package.
+//
+// The kernel sends {seq, o: ops, f?: live figures, end?: final state} as custom messages. `initialize` applies the
+// ops to the model's state, once per model (the same four ops as helpers/widgets/_live.py); every view of the model
+// then redraws incrementally from that state, appending only what is new. A gap in `seq` (this page connected
+// late, or reloaded mid-stream) asks the kernel for the whole state.
+
+const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json" };
+const MAX_ROWS = 2000; // event rows drawn; the counts above the table stay complete
+
+function applyOps(model, ops) {
+  let blocks = model.get("blocks") || [];
+  let items = model.get("items") || [];
+  const next = {};
+  for (const op of ops) {
+    if (op[0] === "r") {
+      if (!next.items) items = next.items = items.slice();
+      items.push(op[1]);
+      continue;
+    }
+    if (!next.blocks) blocks = next.blocks = blocks.slice();
+    if (op[0] === "b") blocks.push({ ...op[1] });
+    else if (op[0] === "+") blocks[op[1]] = { ...blocks[op[1]], [op[2]]: (blocks[op[1]][op[2]] || "") + op[3] };
+    else if (op[0] === "=") blocks[op[1]] = { ...blocks[op[1]], [op[2]]: op[3] };
+  }
+  return next;
+}
+
+function initialize({ model }) {
+  const queue = [];
+  let waiting = false; // a resync was asked for: only the kernel changes `seq` until it answers
+  const drain = () => {
+    queue.sort((a, b) => a.seq - b.seq);
+    while (queue.length) {
+      const msg = queue[0];
+      const have = model.get("seq") || 0;
+      if (msg.seq <= have) {
+        queue.shift();
+        continue;
+      }
+      if (msg.seq !== have + 1) return false;
+      queue.shift();
+      const next = applyOps(model, msg.o || []);
+      next.seq = msg.seq;
+      if (msg.f) next.figures = msg.f;
+      if (msg.end) Object.assign(next, msg.end);
+      model.set(next); // local only: the kernel holds the same state
+    }
+    return true;
+  };
+  const resync = () => {
+    if (drain()) return;
+    waiting = true;
+    model.set("resyncs", (model.get("resyncs") || 0) + 1);
+    model.send({ resync: model.get("seq") || 0 });
+  };
+  model.on("msg:custom", (msg) => {
+    if (!msg || typeof msg.seq !== "number") return;
+    queue.push(msg);
+    if (!waiting) resync();
+  });
+  model.on("change:seq", () => {
+    if (!waiting) return;
+    waiting = false;
+    resync();
+  });
+}
+
+// -- small DOM helpers ---------------------------------------------------------------------------------------------
+
+function h(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "–";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function figuresLine(model) {
+  const f = model.get("figures") || {};
+  const foot = model.get("footer") || {};
+  const parts = [];
+  if (f.ttft_ms !== undefined && f.ttft_ms !== null) parts.push(`TTFT ${duration(f.ttft_ms)}`);
+  if (f.tok_s) parts.push(`${f.estimated ? "≈ " : ""}${f.tok_s} tok/s`);
+  if (foot.output_tokens !== undefined && foot.output_tokens !== null) parts.push(`${foot.output_tokens} output tokens`);
+  else if (f.chars !== undefined) parts.push(`${f.chars} chars`);
+  if (f.elapsed_ms !== undefined && f.elapsed_ms !== null) parts.push(`elapsed ${duration(f.elapsed_ms)}`);
+  if (foot.stop_reason) parts.push(`stop_reason ${foot.stop_reason}`);
+  if (foot.input_tokens !== undefined && foot.input_tokens !== null) parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out`);
+  return parts.join(" · ");
+}
+
+function frame(model, root) {
+  const head = h("div", "cw-head");
+  const title = h("span", "cw-title", model.get("title") || "");
+  const status = h("span", "cw-status");
+  head.append(title, status);
+  const banner = h("div", "cw-banner");
+  const foot = h("div", "cw-foot");
+  return { head, status, banner, foot };
+}
+
+function updateFrame(model, root, parts) {
+  const status = model.get("status");
+  root.dataset.status = status;
+  root.dataset.resyncs = String(model.get("resyncs") || 0);
+  parts.status.textContent = status === "done" ? "✓ done" : status === "streaming" ? "● streaming" : status;
+  const error = model.get("error");
+  parts.banner.textContent = error ? (status === "stopped" ? "■ Stopped" : `⚠ ${error}`) : "";
+  parts.banner.style.display = error ? "" : "none";
+  parts.foot.textContent = figuresLine(model);
+}
+
+// -- text, thinking, tool input and timeline ---------------------------------------------------------------------
+
+function makeBlock(block, parent) {
+  const rec = { type: block.type, nodes: {}, lens: {} };
+  const field = APPENDED[block.type];
+  if (block.type === "thinking") {
+    rec.el = h("details", "cw-block cw-thinking");
+    rec.el.open = true;
+    rec.summary = h("summary", "", "Thinking…");
+    const body = h("div", "cw-thinking-text cw-live");
+    rec.el.append(rec.summary, body);
+    rec.target = body;
+  } else if (block.type === "tool_use") {
+    rec.el = h("div", "cw-block cw-tool");
+    rec.name = h("div", "cw-tool-name");
+    const cols = h("div", "cw-tool-cols");
+    const raw = h("div", "cw-tool-col");
+    rec.target = h("pre", "cw-json-raw cw-live");
+    raw.append(h("div", "cw-label", "partial_json (raw, as it arrives)"), rec.target);
+    const snap = h("div", "cw-tool-col");
+    rec.snapshot = h("pre", "cw-json-snap");
+    snap.append(h("div", "cw-label", "snapshot (parsed by the SDK)"), rec.snapshot);
+    cols.append(raw, snap);
+    rec.trunc = h("div", "cw-trunc", "⚠ Cut off by max_tokens: this input is incomplete. Check stop_reason before running a tool.");
+    rec.el.append(rec.name, cols, rec.trunc);
+  } else {
+    rec.el = h("div", "cw-block cw-text cw-live");
+    rec.target = rec.el;
+  }
+  if (field) {
+    rec.nodes[field] = document.createTextNode("");
+    rec.lens[field] = 0;
+    rec.target.append(rec.nodes[field]);
+  }
+  parent.append(rec.el);
+  return rec;
+}
+
+function updateBlock(rec, block, isLast) {
+  const field = APPENDED[block.type];
+  if (field) {
+    const value = block[field] || "";
+    const node = rec.nodes[field];
+    if (value.length >= rec.lens[field]) node.appendData(value.slice(rec.lens[field]));
+    else node.data = value; // the state was replaced by a resync
+    rec.lens[field] = value.length;
+  }
+  if (block.type === "thinking") {
+    const sig = block.signature ? ` · ✓ signature received (${block.signature} chars)` : "";
+    rec.summary.textContent = `Thinking · ${(block.thinking || "").length} chars${sig}`;
+    if (!isLast && !rec.closed) {
+      rec.el.open = false; // the answer has started: fold the thinking away (click to open)
+      rec.closed = true;
+    }
+  } else if (block.type === "tool_use") {
+    rec.name.textContent = `tool_use · ${block.name || "?"}${block.id ? " · " + block.id : ""}`;
+    rec.snapshot.textContent = JSON.stringify(block.snapshot || {}, null, 2);
+    rec.trunc.style.display = block.truncated ? "" : "none";
+    rec.el.classList.toggle("cw-truncated", !!block.truncated);
+  }
+}
+
+function messageView(model, root) {
+  const parts = frame(model, root);
+  const wasLive = model.get("status") === "streaming";
+  const body = h("details", "cw-body");
+  body.open = true;
+  const summary = h("summary", "cw-fold");
+  const blocksEl = h("div", "cw-blocks");
+  const svgEl = h("div", "cw-svg");
+  body.append(summary, blocksEl, svgEl);
+  root.append(parts.head, body, parts.banner, parts.foot);
+  const shown = [];
+  let folded = false;
+  return () => {
+    const blocks = model.get("blocks") || [];
+    if (blocks.length < shown.length || blocks.some((b, i) => shown[i] && shown[i].type !== b.type)) {
+      blocksEl.textContent = "";
+      shown.length = 0;
+    }
+    blocks.forEach((block, i) => {
+      if (!shown[i]) shown[i] = makeBlock(block, blocksEl);
+      updateBlock(shown[i], block, i === blocks.length - 1);
+    });
+    const svg = model.get("svg");
+    if (svg && svgEl.dataset.drawn !== "1") {
+      svgEl.innerHTML = svg; // drawn by helpers/widgets/_static.py from numbers only
+      svgEl.dataset.drawn = "1";
+    }
+    updateFrame(model, root, parts);
+    const chars = blocks.reduce((n, b) => n + (b[APPENDED[b.type]] || "").length, 0);
+    summary.textContent = `streamed output · ${chars} chars · the rendered result is below (click to show the raw stream)`;
+    if (wasLive && !folded && model.get("folded") && model.get("status") !== "streaming") {
+      body.open = false; // the static rendering below takes over; a view displayed later shows everything
+      folded = true;
+    }
+  };
+}
+
+// -- raw events --------------------------------------------------------------------------------------------------
+
+function eventsView(model, root) {
+  const parts = frame(model, root);
+  const body = h("details", "cw-body");
+  body.open = true;
+  const summary = h("summary", "cw-counts");
+  const table = h("table", "cw-events");
+  const thead = h("thead");
+  const tr = h("tr");
+  for (const name of ["time", "type", "index", "delta / block", "payload"]) tr.append(h("th", "", name));
+  thead.append(tr);
+  const tbody = h("tbody");
+  table.append(thead, tbody);
+  const more = h("div", "cw-more");
+  body.append(summary, table, more);
+  root.append(parts.head, body, parts.banner, parts.foot);
+  let drawn = 0;
+  let counts = {};
+  return () => {
+    const rows = model.get("items") || [];
+    if (rows.length < drawn) {
+      tbody.textContent = "";
+      drawn = 0;
+      counts = {};
+    }
+    for (let i = drawn; i < rows.length; i++) {
+      const [t, type, index, deltaType, payload] = rows[i];
+      counts[type] = (counts[type] || 0) + 1;
+      if (i >= MAX_ROWS) continue;
+      const row = h("tr", `cw-t-${type}`);
+      row.append(h("td", "cw-time", `+${duration(t)}`), h("td", "cw-type", type), h("td", "", String(index)), h("td", "", deltaType), h("td", "cw-payload", payload));
+      tbody.append(row);
+    }
+    drawn = rows.length;
+    summary.textContent = "";
+    summary.append(h("b", "", `${rows.length} events `));
+    for (const [type, n] of Object.entries(counts)) summary.append(h("span", `cw-badge cw-t-${type}`, `${type} ${n}`));
+    more.textContent = rows.length > MAX_ROWS ? `… ${rows.length - MAX_ROWS} more rows not drawn (the counts include them)` : "";
+    updateFrame(model, root, parts);
+  };
+}
+
+function render({ model, el }) {
+  const kind = model.get("kind");
+  const root = h("div", `cw cw-${kind}`);
+  root.dataset.title = model.get("title") || "";
+  el.append(root);
+  const update = kind === "events" ? eventsView(model, root) : messageView(model, root);
+  let scheduled = false;
+  const redraw = () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      update();
+    });
+  };
+  for (const name of ["blocks", "items", "status", "error", "footer", "figures", "folded", "svg"]) model.on(`change:${name}`, redraw);
+  update();
+}
+
+export default { initialize, render };

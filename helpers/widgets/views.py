@@ -1,0 +1,334 @@
+"""The live views: text, thinking, tool input, raw events and the arrival timeline.
+
+Each one takes what the SDK gives you (text from ``stream.text_stream``, events from ``for event in stream``,
+sync or async) and shows it as it arrives; ``watch``/``awatch`` consume a whole stream for you.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from . import _static
+from ._live import LiveView, event_error, is_event
+
+# The field of a block that deltas append to, per block type, and the delta type that carries it.
+APPENDED = {"text": "text", "thinking": "thinking", "tool_use": "partial_json"}
+DELTAS = {
+    "text_delta": ("text", "text"),
+    "thinking_delta": ("thinking", "thinking"),
+    "input_json_delta": ("partial_json", "partial_json"),
+}
+DERIVED = {"text": "text", "thinking": "thinking", "input_json": "partial_json"}
+
+
+class MessageView(LiveView):
+    """Blocks of one or more messages (text, thinking, tool_use), built from text or from stream events."""
+
+    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+        self._blocks: list[dict] = []  # appended fields are lists of chunks (joined on export)
+        self._offset = 0  # block index of the current message's block 0 (a view can show several messages)
+        self._current = -1  # the block the SDK's derived events (text, input_json …) refer to
+        self._raw_deltas = False  # raw content_block_delta events seen: derived events only add their snapshot
+        super().__init__(title=title, display=display, **kwargs)
+
+    # -- feeding ------------------------------------------------------------------------------------------------
+
+    def append(self, text: str):
+        """Append a piece of text (what ``stream.text_stream`` yields)."""
+        if not isinstance(text, str):
+            raise TypeError(
+                f"{type(self).__name__}.append() expects str, a text delta from `stream.text_stream`, "
+                f"got {type(text).__name__}. For events from `for event in stream` use view.add(event)."
+            )
+        self._check_open("append()")
+        index = len(self._blocks) - 1
+        if index < 0 or self._blocks[index]["type"] != "text":
+            index = self._start("text")
+        self._extend(index, "text", text)
+        return self
+
+    def add(self, event):
+        """Show one event from ``for event in stream`` (raw SDK events and the SDK's derived text/input_json/… events)."""
+        if not is_event(event):
+            raise event_error(self, event)
+        self._check_open("add()")
+        kind = event.type
+        if kind == "message_start":
+            self._offset = len(self._blocks)
+        elif kind == "content_block_start":
+            block = event.content_block
+            extra = {"name": block.name, "id": block.id, "snapshot": {}} if block.type == "tool_use" else {}
+            self._start(block.type, self._offset + event.index, **extra)
+        elif kind == "content_block_delta":
+            self._raw_deltas = True
+            index, delta = self._offset + event.index, event.delta
+            if delta.type in DELTAS:
+                self._extend(index, DELTAS[delta.type][0], getattr(delta, DELTAS[delta.type][1]))
+            elif delta.type == "signature_delta":
+                self._set(index, "signature", len(delta.signature))
+        elif kind in DERIVED and not self._raw_deltas:
+            self._derived(kind, event)
+        elif kind == "input_json":
+            self._set(self._current, "snapshot", event.snapshot)
+        elif kind == "signature":
+            self._set(self._current, "signature", len(event.signature))
+        elif kind == "content_block_stop" and getattr(event, "content_block", None) is not None:
+            block = event.content_block
+            if block.type == "tool_use" and self._offset + event.index < len(self._blocks):
+                self._set(self._offset + event.index, "snapshot", block.input)
+        elif kind == "message_delta" and event.delta.stop_reason == "max_tokens":
+            self._mark_truncated()
+        return self
+
+    def _derived(self, kind: str, event) -> None:
+        """Only derived events were fed (e.g. filtered on event.type == "text"): append what they carry."""
+        block_type = {"text": "text", "thinking": "thinking", "input_json": "tool_use"}[kind]
+        index = self._current
+        if index < 0 or self._blocks[index]["type"] != block_type:
+            index = self._start(block_type)
+        self._extend(index, DERIVED[kind], getattr(event, kind if kind != "input_json" else "partial_json"))
+        if kind == "input_json":
+            self._set(index, "snapshot", event.snapshot)
+
+    # -- state --------------------------------------------------------------------------------------------------
+
+    def _start(self, block_type: str, index: int | None = None, **extra) -> int:
+        index = len(self._blocks) if index is None else index
+        if index < len(self._blocks):  # started already
+            self._current = index
+            return index
+        while len(self._blocks) < index:  # a block we never saw start (a stream joined midway)
+            self._start("text")
+        if block_type == "tool_use":
+            extra = {"name": "", "id": "", "snapshot": {}, **extra}
+        field = APPENDED.get(block_type)
+        block = {"type": block_type, **extra, **({field: []} if field else {})}
+        self._blocks.append(block)
+        self._op(["b", {**block, **({field: ""} if field else {})}])
+        self._current = index
+        return index
+
+    def _extend(self, index: int, field: str, text: str) -> None:
+        if index >= len(self._blocks):
+            self._start({"partial_json": "tool_use"}.get(field, field), index)
+        if not text:
+            return
+        self._blocks[index].setdefault(field, []).append(text)
+        self._current = index
+        self._arrived(len(text))
+        self._op(["+", index, field, text])
+
+    def _set(self, index: int, field: str, value) -> None:
+        if 0 <= index < len(self._blocks):
+            self._blocks[index][field] = value
+            self._op(["=", index, field, value])
+
+    def _mark_truncated(self) -> None:
+        last = len(self._blocks) - 1
+        if last >= 0 and self._blocks[last]["type"] == "tool_use":
+            self._set(last, "truncated", True)
+
+    def finish(self, message=None):
+        if message is not None and getattr(message, "stop_reason", None) == "max_tokens" and not self.done:
+            self._mark_truncated()
+        return super().finish(message)
+
+    def _export(self) -> list[dict]:
+        return [{k: "".join(v) if isinstance(v, list) else v for k, v in b.items()} for b in self._blocks]
+
+    def _json_state(self) -> dict:
+        return {"blocks": self._export()}
+
+    @property
+    def text(self) -> str:
+        """All the text that arrived (text blocks only)."""
+        return "".join("".join(b["text"]) for b in self._blocks if b["type"] == "text")
+
+    # -- representations ----------------------------------------------------------------------------------------
+
+    def _status_word(self) -> str:
+        state = self._state
+        if state["status"] == "error":
+            return "error: " + state["error"].split(":", 1)[0]
+        if state["status"] == "done":
+            return state["footer"].get("stop_reason") or "done"
+        return state["status"]
+
+    def _usage_words(self) -> str:
+        foot = self._state["footer"]
+        return (
+            f", {foot['input_tokens']} in / {foot['output_tokens']} out tokens"
+            if foot.get("output_tokens") is not None
+            else ""
+        )
+
+    def _summary(self) -> str:
+        return f"{self._status_word()}, {len(self.text)} chars{self._usage_words()}"
+
+    def _static(self) -> dict:
+        markdown = _static.message_markdown(self._export(), self._state, len(self.text))
+        return {"text/markdown": markdown, "text/plain": self._plain()}
+
+
+class TextView(MessageView):
+    """Text arriving token by token, with a cursor and live figures; markdown and usage when it ends.
+
+    >>> view = TextView()
+    >>> with client.messages.stream(...) as stream:
+    ...     for text in stream.text_stream:
+    ...         view.append(text)
+    ...     view.finish(stream.get_final_message())
+    """
+
+
+class ThinkingView(MessageView):
+    """Thinking streams into a collapsible panel, the signature's arrival is marked, then the answer follows.
+
+    Feed it events: ``for event in stream: view.add(event)``, or ``view.watch(stream)``.
+    """
+
+    KIND = "thinking"
+
+    def _summary(self) -> str:
+        thinking = sum(len("".join(b["thinking"])) for b in self._blocks if b["type"] == "thinking")
+        return f"{self._status_word()}, {thinking} thinking chars, {len(self.text)} text chars{self._usage_words()}"
+
+
+class ToolInputView(MessageView):
+    """A tool call's input as it streams: the raw ``partial_json`` and the SDK's parsed ``snapshot`` side by side.
+
+    Marks the input as cut off when the message stops for ``max_tokens``.
+    """
+
+    KIND = "tool"
+
+    def _summary(self) -> str:
+        tools = [b for b in self._blocks if b["type"] == "tool_use"]
+        names = ", ".join(b["name"] or "?" for b in tools)
+        cut = " (input cut off)" if any(b.get("truncated") for b in tools) else ""
+        calls = f"{len(tools)} tool call{'s' if len(tools) != 1 else ''}" + (f": {names}" if names else "")
+        return f"{self._status_word()}, {calls}{cut}"
+
+
+class Timeline(MessageView):
+    """When each token arrived: time to first token and the gaps between deltas, drawn when the stream ends.
+
+    ``append(text)`` (or ``add(event)`` / ``watch(stream)``) records arrival times; ``finish()`` draws a small SVG.
+    """
+
+    KIND = "timeline"
+
+    def _on_settle(self) -> None:
+        self._svg = _static.timeline_svg(self._arrivals)
+
+    def _json_state(self) -> dict:
+        return {**super()._json_state(), "svg": getattr(self, "_svg", "")}
+
+    def _summary(self) -> str:
+        return f"{self._status_word()}, {len(self._arrivals)} deltas, {len(self.text)} chars"
+
+    def _static(self) -> dict:
+        return {"image/svg+xml": self._svg, "text/plain": self._plain()}
+
+
+class EventView(LiveView):
+    """A row per stream event as it arrives: time, type, index, delta type and a short payload; counts per type.
+
+    Accepts the SDK's events (``for event in stream``) and raw ``ServerSentEvent`` objects from
+    ``anthropic.Stream.raw_events(response)``, which include the ``ping`` events the SDK hides.
+    """
+
+    KIND = "events"
+
+    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+        self._rows: list[list] = []
+        self._counts: dict[str, int] = {}
+        super().__init__(title=title, display=display, **kwargs)
+
+    def add(self, event):
+        """Add one event: an SDK stream event or a raw ServerSentEvent."""
+        if hasattr(event, "event") and hasattr(event, "data") and not is_event(event):
+            row = raw_row(event)
+        elif is_event(event):
+            row = sdk_row(event)
+        else:
+            raise event_error(self, event)
+        self._check_open("add()")
+        row.insert(0, round((time.monotonic() - self._t0) * 1000, 1))
+        self._rows.append(row)
+        self._counts[row[1]] = self._counts.get(row[1], 0) + 1
+        self._op(["r", row])
+        return self
+
+    def _json_state(self) -> dict:
+        return {"items": self._rows}
+
+    def _summary(self) -> str:
+        status = self._state["status"]
+        if status == "error":
+            status = "error: " + self._state["error"].split(":", 1)[0]
+        pings = f", {self._counts['ping']} pings" if self._counts.get("ping") else ""
+        return f"{status}, {len(self._rows)} events{pings}"
+
+    def _static(self) -> dict:
+        return {
+            "text/markdown": _static.events_markdown(self._rows, self._counts, self._state),
+            "text/plain": self._plain(),
+        }
+
+
+def short(value, limit: int = 60) -> str:
+    """A one-line, length-capped rendering of a payload."""
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    )
+    text = json.dumps(text, ensure_ascii=False)[1:-1] if isinstance(value, str) else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sdk_row(event) -> list:
+    """[type, index, delta type, payload] for an SDK event, read attribute by attribute (never the whole snapshot)."""
+    kind, index, delta_type, payload = event.type, getattr(event, "index", ""), "", ""
+    if kind == "message_start":
+        payload = f"{event.message.model} · {event.message.id}"
+    elif kind == "content_block_start":
+        block = event.content_block
+        delta_type = block.type
+        payload = getattr(block, "name", "")
+    elif kind == "content_block_delta":
+        delta = event.delta
+        delta_type = delta.type
+        value = next(
+            (getattr(delta, f) for f in ("text", "thinking", "partial_json", "signature") if hasattr(delta, f)), ""
+        )
+        payload = short(value[:12] + "…" if delta_type == "signature_delta" else value)
+    elif kind == "message_delta":
+        delta_type = event.delta.stop_reason or ""
+        payload = f"output_tokens {event.usage.output_tokens}"
+    elif kind in {"text", "thinking"}:
+        payload = short(getattr(event, kind))
+    elif kind == "input_json":
+        payload = short(event.snapshot)
+    elif kind == "signature":
+        payload = short(event.signature[:12] + "…")
+    return [kind, index, delta_type, payload]
+
+
+def raw_row(sse) -> list:
+    """[type, index, delta type, payload] for a raw ServerSentEvent (data is JSON text)."""
+    try:
+        data = json.loads(sse.data) if sse.data else {}
+    except ValueError:
+        return [sse.event or "(no event)", "", "", short(sse.data)]
+    if not isinstance(data, dict):
+        data = {}
+    delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+    block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
+    kind = sse.event or data.get("type") or "(no event)"
+    delta_type = delta.get("type") or block.get("type") or delta.get("stop_reason") or ""
+    value = next((delta[f] for f in ("text", "thinking", "partial_json") if f in delta), None)
+    if kind == "error":
+        value = (data.get("error") or {}).get("message", "")
+    payload = short(value) if value is not None else block.get("name", "")
+    return [kind, data.get("index", ""), delta_type, payload]

@@ -1,0 +1,423 @@
+"""The live views without a browser: real SDK streams from the local API into the views, every message they send
+to the browser recorded at the widget's comm (CommMeter) and replayed as views.js would apply it."""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import json
+import re
+import time
+
+import anthropic
+import pytest
+
+from helpers.offline import start
+from helpers.offline.sse import split
+from helpers.offline.wire import count_tokens
+from helpers.widgets import (
+    CommMeter,
+    EventView,
+    Playground,
+    SideBySide,
+    TextView,
+    ThinkingView,
+    Timeline,
+    ToolInputView,
+)
+from helpers.widgets._live import MAX_RATE
+from helpers.widgets.meter import replay
+from helpers.widgets.playground import WEATHER_TOOL
+
+from .conftest import MODEL, ROOT, samples_or_skip
+
+COUNT_10K = "Count to 3700"  # about 10,100 tokens from the local API
+HAIKU = "Write a haiku about debugging."
+LONG = "Explain streaming in detail."
+WEATHER = "What's the weather in Paris?"
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+
+
+def ask(prompt: str, max_tokens: int = 1024, **params) -> dict:
+    return {"model": MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": prompt}], **params}
+
+
+def sent_text(meter: CommMeter) -> str:
+    """Every piece of text the view sent, in order: equal to the final text iff nothing was sent twice."""
+    return "".join(op[3] for m in meter.custom() for op in m["o"] if op[0] == "+" and op[2] == "text")
+
+
+def assert_rate_bound(meter: CommMeter) -> None:
+    assert min(meter.gaps(), default=1.0) >= 1 / MAX_RATE - 1e-3, "two updates closer than 1/30 s"
+    assert meter.peak_rate(1.0) <= MAX_RATE + 1
+
+
+# -- text: deltas, not snapshots ----------------------------------------------------------------------------------
+
+
+def test_10k_token_stream_sends_each_byte_once_in_few_batched_messages(client):
+    assert count_tokens(", ".join(str(i) for i in range(1, 3701)) + ".") >= 10_000
+    view = TextView(display=False)
+    with CommMeter(view) as meter:
+        with client.messages.stream(**ask(COUNT_10K, 20_000)) as stream:
+            for text in stream.text_stream:
+                view.append(text)
+            message = stream.get_final_message()
+        view.finish(message)
+    final = message.content[0].text
+    assert view.text == final and final.endswith("3699, 3700.")
+    assert sent_text(meter) == final  # each text byte sent exactly once
+    browser = replay(meter.custom())
+    assert browser["blocks"][0]["text"] == final and browser["status"] == "done"
+    assert meter.bytes <= 1.5 * len(final.encode()), f"{meter.bytes} bytes sent for {len(final.encode())} bytes of text"
+    assert meter.messages <= len(final) // 20  # batched: far fewer messages than deltas
+    assert_rate_bound(meter)
+
+
+def test_final_state_is_stored_in_the_kernel_without_a_second_send(client):
+    view = TextView(display=False)
+    with CommMeter(view) as meter:
+        view.watch(client.messages.stream(**ask(LONG)))
+    state = view.get_state()  # what a reloaded page (or a second display) receives
+    assert state["blocks"][0]["text"] == view.text and len(view.text) > 1000
+    assert state["status"] == "done" and state["footer"]["stop_reason"] == "end_turn"
+    assert state["seq"] == len(meter.custom()) == meter.messages  # only custom messages: no full-state update
+    assert meter.custom()[-1]["end"]["footer"]["output_tokens"] == state["footer"]["output_tokens"]
+    assert (
+        repr(view)
+        == f"TextView(end_turn, {len(view.text)} chars, {state['footer']['input_tokens']} in / {state['footer']['output_tokens']} out tokens)"
+    )
+
+
+def test_a_browser_that_missed_messages_gets_the_whole_state(client):
+    view = TextView(display=False)
+    with CommMeter(view) as meter:
+        with client.messages.stream(**ask(HAIKU)) as stream:
+            for text in stream.text_stream:
+                view.append(text)
+            view._handle_msg({"content": {"data": {"method": "custom", "content": {"resync": 0}}}, "buffers": []})
+            view.finish(stream.get_final_message())
+    updates = [r[3] for r in meter.records if r[3]["method"] == "update"]
+    assert len(updates) == 1 and updates[0]["state"]["blocks"][0]["text"] == view.text
+    assert updates[0]["state"]["seq"] == [m["seq"] for m in meter.custom()][-2]
+
+
+def test_the_batch_timer_sends_pending_text_while_the_stream_stalls():
+    with start(pace="instant", fault="stall@12:0.8") as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        view = TextView(display=False)
+        appended: list[tuple[float, str]] = []
+        with CommMeter(view) as meter, client.messages.stream(**ask(LONG)) as stream:
+            for text in stream.text_stream:
+                appended.append((time.monotonic(), text))
+                view.append(text)
+            view.finish(stream.get_final_message())
+    times = [t for t, _ in appended]
+    stall = max(range(1, len(times)), key=lambda i: times[i] - times[i - 1])
+    assert times[stall] - times[stall - 1] >= 0.7
+    before = "".join(text for _, text in appended[:stall])
+    sent_by = [r for r in meter.records if r[0] < times[stall]]
+    text_sent = "".join(op[3] for r in sent_by for op in r[3]["content"]["o"] if op[0] == "+")
+    assert text_sent == before, "text appended before the stall waited for the next token"
+    assert sent_by[-1][0] - times[stall - 1] <= 0.5
+
+
+async def test_async_stream_with_awatch(aclient):
+    view = TextView(display=False)
+    with CommMeter(view) as meter:
+        message = await view.awatch(aclient.messages.stream(**ask(LONG)))
+    assert view.text == message.content[0].text and replay(meter.custom())["blocks"][0]["text"] == view.text
+    assert_rate_bound(meter)
+
+
+def test_text_stream_loop_and_watch_agree(client):
+    looped, watched = TextView(display=False), TextView(display=False)
+    with client.messages.stream(**ask("Tell me about unicode and newlines.")) as stream:
+        for text in stream.text_stream:
+            looped.append(text)
+        looped.finish(stream.get_final_message())
+    message = watched.watch(client.messages.stream(**ask("Tell me about unicode and newlines.")))
+    assert looped.text == watched.text == message.content[0].text and "東京" in looped.text
+    assert looped._static() == watched._static()
+    assert "\n```" not in looped._static()["text/markdown"].split("---")[0]
+
+
+# -- errors --------------------------------------------------------------------------------------------------------
+
+
+def test_mid_stream_error_keeps_partial_text_and_shows_a_banner(client):
+    full = client.messages.create(**ask(LONG)).content[0].text
+    view = TextView(display=False)
+    with CommMeter(view) as meter, pytest.raises(anthropic.APIStatusError):
+        view.watch(client.messages.stream(**ask(LONG), extra_headers={"x-offline-fault": "error@8"}))
+    assert view.text and full.startswith(view.text) and len(view.text) < len(full)
+    assert view.error == "APIStatusError: Overloaded (overloaded_error, mid-stream)"
+    end = meter.custom()[-1]["end"]
+    assert end["status"] == "error" and end["error"] == view.error
+    static = view._static()
+    assert "⚠ `APIStatusError: Overloaded" in static["text/markdown"] and view.text in static["text/markdown"]
+    assert repr(view) == f"TextView(error: APIStatusError, {len(view.text)} chars)"
+    assert TextView(display=False).watch(client.messages.stream(**ask(HAIKU))).stop_reason == "end_turn"  # still usable
+
+
+def test_http_error_before_the_stream_is_shown_too(client):
+    view = TextView(display=False)
+    with pytest.raises(anthropic.InternalServerError):
+        view.watch(client.messages.stream(**ask(HAIKU), extra_headers={"x-offline-fault": "http:529"}))
+    assert view.status == "error" and view.error.startswith("OverloadedError: Overloaded (overloaded_error, HTTP 529)")
+
+
+def test_context_manager_finishes_or_fails(client):
+    with pytest.raises(ValueError, match="boom"), TextView(display=False) as failing:
+        failing.append("partial ")
+        raise ValueError("boom")
+    assert failing.status == "error" and failing.error == "ValueError: boom" and failing.text == "partial "
+    with TextView(display=False) as ok:
+        ok.append("all fine")
+    assert ok.status == "done" and repr(ok) == "TextView(done, 8 chars)"
+
+
+def test_wrong_input_names_what_was_expected(client, aclient):
+    view = TextView(display=False)
+    with pytest.raises(TypeError, match=r"append\(\) expects str, a text delta from `stream.text_stream`, got int"):
+        view.append(42)
+    with pytest.raises(
+        TypeError, match=r"add\(\) expects a stream event .* got str\. For text from stream.text_stream use view.append"
+    ):
+        view.add("hello")
+    with pytest.raises(TypeError, match=r"expects the MessageStream .* got dict"):
+        view.watch({"not": "a stream"})
+    with pytest.raises(TypeError, match=r"finish\(\) expects the final Message .* got str"):
+        view.finish("done")
+    with pytest.raises(TypeError, match=r"fail\(\) expects an exception, got str"):
+        view.fail("oops")
+    with pytest.raises(TypeError, match=r"title=\.\.\.\) expects a str, got int"):
+        TextView(title=3, display=False)
+    with pytest.raises(TypeError, match=r"EventView.add\(\) expects a stream event"):
+        EventView(display=False).add(3.5)
+    with pytest.raises(TypeError, match=r"non-empty list of pane titles"):
+        SideBySide("ab", display=False)
+    with pytest.raises(TypeError, match=r"needs an anthropic.AsyncAnthropic client .* got Anthropic"):
+        Playground(client, display=False)
+    view.finish()
+    with pytest.raises(RuntimeError, match=r"is finished \(done\): append\(\) needs a new view"):
+        view.append("late")
+
+
+async def test_sync_and_async_streams_are_not_mixed_up(client, aclient):
+    with pytest.raises(TypeError, match=r"got a sync stream: use `view.watch\(stream\)`"):
+        await TextView(display=False).awatch(client.messages.stream(**ask(HAIKU)))
+    manager = aclient.messages.stream(**ask(HAIKU))
+    with pytest.raises(TypeError, match=r"got an async stream: use `await view.awatch\(stream\)`"):
+        TextView(display=False).watch(manager)
+    async with manager as stream:  # the manager is still good
+        assert (await stream.get_final_message()).stop_reason == "end_turn"
+
+
+# -- events, tools, thinking, timeline -----------------------------------------------------------------------------
+
+
+def test_event_view_rows_from_sdk_events(client):
+    view = EventView(display=False)
+    with CommMeter(view) as meter:
+        message = view.watch(client.messages.stream(**ask(HAIKU)))
+    types = [row[1] for row in view.items]
+    assert types[0] == "message_start" and types[-1] == "message_stop" and "ping" not in types  # the SDK hides pings
+    assert types.count("content_block_delta") == types.count("text") > 3
+    assert replay(meter.custom())["items"] == view.items
+    assert view.footer["stop_reason"] == message.stop_reason
+    markdown = view._static()["text/markdown"]
+    assert markdown.startswith(f"**{len(types)} events** · `message_start` 1") and not re.search(r"\d ?ms\b", markdown)
+
+
+def test_event_view_shows_pings_from_the_raw_wire(client):
+    view = EventView(display=False)
+    with client.messages.with_streaming_response.create(**ask(HAIKU), stream=True) as response:
+        for sse in anthropic.Stream.raw_events(response.http_response):
+            view.add(sse)
+    view.finish()
+    types = [row[1] for row in view.items]
+    assert "ping" in types and types[0] == "message_start" and types[-1] == "message_stop"
+    delta = next(row for row in view.items if row[1] == "content_block_delta")
+    assert delta[2:4] == [0, "text_delta"]
+    assert re.fullmatch(r"EventView\(done, \d+ events, 1 pings\)", repr(view))
+
+
+def test_tool_input_view_grows_the_snapshot(client):
+    view = ToolInputView(display=False)
+    with CommMeter(view) as meter:
+        message = view.watch(client.messages.stream(**ask(WEATHER, tools=[WEATHER_TOOL])))
+    tool = next(b for b in view.blocks if b["type"] == "tool_use")
+    final = next(b for b in message.content if b.type == "tool_use")
+    assert tool["name"] == "get_weather" and tool["id"] == final.id
+    assert json.loads(tool["partial_json"]) == tool["snapshot"] == final.input
+    snapshots = [op[3] for m in meter.custom() for op in m["o"] if op[0] == "=" and op[2] == "snapshot"]
+    assert snapshots[-1] == final.input and not tool.get("truncated")
+    assert repr(view) == "ToolInputView(tool_use, 1 tool call: get_weather)"
+
+
+def test_tool_input_cut_by_max_tokens_is_marked(client):
+    view = ToolInputView(display=False)
+    message = view.watch(client.messages.stream(**ask(WEATHER, 14, tools=[WEATHER_TOOL])))
+    tool = next(b for b in view.blocks if b["type"] == "tool_use")
+    assert message.stop_reason == "max_tokens" and tool["truncated"] is True
+    with pytest.raises(ValueError):
+        json.loads(tool["partial_json"])
+    assert "Cut off by max_tokens" in view._static()["text/markdown"]
+    assert repr(view) == "ToolInputView(max_tokens, 1 tool call: get_weather (input cut off))"
+
+
+def test_thinking_view_shows_thinking_signature_then_answer(client):
+    view = ThinkingView(display=False)
+    message = view.watch(client.messages.stream(**ask("What is 27 * 453?", 2048, thinking=THINKING)))
+    thinking, text = view.blocks
+    assert thinking["type"] == "thinking" and thinking["thinking"] == message.content[0].thinking
+    assert thinking["signature"] == len(message.content[0].signature) > 0
+    assert text["text"] == "27 × 453 = **12,231**."
+    markdown = view._static()["text/markdown"]
+    assert markdown.startswith("<details><summary>Thinking · ") and "signature received" in markdown
+    assert repr(view).startswith(f"ThinkingView(end_turn, {len(thinking['thinking'])} thinking chars, 22 text chars")
+
+
+def sanitize(text: str) -> str:
+    """Apply tests/sanitize.cfg as nbval does."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "tests" / "sanitize.cfg")
+    for section in config.sections():
+        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    return text
+
+
+def test_timeline_draws_arrivals_and_sanitizes_to_a_stable_output(client):
+    outputs = []
+    for _ in range(2):
+        view = Timeline(display=False)
+        with client.messages.stream(**ask(LONG)) as stream:
+            for text in stream.text_stream:
+                view.append(text)
+            view.finish(stream.get_final_message())
+        static = view._static()
+        assert (
+            static["image/svg+xml"].startswith("<svg")
+            and f"arrivals: {len(view._arrivals)} deltas" in static["image/svg+xml"]
+        )
+        assert view.svg == static["image/svg+xml"] and len(view.svg) < 20_000
+        outputs.append({k: sanitize(v) for k, v in static.items()})
+    assert outputs[0] == outputs[1]
+    assert "time to first token T" in outputs[0]["image/svg+xml"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "docs2025_basic_streaming_response",
+        "docs2025_tool_use_streaming_response",
+        "docs2025_extended_thinking_streaming_response",
+        "realworld_midstream_overloaded_error_helicone_pr4678",
+        "sdk_recorded_tool_runner_stream_A_turn0",
+        "sdk_recorded_structured_output_stream_after_2x429_turn2",
+    ],
+)
+def test_replayed_real_streams(name):
+    path = samples_or_skip() / f"{name}.txt"
+    with start(pace="instant", replay=path) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        view, events = ToolInputView(display=False), EventView(display=False)
+        with CommMeter(view) as meter:
+            try:
+                message = view.watch(client.messages.stream(**ask(HAIKU)))
+            except (anthropic.APIError, AttributeError) as exc:  # the docs' thinking sample has no usage
+                message, error = None, exc
+        with client.messages.with_streaming_response.create(**ask(HAIKU), stream=True) as response:
+            for sse in anthropic.Stream.raw_events(response.http_response):
+                events.add(sse)
+        events.finish()
+    browser = replay(meter.custom())
+    assert browser["blocks"] == view.blocks  # the browser holds exactly the kernel's state
+    on_the_wire = [e.event or json.loads(e.data)["type"] for e in split(path.read_bytes())]
+    assert [row[1] for row in events.items] == on_the_wire  # every event, pings included
+    if message is None:
+        assert view.status == "error" and view.error.startswith(type(error).__name__)
+    else:
+        assert view.status == "done" and view.text == "".join(b.text for b in message.content if b.type == "text")
+        for block, final in zip(view.blocks, message.content, strict=True):
+            if final.type == "tool_use":
+                assert block["snapshot"] == final.input
+
+
+# -- side by side and playground -----------------------------------------------------------------------------------
+
+
+async def test_side_by_side_runs_streams_concurrently(aclient):
+    side = SideBySide(["haiku", "long"], display=False)
+    messages = await side.arun([aclient.messages.stream(**ask(HAIKU)), aclient.messages.stream(**ask(LONG))])
+    assert [p.text for p in side.panes] == [m.content[0].text for m in messages]
+    assert repr(side) == "SideBySide(2 panes: 'haiku': end_turn, 'long': end_turn)"
+    markdown = side._static()["text/markdown"]
+    assert markdown.startswith("#### haiku\n\nSilent stack trace waits") and "#### long" in markdown
+
+
+async def test_side_by_side_error_in_one_pane_lets_the_other_finish(aclient):
+    side = SideBySide(["ok", "failing"], display=False)
+    failing = aclient.messages.stream(**ask(LONG), extra_headers={"x-offline-fault": "error@10"})
+    with pytest.raises(anthropic.APIStatusError):
+        await side.arun([aclient.messages.stream(**ask(LONG)), failing])
+    assert side.panes[0].status == "done" and side.panes[1].status == "error" and side.panes[1].text
+    with pytest.raises(ValueError, match="expects a list of 2 streams, one per pane, got 1"):
+        await side.arun([failing])
+
+
+async def test_playground_conversation_tools_and_thinking(aclient):
+    pg = Playground(aclient, display=False)
+    assert repr(pg) == "Playground(claude-sonnet-4-6, 0 turns)"
+    first = await pg.send(HAIKU)
+    assert first.stop_reason == "end_turn" and "Done: end_turn" in pg.status.value
+    pg.tools.value = True
+    answer = await pg.send(WEATHER)
+    assert "18°C" in answer.content[0].text
+    roles = [m["role"] for m in pg.messages]
+    assert roles == ["user", "assistant", "user", "assistant", "user", "assistant"]
+    assert pg.messages[4]["content"][0]["type"] == "tool_result"
+    pg.tools.value, pg.thinking.value = False, True
+    thought = await pg.send("What is 27 * 453?")
+    assert [b.type for b in thought.content] == ["thinking", "text"] and repr(
+        pg
+    ) == "Playground(claude-sonnet-4-6, 3 turns)"
+    pg.send_button.click()  # an empty prompt box: said, not raised
+    await asyncio.sleep(0.05)
+    assert "Type a prompt first" in pg.status.value
+
+
+async def test_playground_shows_errors_instead_of_raising(aclient):
+    pg = Playground(aclient, display=False)
+    pg.thinking.value, pg.max_tokens.value = True, 1024  # the API needs max_tokens > budget_tokens
+    assert await pg.send(HAIKU) is None
+    assert "BadRequestError" in pg.status.value and pg.messages == []
+    pg.max_tokens.value = 2048
+    assert (await pg.send(HAIKU)).stop_reason == "end_turn"
+
+
+async def test_playground_stop_closes_the_stream_mid_way(api):
+    paced = anthropic.AsyncAnthropic(
+        base_url=api.url, api_key="test-key", max_retries=0, default_headers={"x-offline-pace": "60"}
+    )
+    pg = Playground(paced, display=False)
+    before = api.stats()["streams_cut_by_client"]
+    pg.prompt.value = LONG
+    pg.send_button.click()  # what a click in the browser does: a task on the running loop
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        views = [c for c in pg.transcript.children if isinstance(c, ThinkingView)]
+        if views and len(views[0].text) > 40:
+            break
+    assert pg.busy and pg.send_button.disabled and not pg.stop_button.disabled
+    assert pg.stop() is True
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if not pg.busy and api.stats()["streams_cut_by_client"] > before:
+            break
+    view = views[0]
+    assert view.status == "stopped" and 40 < len(view.text) < 2000
+    assert f"Stopped after {len(view.text)} chars." in pg.status.value
+    assert api.stats()["streams_cut_by_client"] == before + 1
+    assert pg.messages[-1] == {"role": "assistant", "content": view.text}  # what arrived stays in the conversation
