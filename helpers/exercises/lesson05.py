@@ -1,0 +1,79 @@
+"""Checker for 05_tool_deltas' "Try it": a tool_result that tells Claude when the tool failed.
+
+It streams real tool calls from the local API (in live mode too, so the tool inputs are known in advance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anthropic
+
+from helpers import connect
+
+from . import report
+
+MODEL = "claude-sonnet-4-6"
+HEADERS = {"x-offline-pace": "instant"}
+
+
+def _tool_call(client: anthropic.Anthropic, tools: list, city: str):
+    """The tool_use block Claude streams for "What's the weather in <city>?"."""
+    question = [{"role": "user", "content": f"What's the weather in {city}?"}]
+    with client.messages.stream(
+        model=MODEL, max_tokens=1024, tools=tools, messages=question, extra_headers=HEADERS
+    ) as stream:
+        final = stream.get_final_message()
+    block = next(b for b in final.content if b.type == "tool_use")
+    return question, final, block
+
+
+def _expect_tool_result(result) -> None:
+    if not isinstance(result, dict) or result.get("type") != "tool_result":
+        raise TypeError(f'run_tool(block) must return a dict with "type": "tool_result", got {result!r}')
+
+
+def check(run_tool: Callable, tools: list) -> None:
+    """Run ``run_tool`` on a call that works (Paris) and one that fails (Atlantis), send both results back, and
+    print PASS or NOT YET."""
+    if not callable(run_tool):
+        raise TypeError(f"check expects your function run_tool(block), got {type(run_tool).__name__}")
+    report(*_verdict(run_tool, tools))
+
+
+def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
+    client = connect.client(offline=True, quiet=True)
+    outcomes = {}
+    for city in ("Paris", "Atlantis"):
+        question, final, block = _tool_call(client, tools, city)
+        try:
+            result = run_tool(block)
+        except (TypeError, ValueError, KeyError) as err:
+            return (
+                False,
+                f"run_tool raised {type(err).__name__} for {city}",
+                "catch the tool's exception and return a tool_result that carries the message",
+            )
+        _expect_tool_result(result)
+        if result.get("tool_use_id") != block.id:
+            return False, "the tool_result does not name its call", '"tool_use_id": block.id'
+        turn = [*question, {"role": "assistant", "content": final.content}, {"role": "user", "content": [result]}]
+        with client.messages.stream(
+            model=MODEL, max_tokens=1024, tools=tools, messages=turn, extra_headers=HEADERS
+        ) as s:
+            answer = s.get_final_text()
+        outcomes[city] = (bool(result.get("is_error")), answer)
+        print(f"  {city:<9} is_error={outcomes[city][0]!s:<5} → {answer}")
+    if outcomes["Paris"][0]:
+        return (
+            False,
+            "a tool call that worked is marked as an error",
+            '"is_error": True belongs only in the result of a failed call',
+        )
+    if not outcomes["Atlantis"][0]:
+        return (
+            False,
+            "Claude was told the failed call for Atlantis succeeded",
+            'add "is_error": True to the tool_result of a failed call, so Claude knows the content is an error message',
+        )
+    return True, "run_tool reports a result for Paris and an error for Atlantis, and Claude answers both", ""

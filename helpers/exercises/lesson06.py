@@ -1,0 +1,65 @@
+"""Checker for 06_thinking's "Try it": the assistant turn that goes back after a tool call made with thinking on.
+
+It streams from the local API (in live mode too), which answers like the real one but does not itself reject a
+missing thinking block, so the checker applies the real API's rule.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from helpers import connect
+
+from . import report
+
+MODEL = "claude-sonnet-4-6"
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+QUESTION = [{"role": "user", "content": "What's the weather in Paris?"}]
+WEATHER = {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
+HEADERS = {"x-offline-pace": "instant"}
+
+
+def _as_dict(block) -> dict:
+    return block if isinstance(block, dict) else block.model_dump(exclude_none=True)
+
+
+def check(assistant_turn: Callable, tools: list) -> None:
+    """Stream a thinking + tool_use turn, build the next request with ``assistant_turn(final)``, send it, and print
+    PASS or NOT YET."""
+    if not callable(assistant_turn):
+        raise TypeError(f"check expects your function assistant_turn(final), got {type(assistant_turn).__name__}")
+    report(*_verdict(assistant_turn, tools))
+
+
+def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
+    client = connect.client(offline=True, quiet=True)
+    options = {"model": MODEL, "max_tokens": 2048, "thinking": THINKING, "tools": tools, "extra_headers": HEADERS}
+    with client.messages.stream(messages=QUESTION, **options) as stream:
+        final = stream.get_final_message()
+    turn = assistant_turn(final)
+    if not isinstance(turn, dict) or turn.get("role") != "assistant" or not isinstance(turn.get("content"), list):
+        raise TypeError(f'assistant_turn(final) must return {{"role": "assistant", "content": [...]}}, got {turn!r}')
+    sent = [_as_dict(b) for b in turn["content"]]
+    print("  you send back:", [b.get("type") for b in sent])
+    thinking = _as_dict(final.content[0])
+    if not sent or sent[0].get("type") != "thinking":
+        return (
+            False,
+            "the API answers 400: a tool-use turn with thinking on must start with its thinking block",
+            "send the whole final.content back, thinking block first",
+        )
+    if (sent[0].get("thinking"), sent[0].get("signature")) != (thinking["thinking"], thinking["signature"]):
+        return (
+            False,
+            "the thinking block was changed: its signature no longer matches, and the API answers 400",
+            "send the block exactly as it arrived (final.content[0]), signature included",
+        )
+    call = next((b for b in final.content if b.type == "tool_use"), None)
+    if call is None or not any(b.get("type") == "tool_use" and b.get("id") == call.id for b in sent):
+        return False, "the tool_use block is missing from the assistant turn", "keep every block of final.content"
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(WEATHER)}
+    with client.messages.stream(messages=[*QUESTION, turn, {"role": "user", "content": [result]}], **options) as s:
+        answer = s.get_final_text()
+    print(f"  Claude answers: {answer}")
+    return True, "the thinking block went back complete and unchanged, and the tool loop carried on", ""
