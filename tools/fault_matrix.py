@@ -121,33 +121,54 @@ def async_stream(api_url: str, fault: str) -> Outcome:
 
 
 def widget_text_view(api_url: str, fault: str) -> Outcome:
-    """``TextView().watch(stream)``: the view keeps the partial text and shows a banner; the error still reaches you."""
+    """``TextView().watch(...)``, then ``await TextView().awatch(...)``: each view keeps the partial text and shows a
+    banner in its synced state, the error still reaches you, and the next view on the same client works."""
     from helpers.widgets import TextView
 
-    client = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
-    view = TextView()
-    error = None
+    sync = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+    views, errors = [TextView(display=False), TextView(display=False)], [None, None]
     started = time.monotonic()
-    try:
-        with client.messages.stream(**_request(PROMPT, fault)) as stream:
-            view.watch(stream)
+    try:  # given the manager, the view opens the stream itself, so it sees an HTTP error before the first event too
+        views[0].watch(sync.messages.stream(**_request(PROMPT, fault)))
     except Exception as exc:  # the cell checks it is the expected one
-        error = exc
-    seconds = time.monotonic() - started
+        errors[0] = exc
+    after = [TextView(display=False), TextView(display=False)]
+    with sync.messages.stream(**_request(NEXT_PROMPT)) as stream:
+        after[0].watch(stream)
+
+    async def run() -> None:
+        client = anthropic.AsyncAnthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+        try:
+            await views[1].awatch(client.messages.stream(**_request(PROMPT, fault)))
+        except Exception as exc:  # the cell checks it is the expected one
+            errors[1] = exc
+        async with client.messages.stream(**_request(NEXT_PROMPT)) as stream:
+            await after[1].awatch(stream)
+        await client.close()
+
+    asyncio.run(run())
+    seconds = (time.monotonic() - started) / 2  # two streams, each within the bound
     extra = []
-    if error is not None and not _banner(view):
-        extra.append("the widget shows no error banner")
-    after = TextView()
-    with client.messages.stream(**_request(NEXT_PROMPT)) as stream:
-        after.watch(stream)
-    if _banner(after):
-        extra.append(f"a clean stream shows a banner: {_banner(after)!r}")
-    return Outcome(error, view.text, seconds, after.text, extra)
+    for how, view, error, next_view in zip(("watch", "awatch"), views, errors, after, strict=True):
+        shown = _shown_text(view)
+        if type(error) is not type(errors[0]):
+            extra.append(f"{how} raised {type(error).__name__}, watch raised {type(errors[0]).__name__}")
+        if shown != view.text:
+            extra.append(f"{how}: the synced state holds {shown[:40]!r}, the view {view.text[:40]!r}")
+        if error is not None and (view.status != "error" or type(error).__name__ not in view.error):
+            extra.append(
+                f"{how}: no error banner naming {type(error).__name__} (status {view.status!r}, {view.error!r})"
+            )
+        if next_view.status != "done" or next_view.error or _shown_text(next_view) != next_view.text:
+            extra.append(f"{how}: the next view did not end cleanly (status {next_view.status!r}, {next_view.error!r})")
+    if _shown_text(after[0]) != _shown_text(after[1]):
+        extra.append("watch and awatch showed different answers to the next request")
+    return Outcome(errors[0], _shown_text(views[0]), seconds, _shown_text(after[0]), extra)
 
 
-def _banner(view) -> str:
-    """The error banner a view shows (its synced ``error`` trait), empty when none."""
-    return str(getattr(view, "error", "") or "")
+def _shown_text(view) -> str:
+    """The text in the widget's synced state (what a re-displayed view or a reloaded page shows)."""
+    return "".join(block.get("text", "") for block in view.blocks if block.get("type") == "text")
 
 
 def web_relay(api_url: str, fault: str) -> Outcome:
@@ -182,7 +203,7 @@ def web_relay(api_url: str, fault: str) -> Outcome:
 CALLERS: dict[str, Callable[[str, str], Outcome]] = {
     "sync text_stream": sync_text_stream,
     "async stream": async_stream,
-    "widget (TextView.watch)": widget_text_view,
+    "widget (TextView)": widget_text_view,
     "web relay (SSE)": web_relay,
 }
 
