@@ -7,22 +7,26 @@ import anthropic
 from . import report
 
 
-def check_whole_answer(message: anthropic.types.Message) -> bool:
+def check_whole_answer(message: anthropic.types.Message) -> None:
     """PASS when the streamed answer ended on its own (``end_turn``) rather than at the ``max_tokens`` limit."""
     if not isinstance(message, anthropic.types.Message):
         raise TypeError(
             f"check_whole_answer expects the Message from stream.get_final_message(), got {type(message).__name__}"
         )
+    report(*_verdict(message))
+
+
+def _verdict(message: anthropic.types.Message) -> tuple[bool, str, str]:
     tokens = message.usage.output_tokens
     if message.stop_reason == "end_turn":
-        return report(True, f"the whole answer arrived (stop_reason 'end_turn', {tokens} output tokens)")
+        return True, f"the whole answer arrived (stop_reason 'end_turn', {tokens} output tokens)", ""
     if message.stop_reason == "max_tokens":
-        return report(
+        return (
             False,
             f"the answer stopped after {tokens} output tokens (stop_reason 'max_tokens')",
             "max_tokens caps the answer's length; a haiku needs about 30 tokens, so give it 200",
         )
-    return report(
+    return (
         False,
         f"the answer ended with stop_reason {message.stop_reason!r}",
         "stream the haiku prompt as it is, with no stop_sequences or tools, and a max_tokens of 200",

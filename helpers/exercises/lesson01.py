@@ -12,7 +12,7 @@ MODEL = "claude-sonnet-4-6"
 PROMPT = [{"role": "user", "content": "Write a haiku about debugging."}]
 
 
-def check_is_complete(is_complete: Callable[[anthropic.types.Message], bool], client: anthropic.Anthropic) -> bool:
+def check_is_complete(is_complete: Callable[[anthropic.types.Message], bool], client: anthropic.Anthropic) -> None:
     """Stream the haiku twice (room enough, then only 10 tokens) and ask ``is_complete`` about each final Message."""
     if not callable(is_complete):
         raise TypeError(
@@ -31,15 +31,16 @@ def check_is_complete(is_complete: Callable[[anthropic.types.Message], bool], cl
             raise TypeError(f"is_complete(message) must return True or False, it returned {verdict!r}")
         verdicts[message.stop_reason] = verdict
     if verdicts.get("end_turn") is False:
-        return report(
+        report(
             False,
             "is_complete said a whole haiku (stop_reason 'end_turn') was not complete",
             "an answer that ended on its own has stop_reason 'end_turn'",
         )
-    if verdicts.get("max_tokens") is True:
-        return report(
+    elif verdicts.get("max_tokens") is True:
+        report(
             False,
             "is_complete said a haiku cut off after 10 tokens (stop_reason 'max_tokens') was complete",
             "return message.stop_reason != 'max_tokens'",
         )
-    return report(True, "is_complete accepts the whole haiku and rejects the one cut off by max_tokens")
+    else:
+        report(True, "is_complete accepts the whole haiku and rejects the one cut off by max_tokens")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import report
 
 
-def check_concurrent(answers: list, spans: list) -> bool:
+def check_concurrent(answers: list, spans: list) -> None:
     """``answers``: the texts; ``spans``: one ``(start, end)`` pair of ``time.perf_counter()`` readings per stream.
     PASS when every stream started before any of them ended."""
     if not isinstance(answers, (list, tuple)) or not all(isinstance(a, str) for a in answers):
@@ -15,11 +15,12 @@ def check_concurrent(answers: list, spans: list) -> bool:
     if len(spans) != len(answers) or len(answers) < 2:
         raise ValueError(f"expected one span per answer and at least 2 answers, got {len(answers)} and {len(spans)}")
     if not all(answers):
-        return report(False, "some answers are empty", "return the streamed text from ask()")
-    if max(start for start, _ in spans) < min(end for _, end in spans):
-        return report(True, f"all {len(answers)} streams were open at the same time")
-    return report(
-        False,
-        f"the {len(answers)} streams ran one after another: each waited for the one before",
-        "await asyncio.gather(*(ask(p) for p in PROMPTS)) starts them all, then waits for all",
-    )
+        report(False, "some answers are empty", "return the streamed text from ask()")
+    elif max(start for start, _ in spans) < min(end for _, end in spans):
+        report(True, f"all {len(answers)} streams were open at the same time")
+    else:
+        report(
+            False,
+            f"the {len(answers)} streams ran one after another: each waited for the one before",
+            "await asyncio.gather(*(ask(p) for p in PROMPTS)) starts them all, then waits for all",
+        )
