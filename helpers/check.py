@@ -25,6 +25,12 @@ LAB_EXTENSIONS = {  # folder under share/jupyter/labextensions -> what needs it
     "anywidget": "the live views",
     "@jupyterhub/jupyter-server-proxy": "the relay page on JupyterHub/Binder",
 }
+FRONT_END_ONLY = {  # needed where JupyterLab runs, not in a kernel that VS Code or Colab drives
+    "jupyterlab": "JupyterLab itself",
+    "notebook": "Notebook 7",
+    "nbval": "make test",
+    "jupyter-server-proxy": "the relay page on JupyterHub/Binder",
+}
 TEST_PROMPT, TEST_ANSWER = "Count to 3", "1, 2, 3."
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==\s*([^\s;#]+))?")
 
@@ -90,11 +96,13 @@ def check_packages(requirements: Path = REQUIREMENTS) -> list[Result]:
             installed = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             spec = f"{name}=={pin}" if pin else name
+            optional = name.lower() in FRONT_END_ONLY and not _installed("jupyterlab")
+            why = f" (needed only for {FRONT_END_ONLY[name.lower()]})" if optional else ""
             results.append(
                 Result(
-                    "FAIL",
+                    "WARN" if optional else "FAIL",
                     "packages",
-                    f"{name} is not installed",
+                    f"{name} is not installed{why}",
                     f'{_pip()} install "{spec}"  (or all of them: {_pip()} install -r requirements.txt)',
                 )
             )
