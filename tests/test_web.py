@@ -91,6 +91,7 @@ def test_reader_handles_events_split_anywhere():
 
 
 def test_get_chat_streams_named_json_events_with_the_no_buffering_headers(relay):
+    assert relay.url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
     response = httpx2.get(f"{relay.url}/chat", params={"message": "Write a haiku about debugging."}, timeout=30)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected 0 (a free port) to 65535, got {args.port}")
     try:
         sock = bind(args.host, args.port)
     except OSError as err:

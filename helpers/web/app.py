@@ -196,7 +196,10 @@ def create_app(
 
     @app.get("/chat")
     async def chat_get(message: str = "") -> StreamingResponse:
-        """The tutorial's endpoint, for ``EventSource``: one user message in the query string."""
+        """The tutorial's endpoint, for ``EventSource``: one user message in the query string.
+
+        Close the EventSource on ``done``: when a stream ends, EventSource reconnects and would ask again.
+        """
         _check_text("message", message)
         return stream(check({"messages": [{"role": "user", "content": message}]}, model, max_tokens))
 
