@@ -1,0 +1,165 @@
+"""The checkers of lessons 04-06 say NOT YET to the lesson's starting state, PASS to a right answer, name each
+mistake with a hint, and raise a clear error for input of the wrong kind."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import httpx2
+import pytest
+
+from helpers.exercises import lesson04, lesson05, lesson06
+
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    }
+]
+
+
+def verdict(capsys) -> str:
+    """The checker's last line (the lines before it list what it tried)."""
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines and lines[-1].startswith(("PASS ✓", "NOT YET ✗")), lines
+    return lines[-1]
+
+
+# -- 04: the except clause ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("catch", "expected"),
+    [
+        ((anthropic.APIConnectionError, anthropic.RateLimitError), "add httpx2.TransportError"),  # the starting state
+        ((anthropic.APIConnectionError, anthropic.RateLimitError, httpx2.TransportError), "APIStatusError covers"),
+        (Exception, "catch-all"),
+        ((anthropic.APIError, httpx2.TransportError, LookupError), "LookupError also catches KeyError"),
+    ],
+)
+def test_lesson04_names_what_escapes_or_what_is_too_broad(catch, expected, capsys):
+    lesson04.check(catch)
+    out = verdict(capsys)
+    assert out.startswith("NOT YET") and expected in out and "hint:" in out
+
+
+def test_lesson04_passes_api_and_transport_errors(capsys):
+    lesson04.check((anthropic.APIError, httpx2.TransportError))
+    assert verdict(capsys).startswith("PASS")
+
+
+@pytest.mark.parametrize("catch", ["APIError", (), (anthropic.APIError, "x"), 42])
+def test_lesson04_bad_input_is_a_clear_error(catch):
+    with pytest.raises(TypeError, match="exception class or a tuple of exception classes"):
+        lesson04.check(catch)
+
+
+# -- 05: the tool_result of a failed call --------------------------------------------------------------------------
+
+
+def weather(block) -> str:
+    if block.input["location"] != "Paris":
+        raise ValueError(f"no weather data for {block.input['location']!r}")
+    return json.dumps({"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"})
+
+
+def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True):
+    result = {"type": "tool_result", **({"tool_use_id": block.id} if name_call else {})}
+    try:
+        result["content"] = weather(block)
+    except ValueError as err:
+        result["content"] = str(err)
+        if flag_errors:
+            result["is_error"] = True
+    if flag_all:
+        result["is_error"] = True
+    return result
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"flag_errors": False}, "failed call for Atlantis succeeded"),  # the starting state
+        ({"flag_all": True}, "only in the result of a failed call"),
+        ({"name_call": False}, '"tool_use_id": block.id'),
+    ],
+)
+def test_lesson05_names_each_mistake(options, expected, capsys):
+    lesson05.check(lambda block: run_tool(block, **options), TOOLS)
+    out = verdict(capsys)
+    assert out.startswith("NOT YET") and expected in out
+
+
+def test_lesson05_tells_a_tool_that_raises_from_one_that_reports(capsys):
+    def raising(block):
+        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+
+    lesson05.check(raising, TOOLS)
+    assert "run_tool raised ValueError for Atlantis" in verdict(capsys)
+    lesson05.check(run_tool, TOOLS)
+    out = capsys.readouterr().out
+    assert out.strip().endswith("and Claude answers both") and "PASS" in out
+    assert "The tool reported an error" in out  # Claude was told, and said so
+
+
+def test_lesson05_bad_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="your function run_tool"):
+        lesson05.check("run_tool", TOOLS)
+    with pytest.raises(TypeError, match='"type": "tool_result"'):
+        lesson05.check(lambda block: "18 degrees", TOOLS)
+
+
+# -- 06: the assistant turn after a tool call with thinking on ------------------------------------------------------
+
+
+def without_thinking(final):
+    return {"role": "assistant", "content": [b for b in final.content if b.type != "thinking"]}
+
+
+def with_new_signature(final):
+    first = final.content[0].model_dump()
+    return {"role": "assistant", "content": [{**first, "signature": first["signature"][::-1]}, *final.content[1:]]}
+
+
+def without_tool_use(final):
+    return {"role": "assistant", "content": [b for b in final.content if b.type != "tool_use"]}
+
+
+@pytest.mark.parametrize(
+    ("assistant_turn", "expected"),
+    [
+        (without_thinking, "must start with its thinking block"),  # the starting state
+        (with_new_signature, "signature no longer matches"),
+        (without_tool_use, "tool_use block is missing"),
+    ],
+)
+def test_lesson06_names_each_mistake(assistant_turn, expected, capsys):
+    lesson06.check(assistant_turn, TOOLS)
+    out = verdict(capsys)
+    assert out.startswith("NOT YET") and expected in out and "hint:" in out
+
+
+@pytest.mark.parametrize("as_dicts", [False, True])
+def test_lesson06_passes_the_content_as_it_came(as_dicts, capsys):
+    def turn(final):
+        content = [b.model_dump(exclude_none=True) for b in final.content] if as_dicts else final.content
+        return {"role": "assistant", "content": content}
+
+    lesson06.check(turn, TOOLS)
+    assert verdict(capsys).startswith("PASS")
+
+
+def test_lesson06_bad_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="your function assistant_turn"):
+        lesson06.check({"role": "assistant"}, TOOLS)
+    with pytest.raises(TypeError, match='"role": "assistant"'):
+        lesson06.check(lambda final: final.content, TOOLS)
