@@ -514,13 +514,16 @@ import anthropic
 from helpers.offline import start
 api = start(pace="instant")
 c = anthropic.Anthropic(base_url=api.url, api_key="k", max_retries=0)
-for fault in ("", "drop@3", "garbage@3", "error@2", "http:500"):
+c = c.with_options(timeout=anthropic.Timeout(5, read=0.2))
+for fault in ("", "drop@3", "garbage@3", "error@2", "http:500", "stall@3:0.6"):
     try:
         with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, extra_headers={"x-offline-fault": fault},
                                messages=[{"role": "user", "content": "hi"}]) as s:
             s.get_final_message()
     except Exception:
         pass
+import time
+time.sleep(0.8)  # let the stalled stream try to write to the closed connection
 api.stop()
 """
 
