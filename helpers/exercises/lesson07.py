@@ -24,19 +24,23 @@ TRICKY = [
 JSON_HINT = "write the data line as data: {json.dumps({'text': text})}"
 
 
-def check_framing(frame_text: Callable[[str], str | bytes]) -> bool:
+def check_framing(frame_text: Callable[[str], str | bytes]) -> None:
     """Frame each tricky piece with ``frame_text``, read it back as a browser would, and say what went wrong first."""
     if not callable(frame_text):
-        return report(False, "frame_text should be a function", "define it with def frame_text(text: str) -> str")
+        raise TypeError(f"check_framing expects your function frame_text(text), got {type(frame_text).__name__}")
+    report(*_verdict(frame_text))
+
+
+def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
     for text in TRICKY:
         wire = frame_text(text)
         if isinstance(wire, bytes):
             wire = wire.decode("utf-8")
         if not isinstance(wire, str):
-            return report(False, f"frame_text returned {type(wire).__name__}", "return the SSE event as a str")
+            raise TypeError(f"frame_text(text) must return the SSE event as a str, it returned {type(wire).__name__}")
         events = parse(wire)
         if len(events) != 1:
-            return report(
+            return (
                 False,
                 f"{text!r} arrived as {len(events)} events, not 1",
                 "a blank line ends an event, and a missing one never ends it: end with one blank line ('\\n\\n')",
@@ -47,23 +51,21 @@ def check_framing(frame_text: Callable[[str], str | bytes]) -> bool:
         except ValueError:
             value = None
         if value is not None and not (isinstance(value, dict) and "text" in value):
-            return report(
-                False, f"the data is JSON, but {event.data!r} is not an object with a 'text' field", JSON_HINT
-            )
+            return False, f"the data is JSON, but {event.data!r} is not an object with a 'text' field", JSON_HINT
         got = event.data if value is None else value["text"]
         if got != text:
-            return report(
+            return (
                 False,
                 f"{text!r} came back as {got!r}",
                 "a newline in the text ends the data: line; put the text in JSON, whose strings never hold one; "
                 + JSON_HINT,
             )
         if value is None:
-            return report(False, "the data line is not JSON", JSON_HINT)
+            return False, "the data line is not JSON", JSON_HINT
         if event.event != "text":
-            return report(
+            return (
                 False,
                 f"the event is named {event.event!r}",
                 "start the event with 'event: text\\n' so a client can tell text from stop, error and done",
             )
-    return report(True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte")
+    return True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte", ""

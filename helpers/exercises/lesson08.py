@@ -22,23 +22,26 @@ def _text(message, which: str) -> str:
     return "".join(block.text for block in message.content if block.type == "text")
 
 
-def check_pirate(system: str, left, right) -> bool:
+def check_pirate(system: str, left, right) -> None:
     """``left`` answered without a system prompt, ``right`` with ``system``: is the right one a pirate's?"""
     if not isinstance(system, str):
         raise TypeError(f"SYSTEM: expected a string, got {type(system).__name__}")
-    plain, pirate = _text(left, "left"), _text(right, "right")
+    report(*_verdict(_text(left, "left"), right, _text(right, "right")))
+
+
+def _verdict(plain: str, right, pirate: str) -> tuple[bool, str, str]:
     if right.stop_reason != "end_turn":
-        return report(
+        return (
             False,
             f"the right answer stopped with {right.stop_reason!r}",
             "give it room: max_tokens=300 is plenty for a haiku",
         )
     if not PIRATE.search(pirate):
-        return report(
+        return (
             False,
             "the right pane doesn't sound like a pirate yet",
             "a system prompt sets who Claude is for the whole conversation: tell it to be a pirate",
         )
     if plain == pirate:
-        return report(False, "both panes gave the same answer", "only the right pane should get the system prompt")
-    return report(True, "same prompt, different system prompt, and the right pane answers like a pirate")
+        return False, "both panes gave the same answer", "only the right pane should get the system prompt"
+    return True, "same prompt, different system prompt, and the right pane answers like a pirate", ""
