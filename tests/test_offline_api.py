@@ -562,3 +562,21 @@ def test_command_line_rejects_bad_options():
         cwd=ROOT,
     )
     assert result.returncode == 2 and "expected 'instant', 'realistic' or tokens per second" in result.stderr
+
+
+def test_continue_after_a_partial_answer(client):
+    messages = [
+        *HAIKU,
+        {"role": "assistant", "content": "Silent stack trace waits\nOne print"},
+        {"role": "user", "content": "Please continue exactly where you stopped."},
+    ]
+    rest = client.messages.create(model=MODEL, max_tokens=100, messages=messages).content[0].text
+    assert rest == " statement, then the dawn\nThe bug was a typo"
+
+
+def test_prefill_rejected_on_4_6_models_and_continued_on_others(client):
+    prefill = [*HAIKU, {"role": "assistant", "content": "Silent stack"}]
+    with pytest.raises(anthropic.BadRequestError, match="does not support assistant message prefill"):
+        client.messages.create(model=MODEL, max_tokens=100, messages=prefill)
+    rest = client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=prefill).content[0].text
+    assert rest.startswith(" trace waits")

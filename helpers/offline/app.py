@@ -141,6 +141,12 @@ def validate(body: bytes) -> dict:
             raise BadRequest(
                 400, "invalid_request_error", f'messages.{i}: roles must alternate between "user" and "assistant"'
             )
+    if messages[-1]["role"] == "assistant" and "4-6" in str(request["model"]):
+        raise BadRequest(
+            400,
+            "invalid_request_error",
+            "This model does not support assistant message prefill. The conversation must end with a user message.",
+        )
     thinking = request.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")

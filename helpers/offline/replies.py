@@ -233,6 +233,26 @@ def _after_tool(results: list[dict], request: dict) -> Block:
     return Block("text", f"The tool returned: {outcome}. That's the answer to your question.")
 
 
+CONTINUE = re.compile(r"\b(continue|carry on|keep going|go on|finish)\b", re.I)
+
+
+def _continuation(request: dict) -> str | None:
+    """The rest of an interrupted answer, when the user asks to go on after a partial assistant turn."""
+    messages = request["messages"]
+    if messages[-1]["role"] == "assistant":  # a prefill, on models that accept one
+        partial, earlier = text_of(messages[-1]["content"]), choose({**request, "messages": messages[:-1]})
+    elif (
+        len(messages) >= 3 and messages[-2]["role"] == "assistant" and CONTINUE.search(text_of(messages[-1]["content"]))
+    ):
+        partial, earlier = text_of(messages[-2]["content"]), choose({**request, "messages": messages[:-2]})
+    else:
+        return None
+    full = "".join(b.text for b in earlier.blocks if b.type == "text")
+    if partial and full.startswith(partial) and len(full) > len(partial):
+        return full[len(partial) :]
+    return None
+
+
 def choose(request: dict) -> Reply:
     """The scripted reply for a (validated) Messages request."""
     messages = request["messages"]
@@ -242,6 +262,8 @@ def choose(request: dict) -> Reply:
     system_text = system if isinstance(system, str) else text_of(system or [])
 
     thinking = [_thinking_for(prompt)] if _thinking_on(request) else []
+    if rest := _continuation(request):
+        return Reply([*thinking, Block("text", rest)])
     if results := _tool_results(last["content"]) if last["role"] == "user" else []:
         return Reply([*thinking, _after_tool(results, request)])
     if call := _tool_call(request, prompt):
