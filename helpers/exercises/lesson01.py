@@ -40,7 +40,7 @@ def check_is_complete(is_complete: Callable[[anthropic.types.Message], bool], cl
         report(
             False,
             "is_complete said a haiku cut off after 10 tokens (stop_reason 'max_tokens') was complete",
-            "return message.stop_reason != 'max_tokens'",
+            "look at message.stop_reason: 'max_tokens' means the limit cut the answer off",
         )
     else:
         report(True, "is_complete accepts the whole haiku and rejects the one cut off by max_tokens")

@@ -22,5 +22,5 @@ def check_concurrent(answers: list, spans: list) -> None:
         report(
             False,
             f"the {len(answers)} streams ran one after another: each waited for the one before",
-            "await asyncio.gather(*(ask(p) for p in PROMPTS)) starts them all, then waits for all",
+            "asyncio.gather(...) awaits several coroutines at once: give it one ask(prompt) per prompt, and await it",
         )
