@@ -95,6 +95,12 @@ def test_the_course_streams_offline_through_binder_start_even_with_a_key(built):
 
 
 @pytest.mark.slow
+def test_a_hub_can_opt_into_live_mode_explicitly(built):
+    done = through_start(built, "python", "-c", "import os; print(os.environ['COURSE_OFFLINE'])", COURSE_OFFLINE="0")
+    assert done.stdout.strip() == "0", done.stderr
+
+
+@pytest.mark.slow
 def test_the_environment_check_passes_in_the_binder_environment(built):
     done = through_start(built, "python", "-m", "helpers.check")
     assert done.returncode == 0, done.stdout + done.stderr
