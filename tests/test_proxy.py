@@ -253,3 +253,9 @@ def test_entry_points_name_the_course_servers():
     entry = {e.name: e.value for e in importlib.metadata.entry_points(group="jupyter_serverproxy_servers")}
     assert entry.get("relay") == "helpers.proxy:relay" and entry.get("offline-api") == "helpers.proxy:offline_api"
     assert (ROOT / "pyproject.toml").read_text().count("jupyter_serverproxy_servers") == 1
+
+
+def test_chat_page_asks_for_an_event_stream():
+    """The page's POST must carry ``Accept: text/event-stream``, or jupyter-server-proxy holds the answer back."""
+    script = (Path(proxy.__file__).parent / "web" / "static" / "chat.js").read_text()
+    assert 'Accept: "text/event-stream"' in script

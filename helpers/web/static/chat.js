@@ -100,7 +100,8 @@ async function ask(prompt) {
   try {
     const response = await fetch("chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      // Accept: jupyter-server-proxy streams only responses to requests that ask for an event stream.
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify({ messages }),
       signal: controller.signal,
     });
