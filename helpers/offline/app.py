@@ -86,6 +86,7 @@ class Stats:
     streams_completed: int = 0
     streams_cut_by_client: int = 0
     streams_failed_by_fault: int = 0
+    streams_replayed: int = 0  # served from --replay or a cassette
     events_sent: int = 0
     last_cut_at: float | None = None  # time.time() when a client last left mid-stream
 
@@ -241,12 +242,12 @@ class LocalMessagesAPI:
             return
         request = validate(body)
         seed = wire.fingerprint(request)
-        if recorded := self._recorded(request, seed):
+        recorded = self._recorded(request) if request.get("stream") else None  # non-streaming: scripted
+        if recorded:
+            self.stats.streams_replayed += 1
             chunks = [(e.raw, e.event) for e in recorded]
             delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
-            if not request.get("stream"):
-                recorded = None  # a non-streaming request gets the scripted answer
-        if not recorded:
+        else:
             events = wire.events(request, replies.choose(request))
             if not request.get("stream"):
                 await asyncio.sleep(sum(pace.delays(events, seed)))
@@ -256,7 +257,7 @@ class LocalMessagesAPI:
             delays = pace.delays(events, seed)
         await self._stream(chunks, delays, fault, request_id, receive, send)
 
-    def _recorded(self, request: dict, seed: str) -> list[sse.RawEvent] | None:
+    def _recorded(self, request: dict) -> list[sse.RawEvent] | None:
         if self.config.cassettes is not None:
             from .cassettes import lookup
 

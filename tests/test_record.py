@@ -1,0 +1,63 @@
+"""`make record` runs the course live and saves cassettes; a local API serving them replays them to the course."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+
+from helpers.offline import start
+
+from .conftest import ROOT
+
+FAKE_KEY = "sk-ant-api03-" + "R" * 86 + "-Zz9Zz9AA"
+LESSON = "01_text_stream"
+
+
+def test_record_then_replay_for_a_class(tmp_path, monkeypatch):
+    out = tmp_path / "cassettes"
+    with start(pace="instant") as live_stand_in:  # "live": a real key's shape, a base URL like a gateway's
+        env = {**os.environ, "ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": live_stand_in.url}
+        env.pop("COURSE_OFFLINE", None)
+        result = subprocess.run(
+            [sys.executable, "tools/record_course.py", "--out", str(out), LESSON],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        streamed_live = live_stand_in.stats()["streams_completed"]
+    assert result.returncode == 0, result.stderr
+    recordings = sorted(out.glob("*.sse"))
+    assert f"{LESSON}.ipynb: {len(recordings)} new recordings" in result.stdout
+    assert len(recordings) >= 2 and len(recordings) <= streamed_live
+    assert all(FAKE_KEY not in p.read_text() for p in out.iterdir())
+
+    # The class: no key, offline, the local API serving the recordings.
+    with start(pace="instant", cassettes=out) as replaying:
+        monkeypatch.setenv("COURSE_OFFLINE", "1")
+        monkeypatch.setenv("COURSE_OFFLINE_URL", replaying.url)
+        nb = nbformat.read(ROOT / "notebooks" / f"{LESSON}.ipynb", as_version=4)
+        NotebookClient(
+            nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(ROOT / "notebooks")}}
+        ).execute()
+        stats = replaying.stats()
+    assert stats["streams_replayed"] >= len(recordings)
+    assert stats["streams_replayed"] == stats["streams_started"]  # every stream of the lesson came from a recording
+
+
+def test_record_refuses_without_a_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools/record_course.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "set ANTHROPIC_API_KEY" in result.stderr
