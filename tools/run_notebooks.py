@@ -22,7 +22,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def clean(nb: nbformat.NotebookNode) -> None:
-    """Drop what varies from run to run or bloats the file: widget state, timings, widget-view references."""
+    """Drop what varies from run to run or bloats the file: widget state, timings, widget-view references, and
+    the one-output-per-token fragments of streamed prints."""
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     for cell in nb.cells:
@@ -30,7 +31,25 @@ def clean(nb: nbformat.NotebookNode) -> None:
         for output in cell.get("outputs", []):
             output.get("data", {}).pop(WIDGET_VIEW, None)
         if cell.cell_type == "code":
-            cell["outputs"] = [o for o in cell.outputs if o.get("output_type") != "display_data" or o.get("data")]
+            cell["outputs"] = merge_streams(
+                [o for o in cell.outputs if o.get("output_type") != "display_data" or o.get("data")]
+            )
+
+
+def merge_streams(outputs: list) -> list:
+    """Join consecutive prints to the same stream (flush=True leaves one output per token) into one output."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and output.get("output_type") == "stream" == last.get("output_type")
+            and output.name == last.name
+        ):
+            last.text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def run(path: Path) -> None:
