@@ -260,20 +260,18 @@ class LiveView(anywidget.AnyWidget):
     def _on_settle(self) -> None:
         """Hook: last changes to the state before it is frozen (e.g. drawing the timeline)."""
 
-    def finish(self, message=None):
+    def finish(self, message=None) -> None:
         """End the view: footer with stop_reason and usage from ``message`` (``stream.get_final_message()``)."""
         check_message(f"{type(self).__name__}.finish()", message)
         if not self.done:
             self._settle("done", footer=usage_of(message))
-        return self
 
-    def fail(self, exc: BaseException):
+    def fail(self, exc: BaseException) -> None:
         """End the view with a banner naming the error; what arrived stays visible. Does not raise."""
         if not isinstance(exc, BaseException):
             raise TypeError(f"{type(self).__name__}.fail() expects an exception, got {type(exc).__name__}")
         stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
         self._settle("stopped" if stopped else "error", error=describe(exc))
-        return self
 
     def __enter__(self):
         return self

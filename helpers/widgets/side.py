@@ -53,14 +53,13 @@ class SideBySide:
                 raise result
         return results
 
-    def finish(self) -> SideBySide:
+    def finish(self) -> None:
         """End every pane still open and leave one static rendering: a section per pane."""
         for pane in self.panes:
             pane.finish()
         if not self._finished:
             self._finished = True
             show_static(self._static())
-        return self
 
     def _static(self) -> dict:
         sections = []

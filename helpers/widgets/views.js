@@ -259,7 +259,7 @@ function eventsView(model, root) {
 
 function render({ model, el }) {
   const kind = model.get("kind");
-  const root = h("div", `cw cw-${kind}`);
+  const root = h("div", `cw cw-kind-${kind}`);
   root.dataset.title = model.get("title") || "";
   el.append(root);
   const update = kind === "events" ? eventsView(model, root) : messageView(model, root);

@@ -34,7 +34,7 @@ class MessageView(LiveView):
 
     # -- feeding ------------------------------------------------------------------------------------------------
 
-    def append(self, text: str):
+    def append(self, text: str) -> None:
         """Append a piece of text (what ``stream.text_stream`` yields)."""
         if not isinstance(text, str):
             raise TypeError(
@@ -46,9 +46,8 @@ class MessageView(LiveView):
         if index < 0 or self._blocks[index]["type"] != "text":
             index = self._start("text")
         self._extend(index, "text", text)
-        return self
 
-    def add(self, event):
+    def add(self, event) -> None:
         """Show one event from ``for event in stream`` (raw SDK events and the SDK's derived text/input_json/… events)."""
         if not is_event(event):
             raise event_error(self, event)
@@ -79,7 +78,6 @@ class MessageView(LiveView):
                 self._set(self._offset + event.index, "snapshot", block.input)
         elif kind == "message_delta" and event.delta.stop_reason == "max_tokens":
             self._mark_truncated()
-        return self
 
     def _derived(self, kind: str, event) -> None:
         """Only derived events were fed (e.g. filtered on event.type == "text"): append what they carry."""
@@ -129,10 +127,10 @@ class MessageView(LiveView):
         if last >= 0 and self._blocks[last]["type"] == "tool_use":
             self._set(last, "truncated", True)
 
-    def finish(self, message=None):
+    def finish(self, message=None) -> None:
         if message is not None and getattr(message, "stop_reason", None) == "max_tokens" and not self.done:
             self._mark_truncated()
-        return super().finish(message)
+        super().finish(message)
 
     def _export(self) -> list[dict]:
         return [{k: "".join(v) if isinstance(v, list) else v for k, v in b.items()} for b in self._blocks]
@@ -246,7 +244,7 @@ class EventView(LiveView):
         self._counts: dict[str, int] = {}
         super().__init__(title=title, display=display, **kwargs)
 
-    def add(self, event):
+    def add(self, event) -> None:
         """Add one event: an SDK stream event or a raw ServerSentEvent."""
         if hasattr(event, "event") and hasattr(event, "data") and not is_event(event):
             row = raw_row(event)
@@ -259,7 +257,6 @@ class EventView(LiveView):
         self._rows.append(row)
         self._counts[row[1]] = self._counts.get(row[1], 0) + 1
         self._op(["r", row])
-        return self
 
     def _json_state(self) -> dict:
         return {"items": self._rows}

@@ -1,0 +1,139 @@
+"""Every live view in real JupyterLab and headless chromium: text grows in the DOM while it streams, a 10,000-token
+instant stream arrives complete, errors show a banner, and the playground's Stop works mid-answer."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from helpers.offline import start
+
+from ..conftest import MODEL
+from .lab import JupyterLab, chromium, copy_notebook
+
+DEMO = Path(__file__).with_name("widgets_demo.ipynb")
+PACE = 80  # tokens per second for the streams the test watches grow (the notebook's other streams are instant)
+HAIKU = "Write a haiku about debugging."
+LONG = "Explain streaming in detail."
+
+
+def expected(prompt: str, max_tokens: int = 1024) -> str:
+    """The text the local API gives for a request, fetched here independently of the browser."""
+    with start(pace="instant") as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        message = client.messages.create(
+            model=MODEL, max_tokens=max_tokens, messages=[{"role": "user", "content": prompt}]
+        )
+    return message.content[0].text
+
+
+def status_of(notebook, title: str) -> str | None:
+    return notebook.page.evaluate(
+        "t => { const e = document.querySelector(`.cw[data-title='${t}']`); return e ? e.dataset.status : null; }",
+        title,
+    )
+
+
+def words(text: str) -> str:
+    """Text with whitespace normalized, to compare a raw answer with its rendered markdown."""
+    return " ".join(text.split())
+
+
+def page_open(notebook, selector: str) -> bool:
+    return notebook.page.locator(selector).evaluate("d => d.open")
+
+
+@pytest.fixture(scope="module")
+def notebook(tmp_path_factory):
+    """The demo notebook run to the end in JupyterLab, with DOM samples of the paced stream taken while it ran."""
+    root = tmp_path_factory.mktemp("lab")
+    name = copy_notebook(DEMO, root)
+    with chromium() as browser, JupyterLab(root, env={"WIDGET_DEMO_PACE": str(PACE)}, name="widgets-lab") as lab:
+        notebook = lab.open(browser, name)
+        notebook.run_all()
+        samples: list[str] = []
+        deadline = time.monotonic() + 90
+        while status_of(notebook, "paced") != "done" and time.monotonic() < deadline:
+            if status_of(notebook, "paced") == "streaming":
+                samples.append(notebook.text('.cw[data-title="paced"] .cw-text'))
+            time.sleep(0.2)
+        notebook.paced_samples = samples
+        notebook.wait_until_idle(timeout=90)
+        notebook.screenshot("widgets-paced", '.cw[data-title="paced"]')
+        yield notebook
+        notebook.screenshot("widgets-end")
+
+
+def test_text_grows_in_the_dom_while_streaming_and_ends_complete(notebook):
+    final = expected(LONG)
+    grown = [s for s in notebook.paced_samples if s]
+    lengths = sorted({len(s) for s in grown})
+    assert len(lengths) >= 3, f"the text did not grow over several samples: {[len(s) for s in notebook.paced_samples]}"
+    assert [len(s) for s in grown] == sorted(len(s) for s in grown)  # never shrinks
+    assert all(final.startswith(s) for s in grown)  # every sample is the start of the answer, in order
+    assert notebook.text('.cw[data-title="paced"] .cw-text') == final
+    assert words(final) in words(notebook.cell_outputs(1)[-1])  # the static markdown left for readers without widgets …
+    assert page_open(notebook, '.cw[data-title="paced"] > details.cw-body') is False  # … takes over: raw text folded
+
+
+def test_ten_thousand_token_instant_stream_arrives_complete(notebook):
+    final = expected("Count to 3700", 20_000)
+    assert final.endswith("3699, 3700.") and len(final) > 20_000
+    assert status_of(notebook, "count") == "done"
+    assert notebook.text('.cw[data-title="count"] .cw-text') == final
+    assert words(final) in words(notebook.cell_outputs(2)[-1])
+
+
+def test_events_tools_thinking_side_by_side_timeline_and_errors(notebook):
+    page = notebook.page
+    types = page.locator('.cw[data-title="raw"] td.cw-type').all_text_contents()
+    assert types[0] == "message_start" and "ping" in types and types[-1] == "message_stop"
+    raw = json.loads(notebook.text('.cw[data-title="tool"] .cw-json-raw'))
+    assert raw == json.loads(notebook.text('.cw[data-title="tool"] .cw-json-snap')) and "location" in raw
+    assert page.locator('.cw[data-title="cut"] .cw-tool.cw-truncated').count() == 1
+    assert "Cut off by max_tokens" in notebook.cell_outputs(4)[-1]  # the static rendering says it too
+    assert "signature received" in notebook.text('.cw[data-title="thinking"] .cw-thinking summary')
+    assert notebook.text('.cw[data-title="thinking"] .cw-text') == "27 × 453 = **12,231**."
+    assert status_of(notebook, "haiku") == status_of(notebook, "long answer") == "done"
+    assert notebook.text('.cw[data-title="haiku"] .cw-text') == expected(HAIKU)
+    assert page.locator('.cw[data-title="timeline"] .cw-svg svg').count() == 1
+    assert page.locator('.jp-OutputArea-output[data-mime-type="image/svg+xml"]').count() == 1
+    assert "APIStatusError: Overloaded (overloaded_error, mid-stream)" in notebook.text(
+        '.cw[data-title="error"] .cw-banner'
+    )
+    partial = notebook.text('.cw[data-title="error"] .cw-text')
+    assert partial and expected(LONG).startswith(partial)
+    assert notebook.error_outputs() == []
+    assert not [e for e in notebook.console_errors if "anywidget" in e or "views.js" in e]
+
+
+def test_playground_send_and_stop_from_the_browser(notebook):
+    page = notebook.page
+    playground = page.locator(".cw-playground")
+    playground.scroll_into_view_if_needed()
+    prompt = playground.locator("textarea").first
+    prompt.fill(HAIKU)
+    playground.get_by_role("button", name="Send").click()
+    answer = playground.locator(".cw").first
+    page.wait_for_function(
+        "() => document.querySelector('.cw-playground .cw')?.dataset.status === 'done'", timeout=30_000
+    )
+    assert answer.locator(".cw-text").text_content() == expected(HAIKU)
+    prompt.fill(LONG)
+    playground.get_by_role("button", name="Send").click()
+    second = playground.locator(".cw").nth(1)
+    page.wait_for_function(
+        "() => (document.querySelectorAll('.cw-playground .cw')[1]?.textContent || '').length > 300", timeout=30_000
+    )
+    playground.get_by_role("button", name="Stop").click()  # processed while the answer streams: it runs as a task
+    page.wait_for_function(
+        "() => document.querySelectorAll('.cw-playground .cw')[1]?.dataset.status === 'stopped'", timeout=15_000
+    )
+    kept = second.locator(".cw-text").text_content()
+    assert kept and expected(LONG).startswith(kept) and len(kept) < len(expected(LONG))
+    assert f"Stopped after {len(kept)} chars." in playground.locator(".cw-pg-status").text_content()
+    notebook.screenshot("widgets-playground", ".cw-playground")
