@@ -25,7 +25,8 @@ def lessons() -> list[tuple[Path, str, list[str]]]:
         first = "".join(nbformat.read(path, as_version=4).cells[0].source)
         title = first.splitlines()[0].removeprefix("# ").strip()
         learn = first.split("## What you will learn", 1)[-1]
-        bullets = [" ".join(b.split()) for b in re.findall(r"^[-*]\s+(.+(?:\n[ \t]+\S.*)*)", learn, re.M)][:3]
+        items = re.findall(r"^[-*]\s+(.+(?:\n[ \t]+\S.*)*)", learn, re.M)  # a bullet and its indented lines
+        bullets = [" ".join(item.split()).rstrip(".") for item in items[:3]]
         out.append((path, title, bullets))
     return out
 
