@@ -206,6 +206,20 @@ class Notebook:
         self.page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         self.page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
+    def save(self, timeout: float = 30) -> None:
+        """File > Save (Ctrl+S), then wait until the tab is no longer marked dirty."""
+        self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_function(
+            "() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')", timeout=timeout * 1000
+        )
+
+    def reload(self) -> None:
+        """Reload the page: JupyterLab reconnects to the same kernel, and widgets are rebuilt from its state."""
+        self.page.reload()
+        self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        self.wait_for_kernel()
+
     def prompts(self) -> list[str]:
         return self.page.eval_on_selector_all(
             ".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())"

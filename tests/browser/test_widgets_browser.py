@@ -137,3 +137,18 @@ def test_playground_send_and_stop_from_the_browser(notebook):
     assert kept and expected(LONG).startswith(kept) and len(kept) < len(expected(LONG))
     assert f"Stopped after {len(kept)} chars." in playground.locator(".cw-pg-status").text_content()
     notebook.screenshot("widgets-playground", ".cw-playground")
+
+
+def test_a_reloaded_page_shows_the_final_state_from_the_kernel(notebook):
+    """The kernel stored each view's final state without sending it twice; a fresh page gets it from there."""
+    notebook.save()
+    notebook.reload()
+    selector = '.cw[data-title="count"] .cw-text'
+    notebook.page.wait_for_function(
+        f"() => document.querySelector('{selector}')?.textContent.length > 0", timeout=60_000
+    )
+    assert notebook.text(selector) == expected("Count to 3700", 20_000)
+    assert status_of(notebook, "count") == status_of(notebook, "paced") == "done"
+    assert (
+        page_open(notebook, '.cw[data-title="count"] > details.cw-body') is True
+    )  # a view drawn after the end shows all
