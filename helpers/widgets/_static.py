@@ -21,10 +21,16 @@ def fence(text: str, lang: str = "") -> str:
 
 
 def markdown_text(text: str) -> str:
-    """Model text as markdown, with a code fence left open by a cut-off stream closed again."""
+    """Model text as markdown: line breaks kept (a haiku stays three lines) outside code fences, and a fence left
+    open by a cut-off stream closed again."""
     if len(re.findall(r"^\s*```", text, flags=re.M)) % 2:
         text += "\n```"
-    return text
+    lines, in_code = text.split("\n"), False
+    for i, line in enumerate(lines[:-1]):
+        in_code ^= line.lstrip().startswith("```")
+        if not in_code and line.strip() and lines[i + 1].strip() and not line.lstrip().startswith("```"):
+            lines[i] = line + "  "  # a hard line break
+    return "\n".join(lines)
 
 
 def footer(state: dict, chars: int) -> str:
