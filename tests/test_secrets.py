@@ -138,8 +138,9 @@ def lessons() -> list[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", lessons())
-def test_a_live_lesson_shows_no_key(live, key, name):
-    """The lesson runs live (every cell, not saved) with DEBUG logging on in the kernel; the key shows nowhere."""
+def test_a_live_lesson_shows_no_key(logs, live, key, name):
+    """The lesson runs live (every cell, not saved) with DEBUG logging on in the kernel and in the local API's
+    process; the key shows in no output, widget state, kernel message or log line."""
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(LOGGING_CELL))
     env = {**os.environ, "COURSE_PACE": "instant"}
@@ -149,6 +150,7 @@ def test_a_live_lesson_shows_no_key(live, key, name):
     runner.execute(env=env)
     everything = json.dumps(nb) + "\n".join(runner.messages)  # outputs, widget state, every message on the way
     assert leaks(key, everything) == []
+    assert leaks(key, "\n".join(logs)) == []
     assert live.stats()["requests"] > 0 or name == "00_setup", "the lesson never reached the live base URL"
     banners = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
     assert any("mode: live" in text for text in banners), "the lesson did not run in live mode"
