@@ -215,8 +215,8 @@ class LiveView(anywidget.AnyWidget):
             message["f"] = self._figures(now)
             self._last_figures = now
         self._pending = []
-        self._last_send = now
         self.send(message)
+        self._last_send = time.monotonic()  # after sending: the gap between two sends never falls below 1/MAX_RATE
 
     def _from_browser(self, _widget, content, _buffers) -> None:
         """The browser missed a message (it connected late, or reloaded mid-stream): send it the whole state."""
