@@ -9,22 +9,10 @@ import anthropic
 import httpx2
 import pytest
 
+from helpers.demo_tool import WEATHER_TOOL
 from helpers.exercises import lesson04, lesson05, lesson06
 
-TOOLS = [
-    {
-        "name": "get_weather",
-        "description": "Get the current weather in a city.",
-        "input_schema": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
-    }
-]
+TOOLS = [WEATHER_TOOL]
 
 
 def verdict(capsys) -> str:

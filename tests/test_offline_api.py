@@ -14,21 +14,13 @@ from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
+from helpers.demo_tool import WEATHER_TOOL
 from helpers.offline import replies, sse, start, wire
 from helpers.offline.app import Pace
 
 from .conftest import MODEL, ROOT, samples_or_skip
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Current weather for a place.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-        "required": ["location"],
-    },
-}
 EVENT = TypeAdapter(RawMessageStreamEvent)
 
 

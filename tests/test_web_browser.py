@@ -14,18 +14,8 @@ from helpers.offline import start as start_api
 from helpers.web import start
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS
 
+from .browser.lab import CHROMIUM_ARGS
 from .conftest import ROOT
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def chromium_or_skip() -> str:
@@ -43,7 +33,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

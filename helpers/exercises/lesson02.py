@@ -6,22 +6,12 @@ from collections.abc import Callable
 
 import anthropic
 
+from helpers.demo_tool import WEATHER_TOOL
+
 from . import report
 
 MODEL = "claude-sonnet-4-6"
 PROMPT = [{"role": "user", "content": "What's the weather in Paris?"}]
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "location": {"type": "string", "description": "City and country, e.g. Paris, France"},
-            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-        },
-        "required": ["location"],
-    },
-}
 WHAT = "the weather question (text, then a get_weather tool call)"
 
 

@@ -13,25 +13,12 @@ import json
 import anthropic
 import ipywidgets as W
 
+from ..demo_tool import WEATHER_TOOL, get_weather
 from ._live import describe
 from .views import ThinkingView
 
 MAX_TOOL_ROUNDS = 4
 THINKING = {"type": "enabled", "budget_tokens": 1024}
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Get the current weather for a place.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"location": {"type": "string", "description": "City and country, e.g. Paris, France"}},
-        "required": ["location"],
-    },
-}
-
-
-def get_weather(location: str) -> dict:
-    """The demo tool: the same mild weather everywhere (no network, so it works offline)."""
-    return {"location": location, "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
 
 
 def block_param(block) -> dict:
@@ -198,7 +185,7 @@ class Playground:
 
     def _run_tool(self, call) -> dict:
         if call.name == "get_weather" and isinstance(call.input, dict) and isinstance(call.input.get("location"), str):
-            result, is_error = json.dumps(get_weather(call.input["location"])), False
+            result, is_error = json.dumps(get_weather(call.input["location"], call.input.get("unit", "celsius"))), False
         else:
             result, is_error = f"unknown tool or bad input: {call.name}({json.dumps(call.input)})", True
         self._show(
