@@ -240,7 +240,7 @@ def test_event_view_shows_pings_from_the_raw_wire(client):
     assert "ping" in types and types[0] == "message_start" and types[-1] == "message_stop"
     delta = next(row for row in view.items if row[1] == "content_block_delta")
     assert delta[2:4] == [0, "text_delta"]
-    assert re.fullmatch(r"EventView\(done, \d+ events, 1 pings\)", repr(view))
+    assert re.fullmatch(r"EventView\(done, \d+ events, 1 ping\)", repr(view))
 
 
 def test_tool_input_view_grows_the_snapshot(client):

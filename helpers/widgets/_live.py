@@ -348,6 +348,9 @@ class LiveView(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         title = f", title={self.title!r}" if self.title else ""
+        if self._state["status"] == "streaming" and not self._arrivals:
+            # What a reader without widgets (GitHub, nbconvert) sees where the live view was.
+            return f"{type(self).__name__}(live view; its static result follows when the stream ends{title})"
         return f"{type(self).__name__}({self._summary()}{title})"
 
     def _plain(self) -> str:

@@ -265,7 +265,8 @@ class EventView(LiveView):
         status = self._state["status"]
         if status == "error":
             status = "error: " + self._state["error"].split(":", 1)[0]
-        pings = f", {self._counts['ping']} pings" if self._counts.get("ping") else ""
+        n = self._counts.get("ping", 0)
+        pings = f", {n} ping{'s' if n > 1 else ''}" if n else ""
         return f"{status}, {len(self._rows)} events{pings}"
 
     def _static(self) -> dict:
