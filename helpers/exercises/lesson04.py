@@ -5,6 +5,8 @@ It makes each failure happen through the local API (in live mode too: faults are
 
 from __future__ import annotations
 
+import json
+
 import anthropic
 
 from helpers import connect
@@ -19,6 +21,7 @@ FAILURES = {  # what goes wrong -> the local API's fault spec
     "error event inside a 200": "error@6",
     "dropped connection": "drop@6",
     "stall past the read timeout": "stall@6:2",
+    "malformed line": "garbage@6",
 }
 BUGS = (KeyError, TypeError)  # mistakes in your own code: an except clause for the API must let them through
 
@@ -50,11 +53,14 @@ def check(catch) -> None:
 def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
     client = connect.client(offline=True, quiet=True, max_retries=0, timeout=anthropic.Timeout(5, read=0.5))
     missed = []
+    json_missed = False
     for what, fault in FAILURES.items():
         err = _failure(client, fault)
         caught = isinstance(err, classes)
         print(f"  {'caught' if caught else 'MISSED'}  {what:<28} {type(err).__name__}")
-        if not caught:
+        if isinstance(err, json.JSONDecodeError):
+            json_missed = not caught  # a ValueError: hinted at below, not required by the verdict
+        elif not caught:
             missed.append(err)
     if any(not isinstance(err, anthropic.APIError) for err in missed):
         return (
@@ -74,5 +80,12 @@ def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
             False,
             f"{', '.join(broad)} also catches KeyError and TypeError, bugs in your own code",
             "name the API's and the network's exceptions instead of a catch-all",
+        )
+    if json_missed:
+        return (
+            True,
+            "your except clause catches every API and network failure, and lets your own bugs through; "
+            "add json.JSONDecodeError too, or a malformed line still escapes",
+            "",
         )
     return True, "your except clause catches every stream failure, and lets your own bugs through", ""

@@ -3,13 +3,16 @@
 Run from the repository: ``python notebooks/solutions/04_errors.py`` (the failures come from the local API).
 """
 
+import json
+
 import anthropic
 import httpx2
 
 from helpers.exercises import lesson04
 
 # APIError covers everything the API reports (HTTP errors, error events inside a 200) and APIConnectionError;
-# httpx2.TransportError covers what the SDK does not wrap while you iterate: drops and stalls.
-CATCH = (anthropic.APIError, httpx2.TransportError)  # ✏️ solved
+# httpx2.TransportError covers what the SDK does not wrap while you iterate: drops and stalls;
+# json.JSONDecodeError (a ValueError) covers a malformed line.
+CATCH = (anthropic.APIError, httpx2.TransportError, json.JSONDecodeError)  # ✏️ solved
 
 lesson04.check(CATCH)
