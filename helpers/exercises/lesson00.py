@@ -24,7 +24,7 @@ def _verdict(message: anthropic.types.Message) -> tuple[bool, str, str]:
         return (
             False,
             f"the answer stopped after {tokens} output tokens (stop_reason 'max_tokens')",
-            "max_tokens caps the answer's length; a haiku needs about 30 tokens, so give it 200",
+            "max_tokens caps the answer's length; a haiku needs about 20 tokens, so give it 200",
         )
     return (
         False,

@@ -9,7 +9,7 @@ from helpers.exercises import lesson00
 MODEL = "claude-sonnet-4-6"
 client = connect.client()
 
-max_tokens = 200  # ✏️ solved: a haiku needs about 30 tokens, 200 leaves room to spare
+max_tokens = 200  # ✏️ solved: a haiku needs about 20 tokens, 200 leaves room to spare
 
 with client.messages.stream(
     model=MODEL,
