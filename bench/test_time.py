@@ -14,17 +14,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {
-    "nbval part (pytest --nbval notebooks/)": ([sys.executable, "-m", "pytest", "-q", "--nbval", "notebooks/"], 180),
-    "make test's pytest (whole suite)": ([sys.executable, "-m", "pytest", "-q"], 15 * 60),
+    "nbval part (pytest --nbval notebooks/)": (
+        [sys.executable, "-m", "pytest", "-q", "-rfE", "--nbval", "notebooks/"],
+        180,
+    ),
+    "make test's pytest (whole suite)": ([sys.executable, "-m", "pytest", "-q", "-rfE"], 15 * 60),
 }
 
 
 def timed(command: list[str]) -> tuple[float, int, str]:
-    """Seconds, exit code and pytest's summary line."""
+    """Seconds, exit code, and pytest's summary line with the tests that failed, if any."""
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    return time.monotonic() - started, done.returncode, lines[-1] if lines else done.stderr.strip()[-200:]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    summary = lines[-1] if lines else done.stderr.strip()[-200:]
+    return time.monotonic() - started, done.returncode, "\n".join([summary, *failed])
 
 
 def main() -> int:
