@@ -6,6 +6,8 @@ the read timeout, or a client / kernel / relay that no longer answers the next r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tools import fault_matrix as matrix
@@ -36,6 +38,13 @@ def test_the_table_counts_what_passed():
     assert f"**{len(results) - 1}/{len(results)} passed**" in text
     assert "| `drop@12` | ✓ | ✓ | ✓ | ✗ |" in text
     assert "- ✗ web relay (SSE) × `drop@12`: no error event" in text
+
+
+def test_the_readme_shows_the_whole_matrix():
+    # The cells above are what makes each ✓ true; this keeps the README's table the one they test.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    all_passed = matrix.table({(c, f): [] for c in matrix.CALLERS for f in matrix.FAULTS})
+    assert all_passed in readme, "README.md's fault matrix is stale: paste `python tools/fault_matrix.py` into it"
 
 
 # ---------------------------------------------------------------------------------------------------------------------

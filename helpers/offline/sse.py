@@ -13,15 +13,13 @@ from dataclasses import dataclass
 
 def encode(event: str | None, data: str | dict) -> bytes:
     """One SSE event as bytes. ``data`` may be a dict (JSON-encoded) or a string (split on newlines)."""
-    if isinstance(data, dict):
-        data = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    lines = []
-    if event is not None:
-        if "\n" in event or "\r" in event:
-            raise ValueError(f"an SSE event name cannot contain a newline: {event!r}")
-        lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in re.split(r"\r\n|\r|\n", data))  # SSE line ends only, not U+2028
-    return ("\n".join(lines) + "\n\n").encode()
+    if event is not None and ("\n" in event or "\r" in event):
+        raise ValueError(f"an SSE event name cannot contain a newline: {event!r}")
+    head = "" if event is None else f"event: {event}\n"
+    if isinstance(data, dict):  # JSON escapes line breaks, so it always fits on one data line
+        return f"{head}data: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
+    lines = "\n".join(f"data: {line}" for line in re.split(r"\r\n|\r|\n", data))  # SSE line ends only, not U+2028
+    return f"{head}{lines}\n\n".encode()
 
 
 @dataclass(frozen=True)
