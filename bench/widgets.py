@@ -32,8 +32,8 @@ def kb(n: float) -> str:
 def added_latency(appends: list[tuple[float, int]], meter: CommMeter) -> list[float]:
     """For each delta: seconds from its append() to the send of the message that carried it."""
     sent, total = [], 0
-    for t, _, _, data in meter.records:
-        total += sum(len(op[3]) for op in data["content"]["o"] if op[0] == "+")
+    for t, message in zip(meter.custom_times(), meter.custom(), strict=True):
+        total += sum(len(op[3]) for op in message["o"] if op[0] == "+")
         sent.append((t, total))
     delays, i = [], 0
     for t, chars in appends:

@@ -102,6 +102,27 @@ def test_a_browser_that_missed_messages_gets_the_whole_state(client):
     assert updates[0]["state"]["seq"] == [m["seq"] for m in meter.custom()][-2]
 
 
+def test_more_text_for_the_same_field_travels_short_and_names_its_field_again_after_a_resync(client):
+    view = TextView(display=False)
+    with CommMeter(view) as meter:
+        with client.messages.stream(**ask(LONG)) as stream:
+            for n, text in enumerate(stream.text_stream):
+                view.append(text)
+                time.sleep(1 / MAX_RATE)  # one message per delta or so
+                if n == 20:
+                    view._handle_msg(
+                        {"content": {"data": {"method": "custom", "content": {"resync": 0}}}, "buffers": []}
+                    )
+            view.finish(stream.get_final_message())
+    sent = [r[3] for r in meter.records]
+    short = [m for m in sent if m["method"] == "custom" and isinstance(m["content"], list)]
+    assert len(short) > len(sent) / 2, "most messages should be the short form [seq, text]"
+    resync = next(i for i, m in enumerate(sent) if m["method"] == "update")
+    after = next(m["content"] for m in sent[resync + 1 :] if m["method"] == "custom")
+    assert isinstance(after, dict) and after["o"][0][:3] == ["+", 0, "text"]
+    assert replay(meter.custom())["blocks"][0]["text"] == view.text
+
+
 def test_the_batch_timer_sends_pending_text_while_the_stream_stalls():
     with start(pace="instant", fault="stall@12:0.8") as api:
         client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
@@ -116,8 +137,8 @@ def test_the_batch_timer_sends_pending_text_while_the_stream_stalls():
     stall = max(range(1, len(times)), key=lambda i: times[i] - times[i - 1])
     assert times[stall] - times[stall - 1] >= 0.7
     before = "".join(text for _, text in appended[:stall])
-    sent_by = [r for r in meter.records if r[0] < times[stall]]
-    text_sent = "".join(op[3] for r in sent_by for op in r[3]["content"]["o"] if op[0] == "+")
+    sent_by = [(t, m) for t, m in zip(meter.custom_times(), meter.custom(), strict=True) if t < times[stall]]
+    text_sent = "".join(op[3] for _, m in sent_by for op in m["o"] if op[0] == "+")
     assert text_sent == before, "text appended before the stall waited for the next token"
     assert sent_by[-1][0] - times[stall - 1] <= 0.5
 

@@ -1,7 +1,8 @@
 """What every live view shares: ops batched to the browser, the final state kept in sync, errors, a stable repr.
 
 The kernel never re-sends what the browser already has. A view sends small *ops* in custom messages
-(``{"seq": n, "o": [op, ...]}``), at most ``MAX_RATE`` times a second; ``views.js`` applies the same ops to its
+(``{"seq": n, "o": [op, ...]}``), at most ``MAX_RATE`` times a second, and the commonest message, more text for the
+field that the last append went to, in short form: ``[n, text]``; ``views.js`` applies the same ops to its
 copy of the state. When the stream ends, one last message carries the remaining ops and the final figures, and
 the kernel stores the same final state in the widget's traits *without* sending it again (the browser has it), so
 re-displaying the view, or reloading the page, shows the finished result. If the browser ever misses a message it
@@ -27,7 +28,7 @@ from anthropic.lib import streaming
 
 HERE = Path(__file__).parent
 MAX_RATE = 30  # messages per second, at most: each waits at most 1/MAX_RATE s
-FIGURES_EVERY = 0.25  # seconds between refreshes of the live figures
+FIGURES_EVERY = 0.5  # seconds between refreshes of the live figures
 
 SYNC_STREAMS = (streaming.MessageStream, streaming.BetaMessageStream)
 SYNC_MANAGERS = (streaming.MessageStreamManager, streaming.BetaMessageStreamManager)
@@ -114,6 +115,7 @@ class LiveView(anywidget.AnyWidget):
         self._t0 = time.monotonic()
         self._arrivals: list[tuple[float, int]] = []  # (seconds since t0, chars) per delta
         self._seq = 0
+        self._target: tuple | None = None  # (block, field) of the last "+" op sent: what a short message appends to
         self._state = {"status": "streaming", "error": "", "footer": {}}
         self._static_shown = display
         self.on_msg(self._from_browser)
@@ -208,13 +210,18 @@ class LiveView(anywidget.AnyWidget):
             return
         now = time.monotonic()
         self._seq += 1
-        message = {"seq": self._seq, "o": self._pending}
-        if end is not None:
-            message["end"] = end
-        elif now - self._last_figures >= FIGURES_EVERY:
-            message["f"] = self._figures(now)
-            self._last_figures = now
-        self._pending = []
+        pending, self._pending = self._pending, []
+        figures = end is None and now - self._last_figures >= FIGURES_EVERY
+        if not figures and end is None and len(pending) == 1 and short_for(pending[0], self._target):
+            message = [self._seq, pending[0][3]]
+        else:
+            message = {"seq": self._seq, "o": pending}
+            if end is not None:
+                message["end"] = end
+            elif figures:
+                message["f"] = self._figures(now)
+                self._last_figures = now
+        self._target = next((tuple(op[1:3]) for op in reversed(pending) if op[0] == "+"), self._target)
         self.send(message)
         self._last_send = time.monotonic()  # after sending: the gap between two sends never falls below 1/MAX_RATE
 
@@ -223,6 +230,7 @@ class LiveView(anywidget.AnyWidget):
         if isinstance(content, dict) and "resync" in content:
             with self._lock:
                 self._flush()
+                self._target = None  # the browser's state is replaced: the next append names its field again
                 state = {
                     **self._state,
                     **self._json_state(),
@@ -355,6 +363,22 @@ class LiveView(anywidget.AnyWidget):
 
     def _plain(self) -> str:
         return f"{type(self).__name__}: {self._summary()}"
+
+
+def short_for(op: list, target: tuple | None) -> bool:
+    """Whether ``op`` appends to ``target``, so that it can travel as a short message ``[seq, text]``."""
+    return op[0] == "+" and target is not None and tuple(op[1:3]) == target
+
+
+def expand(messages) -> list[dict]:
+    """Messages as the views send them, with short ones (``[seq, text]``) written out as ``{"seq", "o"}``."""
+    out, target = [], None
+    for message in messages:
+        if isinstance(message, list):
+            message = {"seq": message[0], "o": [["+", *target, message[1]]]}
+        target = next((tuple(op[1:3]) for op in reversed(message.get("o", [])) if op[0] == "+"), target)
+        out.append(message)
+    return out
 
 
 def is_event(event) -> bool:

@@ -15,6 +15,8 @@ import time
 
 from jupyter_client.session import Session, json_packer
 
+from ._live import expand
+
 
 class CommMeter:
     """Wraps ``widget.comm.send`` to record each message: (time, payload bytes, wire bytes, data)."""
@@ -76,8 +78,12 @@ class CommMeter:
         return best
 
     def custom(self) -> list[dict]:
-        """The live views' messages (``{"seq", "o", ...}``), in order."""
-        return [r[3]["content"] for r in self.records if r[3].get("method") == "custom"]
+        """The live views' messages in order, short ones written out (``{"seq", "o", ...}``, see ``_live``)."""
+        return expand(r[3]["content"] for r in self.records if r[3].get("method") == "custom")
+
+    def custom_times(self) -> list[float]:
+        """When each message of :meth:`custom` was sent."""
+        return [r[0] for r in self.records if r[3].get("method") == "custom"]
 
 
 def replay(messages: list[dict]) -> dict:

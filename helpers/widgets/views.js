@@ -1,7 +1,7 @@
 // Live views of helpers.widgets (anywidget). No dependencies and nothing fetched: this file ships in the package.
 //
-// The kernel sends {seq, o: ops, f?: live figures, end?: final state} as custom messages. `initialize` applies the
-// ops to the model's state, once per model (the same four ops as helpers/widgets/_live.py); every view of the model
+// The kernel sends {seq, o: ops, f?: live figures, end?: final state} as custom messages, and the commonest one,
+// more text for the field the last "+" op appended to, as [seq, text]. `initialize` applies the ops to the model's state, once per model (the same four ops as helpers/widgets/_live.py); every view of the model
 // then redraws incrementally from that state, appending only what is new. A gap in `seq` (this page connected
 // late, or reloaded mid-stream) asks the kernel for the whole state.
 
@@ -28,6 +28,7 @@ function applyOps(model, ops) {
 
 function initialize({ model }) {
   const queue = [];
+  let target = null; // [block, field] of the last "+" op applied: where a short message's text goes
   let waiting = false; // a resync was asked for: only the kernel changes `seq` until it answers
   const drain = () => {
     queue.sort((a, b) => a.seq - b.seq);
@@ -38,9 +39,11 @@ function initialize({ model }) {
         queue.shift();
         continue;
       }
-      if (msg.seq !== have + 1) return false;
+      if (msg.seq !== have + 1 || (!msg.o && !target)) return false; // a gap, or text for a field not seen here
       queue.shift();
-      const next = applyOps(model, msg.o || []);
+      const ops = msg.o || [["+", ...target, msg.t]];
+      for (const op of ops) if (op[0] === "+") target = [op[1], op[2]];
+      const next = applyOps(model, ops);
       next.seq = msg.seq;
       if (msg.f) next.figures = msg.f;
       if (msg.end) Object.assign(next, msg.end);
@@ -55,6 +58,7 @@ function initialize({ model }) {
     model.send({ resync: model.get("seq") || 0 });
   };
   model.on("msg:custom", (msg) => {
+    if (Array.isArray(msg) && typeof msg[0] === "number") msg = { seq: msg[0], t: msg[1] };
     if (!msg || typeof msg.seq !== "number") return;
     queue.push(msg);
     if (!waiting) resync();
