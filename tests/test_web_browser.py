@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 
 import anthropic
@@ -14,22 +12,13 @@ from helpers.offline import start as start_api
 from helpers.web import start
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS
 
-from .browser.lab import CHROMIUM_ARGS
+from .browser.lab import CHROMIUM_ARGS, chromium_path
 from .conftest import ROOT
-
-
-def chromium_or_skip() -> str:
-    path = shutil.which("chromium")
-    if path:
-        return path
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail("chromium is missing, and CI must run the browser tests: apt-get install chromium")
-    pytest.skip("BROWSER TESTS SKIPPED: chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_or_skip()
+    executable = chromium_path()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
