@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@touch $(STAMP)
 
 ## lab: start JupyterLab on the course (offline unless a key is configured in .env or the environment)
+# (as root, e.g. in a container, Jupyter refuses to start without --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_setup.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_setup.ipynb
 
 ## test: lint, unit tests, strict nbval over every notebook, browser tests
 test: $(STAMP) lint
