@@ -21,7 +21,9 @@ TRICKY = [
     'quotes " and \\ backslash, a tab\t, café 東京 🚀',
     "plain words",
 ]
-JSON_HINT = "write the data line as data: {json.dumps({'text': text})}"
+JSON_HINT = (
+    "write the event as 'event: text', then a data line 'data: ' + json.dumps({'text': text}), then a blank line"
+)
 
 
 def check_framing(frame_text: Callable[[str], str | bytes]) -> None:
