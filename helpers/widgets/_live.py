@@ -221,7 +221,7 @@ class LiveView(anywidget.AnyWidget):
             elif figures:
                 message["f"] = self._figures(now)
                 self._last_figures = now
-        self._target = next((tuple(op[1:3]) for op in reversed(pending) if op[0] == "+"), self._target)
+        self._target = last_target(pending, self._target)
         self.send(message)
         self._last_send = time.monotonic()  # after sending: the gap between two sends never falls below 1/MAX_RATE
 
@@ -370,13 +370,18 @@ def short_for(op: list, target: tuple | None) -> bool:
     return op[0] == "+" and target is not None and tuple(op[1:3]) == target
 
 
+def last_target(ops: list, default: tuple | None) -> tuple | None:
+    """(block, field) of the last "+" op in ``ops``, or ``default`` when there is none."""
+    return next((tuple(op[1:3]) for op in reversed(ops) if op[0] == "+"), default)
+
+
 def expand(messages) -> list[dict]:
     """Messages as the views send them, with short ones (``[seq, text]``) written out as ``{"seq", "o"}``."""
     out, target = [], None
     for message in messages:
         if isinstance(message, list):
             message = {"seq": message[0], "o": [["+", *target, message[1]]]}
-        target = next((tuple(op[1:3]) for op in reversed(message.get("o", [])) if op[0] == "+"), target)
+        target = last_target(message.get("o", []), target)
         out.append(message)
     return out
 

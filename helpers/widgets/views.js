@@ -1,9 +1,10 @@
 // Live views of helpers.widgets (anywidget). No dependencies and nothing fetched: this file ships in the package.
 //
 // The kernel sends {seq, o: ops, f?: live figures, end?: final state} as custom messages, and the commonest one,
-// more text for the field the last "+" op appended to, as [seq, text]. `initialize` applies the ops to the model's state, once per model (the same four ops as helpers/widgets/_live.py); every view of the model
-// then redraws incrementally from that state, appending only what is new. A gap in `seq` (this page connected
-// late, or reloaded mid-stream) asks the kernel for the whole state.
+// more text for the field the last "+" op appended to, as [seq, text]. `initialize` applies the ops to the model's
+// state, once per model (the same four ops as helpers/widgets/_live.py); every view of the model then redraws
+// incrementally from that state, appending only what is new. A gap in `seq` (this page connected late, or reloaded
+// mid-stream) asks the kernel for the whole state.
 
 const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json" };
 const MAX_ROWS = 2000; // event rows drawn; the counts above the table stay complete
