@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+HUB_STAMP := $(VENV)/.hub-installed
+CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; needs node and npm)
 
-.PHONY: lab test lint nbval outputs bench record check clean
+.PHONY: lab test lint nbval outputs bench record check hub clean
 
 # Create the virtual environment and install the course (re-runs only when a requirements file changes).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -14,13 +16,25 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
+# JupyterHub and nbgitpuller in the same venv (it is the learners' single-user environment too), and the hub's proxy
+# from npm into .venv/node (bench/hub.py finds it there).
+$(HUB_STAMP): $(STAMP) requirements-hub.txt
+	@command -v npm >/dev/null || { echo "npm is needed for the hub's proxy: apt-get install nodejs npm"; exit 1; }
+	$(BIN)/python -m pip install --quiet -r requirements-hub.txt
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(strip $(CHP_VERSION))
+	@touch $(HUB_STAMP)
+
 ## lab: start JupyterLab on the course (offline unless a key is configured in .env or the environment)
 # (as root, e.g. in a container, Jupyter refuses to start without --allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_setup.ipynb
 
-## test: lint, unit tests, strict nbval over every notebook, browser tests
-test: $(STAMP) lint
+## hub: a JupyterHub with the course on http://127.0.0.1:8000 (offline; any user name, the password it prints)
+hub: $(HUB_STAMP)
+	$(BIN)/python bench/hub.py --serve
+
+## test: lint, unit tests, strict nbval over every notebook, browser tests, a real hub with 3 learners
+test: $(STAMP) $(HUB_STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -36,7 +50,7 @@ outputs: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py
 
 ## bench: print every benchmark figure next to its baseline
-bench: $(STAMP)
+bench: $(HUB_STAMP)
 	$(BIN)/python bench/run_all.py
 
 ## check: the environment check (also the first cell of 00_setup)
