@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import html
 import json
 import re
 import time
@@ -160,7 +161,7 @@ def test_text_stream_loop_and_watch_agree(client):
     message = watched.watch(client.messages.stream(**ask("Tell me about unicode and newlines.")))
     assert looped.text == watched.text == message.content[0].text and "東京" in looped.text
     assert looped._static() == watched._static()
-    assert "\n```" not in looped._static()["text/markdown"].split("---")[0]
+    assert "```" not in looped._static()["text/html"]  # fences became <pre><code> blocks
 
 
 # -- errors --------------------------------------------------------------------------------------------------------
@@ -176,7 +177,8 @@ def test_mid_stream_error_keeps_partial_text_and_shows_a_banner(client):
     end = meter.custom()[-1]["end"]
     assert end["status"] == "error" and end["error"] == view.error
     static = view._static()
-    assert "⚠ `APIStatusError: Overloaded" in static["text/markdown"] and view.text in static["text/markdown"]
+    assert "⚠ <code>APIStatusError: Overloaded" in static["text/html"]
+    assert html.escape(view.text.split("\n")[0], quote=False) in static["text/html"]
     assert repr(view) == f"TextView(error: APIStatusError, {len(view.text)} chars)"
     assert TextView(display=False).watch(client.messages.stream(**ask(HAIKU))).stop_reason == "end_turn"  # still usable
 
@@ -220,6 +222,10 @@ def test_wrong_input_names_what_was_expected(client, aclient):
         SideBySide("ab", display=False)
     with pytest.raises(TypeError, match=r"needs an anthropic.AsyncAnthropic client .* got Anthropic"):
         Playground(client, display=False)
+    with pytest.raises(TypeError, match=r"Playground\(models=\.\.\.\) expects a list of model names, e.g. \['claude"):
+        Playground(aclient, models="claude", display=False)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'bogus'"):
+        TextView(bogus=1, display=False)
     view.finish()
     with pytest.raises(RuntimeError, match=r"is finished \(done\): append\(\) needs a new view"):
         view.append("late")
@@ -247,8 +253,8 @@ def test_event_view_rows_from_sdk_events(client):
     assert types.count("content_block_delta") == types.count("text") > 3
     assert replay(meter.custom())["items"] == view.items
     assert view.footer["stop_reason"] == message.stop_reason
-    markdown = view._static()["text/markdown"]
-    assert markdown.startswith(f"**{len(types)} events** · `message_start` 1") and not re.search(r"\d ?ms\b", markdown)
+    static = view._static()["text/html"]
+    assert f"<b>{len(types)} events</b> · <code>message_start</code> 1" in static and not re.search(r"\d ?ms\b", static)
 
 
 def test_event_view_shows_pings_from_the_raw_wire(client):
@@ -284,7 +290,7 @@ def test_tool_input_cut_by_max_tokens_is_marked(client):
     assert message.stop_reason == "max_tokens" and tool["truncated"] is True
     with pytest.raises(ValueError):
         json.loads(tool["partial_json"])
-    assert "Cut off by max_tokens" in view._static()["text/markdown"]
+    assert "Cut off by max_tokens" in view._static()["text/html"]
     assert repr(view) == "ToolInputView(max_tokens, 1 tool call: get_weather (input cut off))"
 
 
@@ -295,8 +301,9 @@ def test_thinking_view_shows_thinking_signature_then_answer(client):
     assert thinking["type"] == "thinking" and thinking["thinking"] == message.content[0].thinking
     assert thinking["signature"] == len(message.content[0].signature) > 0
     assert text["text"] == "27 × 453 = **12,231**."
-    markdown = view._static()["text/markdown"]
-    assert markdown.startswith("<details><summary>Thinking · ") and "signature received" in markdown
+    static = view._static()["text/html"]
+    assert '<div class="cw-static"><details><summary>Thinking · ' in static and "signature received" in static
+    assert "<strong>12,231</strong>" in static
     assert repr(view).startswith(f"ThinkingView(end_turn, {len(thinking['thinking'])} thinking chars, 22 text chars")
 
 
@@ -374,8 +381,11 @@ async def test_side_by_side_runs_streams_concurrently(aclient):
     messages = await side.arun([aclient.messages.stream(**ask(HAIKU)), aclient.messages.stream(**ask(LONG))])
     assert [p.text for p in side.panes] == [m.content[0].text for m in messages]
     assert repr(side) == "SideBySide(2 panes: 'haiku': end_turn, 'long': end_turn)"
-    markdown = side._static()["text/markdown"]
-    assert markdown.startswith("#### haiku\n\nSilent stack trace waits") and "#### long" in markdown
+    static = side._static()["text/html"]
+    assert (
+        static.startswith('<div class="cw-static"><h4>haiku</h4><p>Silent stack trace waits')
+        and "<h4>long</h4>" in static
+    )
 
 
 async def test_side_by_side_error_in_one_pane_lets_the_other_finish(aclient):

@@ -103,10 +103,10 @@ class LiveView(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True, echo_update=False)
     seq = traitlets.Int(0).tag(sync=True, echo_update=False)
 
-    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+    def __init__(self, *, title: str = "", display: bool = True):
         if not isinstance(title, str):
             raise TypeError(f"{type(self).__name__}(title=...) expects a str, got {type(title).__name__}")
-        super().__init__(title=title, kind=self.KIND, **kwargs)
+        super().__init__(title=title, kind=self.KIND)
         self._lock = threading.RLock()
         self._pending: list[list] = []
         self._timer: threading.Timer | None = None

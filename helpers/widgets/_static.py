@@ -1,94 +1,155 @@
-"""The static rendering a view leaves behind: markdown (and an SVG for the timeline), deterministic offline.
+"""The static rendering a view leaves behind: sanitized HTML (and an SVG for the timeline), deterministic offline.
 
-No timings appear here except in the timeline's labels, printed as ``123 ms`` / ``1.2 s`` so that nbval's
-sanitizer (tests/sanitize.cfg) can replace them; the timeline's geometry sits in ``d="M…"`` path attributes, which
-the sanitizer replaces too.
+Everything a stream carries is untrusted: the model's answer and thinking may hold a prompt injection, and a proxy or
+server can put anything in a tool name, a stop reason or an error message. JupyterLab renders HTML and markdown made
+in the live session as *trusted* (unsanitized), so a raw ``<img onerror=…>`` in an output would run with the page's
+access to the Jupyter server. Hence two rules, both here:
+
+1. Build with escaping. The model's answer is rendered from markdown by markdown-it-py with raw HTML off (it shows
+   as text), images off (an image URL loads by itself, a classic way to leak data), and links only for
+   http, https and mailto. Everything else (tool names, thinking, stop reasons, errors, titles) goes through
+   :func:`html.escape` into fixed markup.
+2. Sanitize at the boundary. :func:`safe_html`, which every renderer's result passes through, cleans the finished
+   HTML with nh3 (the Ammonia sanitizer) against a short allowlist of tags and attributes, whatever the builders did.
+
+No timings appear here except in the timeline's labels, printed as ``123 ms`` / ``1.2 s`` so that nbval's sanitizer
+(tests/sanitize.cfg) can replace them; the timeline's geometry sits in ``d="M…"`` path attributes, which the
+sanitizer replaces too.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from html import escape
+from urllib.parse import urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
 
 MAX_ROWS = 40  # event rows kept in the static rendering
+LINK_SCHEMES = {"http", "https", "mailto"}
+TAGS = {
+    *("p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a"),
+    *("h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "details", "summary"),
+    *("div", "span", "b", "small"),
+}
+ATTRIBUTES = {"a": {"href", "title"}, "div": {"class"}, "span": {"class"}, "ol": {"start"}}
 
 
-def fence(text: str, lang: str = "") -> str:
-    """A fenced code block that survives backticks inside ``text``."""
-    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
-    ticks = "`" * (longest + 1)
-    return f"{ticks}{lang}\n{text}\n{ticks}"
+def safe_link(url: str) -> bool:
+    """Whether a markdown link may become a link: an absolute http(s) URL or a mailto address, nothing else."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in LINK_SCHEMES and (parts.scheme.lower() == "mailto" or bool(parts.netloc))
 
 
-def markdown_text(text: str) -> str:
-    """Model text as markdown: line breaks kept (a haiku stays three lines) outside code fences, and a fence left
-    open by a cut-off stream closed again."""
-    if len(re.findall(r"^\s*```", text, flags=re.M)) % 2:
-        text += "\n```"
-    lines, in_code = text.split("\n"), False
-    for i, line in enumerate(lines[:-1]):
-        in_code ^= line.lstrip().startswith("```")
-        if not in_code and line.strip() and lines[i + 1].strip() and not line.lstrip().startswith("```"):
-            lines[i] = line + "  "  # a hard line break
-    return "\n".join(lines)
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table").enable("strikethrough")
+    md.disable("image")  # ![x](url) stays text: an image would load its URL without a click
+    md.validateLink = safe_link
+    return md
+
+
+MARKDOWN = _markdown()
+
+
+def safe_html(fragment: str) -> str:
+    """The one boundary every static rendering passes: nh3 keeps only the allowlisted tags and attributes."""
+    return nh3.clean(
+        fragment,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes=LINK_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def markdown_html(text: str) -> str:
+    """The model's answer as HTML: its markdown formatting kept, its raw HTML shown as text, line breaks kept."""
+    return MARKDOWN.render(text)
+
+
+def code(text) -> str:
+    return f"<code>{escape(str(text))}</code>"
+
+
+def pre(text: str) -> str:
+    return f"<pre>{escape(text)}</pre>"
 
 
 def footer(state: dict, chars: int) -> str:
     foot = state["footer"]
     if foot.get("stop_reason"):
-        line = f"**stop_reason** `{foot['stop_reason']}`"
+        line = f"<b>stop_reason</b> {code(foot['stop_reason'])}"
         if foot.get("output_tokens") is not None:
-            line += f" · **usage** {foot['input_tokens']} input, {foot['output_tokens']} output tokens"
-        return line
-    return f"**{state['status']}** · {chars} chars"
+            line += f" · <b>usage</b> {int(foot['input_tokens'])} input, {int(foot['output_tokens'])} output tokens"
+        return f"<p>{line}</p>"
+    return f"<p><b>{escape(state['status'])}</b> · {chars} chars</p>"
 
 
 def banner(state: dict, chars: int) -> str:
     if state["status"] == "error":
-        return f"> **⚠ `{state['error']}`** — the output above is what arrived before the error."
+        return (
+            f"<blockquote><b>⚠ {code(state['error'])}</b> — the output above is what arrived before the error."
+            "</blockquote>"
+        )
     if state["status"] == "stopped":
-        return f"> **■ Stopped** after {chars} chars."
+        return f"<blockquote><b>■ Stopped</b> after {chars} chars.</blockquote>"
     return ""
 
 
-def block_markdown(block: dict) -> str:
+def block_html(block: dict) -> str:
     if block["type"] == "text":
-        return markdown_text(block["text"])
+        return markdown_html(block["text"])
     if block["type"] == "thinking":
-        signature = f" · signature received ({block['signature']} chars)" if block.get("signature") else ""
+        signature = f" · signature received ({int(block['signature'])} chars)" if block.get("signature") else ""
         summary = f"Thinking · {len(block['thinking'])} chars{signature}"
-        return f"<details><summary>{summary}</summary>\n\n{fence(block['thinking'], 'text')}\n\n</details>"
+        return f"<details><summary>{summary}</summary>{pre(block['thinking'])}</details>"
     if block["type"] == "tool_use":
         parts = [
-            f"**tool_use** `{block['name']}` · input:",
-            fence(json.dumps(block.get("snapshot") or {}, indent=2, ensure_ascii=False), "json"),
+            f"<p><b>tool_use</b> {code(block['name'])} · input:</p>",
+            pre(json.dumps(block.get("snapshot") or {}, indent=2, ensure_ascii=False)),
         ]
         if block.get("truncated"):
             parts += [
-                "> **⚠ Cut off by max_tokens**: this input is incomplete. Check `stop_reason` before running a tool. "
-                "The partial JSON that arrived:",
-                fence(block["partial_json"], "json"),
+                "<blockquote><b>⚠ Cut off by max_tokens</b>: this input is incomplete. Check <code>stop_reason</code> "
+                "before running a tool. The partial JSON that arrived:</blockquote>",
+                pre(block["partial_json"]),
             ]
-        return "\n\n".join(parts)
-    return f"*({block['type']} block)*"
+        return "".join(parts)
+    return f"<p><em>({escape(block['type'])} block)</em></p>"
 
 
-def message_markdown(blocks: list[dict], state: dict, chars: int) -> str:
-    parts = [block_markdown(b) for b in blocks] or ["*(nothing arrived)*"]
-    parts += [banner(state, chars), "---", footer(state, chars)]
-    return "\n\n".join(p for p in parts if p)
+def message_body(blocks: list[dict], state: dict, chars: int) -> str:
+    parts = [block_html(b) for b in blocks] or ["<p><em>(nothing arrived)</em></p>"]
+    parts += [banner(state, chars), "<hr>", footer(state, chars)]
+    return "".join(parts)
 
 
-def events_markdown(rows: list[list], counts: dict, state: dict) -> str:
+def message_html(blocks: list[dict], state: dict, chars: int) -> str:
+    """A finished message: its blocks, the error banner if any, and the footer."""
+    return safe_html(f'<div class="cw-static">{message_body(blocks, state, chars)}</div>')
+
+
+def panes_html(panes: list[tuple[str, list[dict], dict, int]]) -> str:
+    """Several messages (SideBySide): a titled section for each (title, blocks, state, chars)."""
+    sections = "".join(f"<h4>{escape(title)}</h4>{message_body(*rest)}" for title, *rest in panes)
+    return safe_html(f'<div class="cw-static">{sections}</div>')
+
+
+def events_html(rows: list[list], counts: dict, state: dict) -> str:
     """Counts per event type, then the first rows as a log (no times: those go in the live view)."""
-    head = f"**{len(rows)} events** · " + " · ".join(f"`{k}` {v}" for k, v in counts.items())
+    head = f"<p><b>{len(rows)} events</b> · " + " · ".join(f"{code(k)} {v}" for k, v in counts.items()) + "</p>"
     lines = [f"{r[1]:<20} {r[2]!s:>2}  {r[3]:<18} {r[4]}".rstrip() for r in rows[:MAX_ROWS]]
     if len(rows) > MAX_ROWS:
         lines.append(f"… {len(rows) - MAX_ROWS} more events")
-    parts = [head, fence("\n".join(lines), "text") if lines else "", banner(state, 0)]
+    parts = [head, pre("\n".join(lines)) if lines else "", banner(state, 0)]
     if state["footer"].get("stop_reason"):
         parts.append(footer(state, 0))
-    return "\n\n".join(p for p in parts if p)
+    return safe_html(f'<div class="cw-static">{"".join(parts)}</div>')
 
 
 def duration(seconds: float) -> str:
@@ -100,6 +161,7 @@ def timeline_svg(arrivals: list[tuple[float, int]], width: int = 640) -> str:
     """Token arrival over time: a tick per delta (height ~ its size) above, the gap before each delta below.
 
     The shaded band is the time to first token. Small (a few KB at most: deltas are binned per pixel column).
+    Built from numbers only: no text from the stream appears in it.
     """
     left, plot_w, top_h, gap_h = 8, width - 16, 44, 36
     height = 22 + top_h + 18 + gap_h + 22
@@ -119,7 +181,7 @@ def timeline_svg(arrivals: list[tuple[float, int]], width: int = 640) -> str:
     bars = "".join(f"M{c} {base2}v-{max(1, round(gap_h * g / longest))}" for c, g in sorted(gaps.items()) if longest)
     ttft = arrivals[0][0] if arrivals else 0.0
     band = f"M{left} 22h{x_of(ttft) - left:.1f}v{top_h}h-{x_of(ttft) - left:.1f}z"
-    label = "font: 11px sans-serif; fill: #555"
+    label = "font: 11px sans-serif; fill: #888"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
         f"<title>Token arrival timeline</title>"

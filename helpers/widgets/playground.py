@@ -53,8 +53,13 @@ class Playground:
             raise TypeError(
                 f"Playground needs an anthropic.AsyncAnthropic client (helpers.connect.async_client()), got {type(client).__name__}"
             )
+        if isinstance(models, str) or not isinstance(models, list | tuple | type(None)):
+            raise TypeError(
+                f"Playground(models=...) expects a list of model names, e.g. ['{default_models()[0]}'], "
+                f"got {type(models).__name__} {models!r}"
+            )
         models = list(models) if models is not None else default_models()
-        if not models or not all(isinstance(m, str) for m in models):
+        if not models or not all(isinstance(m, str) and m for m in models):
             raise TypeError(f"Playground(models=...) expects a non-empty list of model names (str), got {models!r}")
         self.client = client
         self.messages: list[dict] = []  # the conversation, as sent with the next request
@@ -159,7 +164,7 @@ class Playground:
                 raise
             except Exception as exc:  # errors are shown, not raised: the playground stays usable
                 self._keep_partial(view, first=round_ == 0)
-                self._say(html.escape(describe(exc)))
+                self._say(describe(exc))
                 return None
             self.messages.append({"role": "assistant", "content": [block_param(b) for b in message.content]})
             calls = [b for b in message.content if b.type == "tool_use"]
@@ -207,7 +212,8 @@ class Playground:
         self.stop_button.disabled = not busy
 
     def _say(self, text: str) -> None:
-        self.status.value = f"<span class='cw-pg-status'>{text}</span>"
+        """The status line: plain text (it often carries what the server sent), escaped into the HTML widget."""
+        self.status.value = f"<span class='cw-pg-status'>{html.escape(text)}</span>"
 
     def _show(self, markup: str) -> None:
         self.transcript.children = (*self.transcript.children, W.HTML(f"<div class='cw-pg-line'>{markup}</div>"))

@@ -62,11 +62,8 @@ class SideBySide:
             show_static(self._static())
 
     def _static(self) -> dict:
-        sections = []
-        for pane in self.panes:
-            body = _static.message_markdown(pane._export(), pane._state, len(pane.text))
-            sections.append(f"#### {pane.title}\n\n{body}")
-        return {"text/markdown": "\n\n".join(sections), "text/plain": "\n".join(p._plain() for p in self.panes)}
+        html = _static.panes_html([(p.title, p._export(), p._state, len(p.text)) for p in self.panes])
+        return {"text/html": html, "text/plain": "\n".join(p._plain() for p in self.panes)}
 
     def __repr__(self) -> str:
         states = ", ".join(f"{p.title!r}: {p._status_word()}" for p in self.panes)

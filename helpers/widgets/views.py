@@ -25,12 +25,12 @@ DERIVED = {"text": "text", "thinking": "thinking", "input_json": "partial_json"}
 class MessageView(LiveView):
     """Blocks of one or more messages (text, thinking, tool_use), built from text or from stream events."""
 
-    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+    def __init__(self, *, title: str = "", display: bool = True):
         self._blocks: list[dict] = []  # appended fields are lists of chunks (joined on export)
         self._offset = 0  # block index of the current message's block 0 (a view can show several messages)
         self._current = -1  # the block the SDK's derived events (text, input_json …) refer to
         self._raw_deltas = False  # raw content_block_delta events seen: derived events only add their snapshot
-        super().__init__(title=title, display=display, **kwargs)
+        super().__init__(title=title, display=display)
 
     # -- feeding ------------------------------------------------------------------------------------------------
 
@@ -165,8 +165,8 @@ class MessageView(LiveView):
         return f"{self._status_word()}, {len(self.text)} chars{self._usage_words()}"
 
     def _static(self) -> dict:
-        markdown = _static.message_markdown(self._export(), self._state, len(self.text))
-        return {"text/markdown": markdown, "text/plain": self._plain()}
+        html = _static.message_html(self._export(), self._state, len(self.text))
+        return {"text/html": html, "text/plain": self._plain()}
 
 
 class TextView(MessageView):
@@ -239,10 +239,10 @@ class EventView(LiveView):
 
     KIND = "events"
 
-    def __init__(self, *, title: str = "", display: bool = True, **kwargs):
+    def __init__(self, *, title: str = "", display: bool = True):
         self._rows: list[list] = []
         self._counts: dict[str, int] = {}
-        super().__init__(title=title, display=display, **kwargs)
+        super().__init__(title=title, display=display)
 
     def add(self, event) -> None:
         """Add one event: an SDK stream event or a raw ServerSentEvent."""
@@ -271,7 +271,7 @@ class EventView(LiveView):
 
     def _static(self) -> dict:
         return {
-            "text/markdown": _static.events_markdown(self._rows, self._counts, self._state),
+            "text/html": _static.events_html(self._rows, self._counts, self._state),
             "text/plain": self._plain(),
         }
 

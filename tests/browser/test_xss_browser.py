@@ -1,0 +1,276 @@
+"""Crafted streams against every view, in real JupyterLab and chromium: nothing a stream carries runs or renders as markup.
+
+A stream is untrusted: the model's answer can carry a prompt injection, and a proxy or server can put anything in a
+tool name, a stop reason or an error message. JupyterLab renders output made in the live session, and a notebook its
+own user saved, as *trusted* HTML, so one raw ``<img onerror>`` would run with the page's access to the Jupyter API.
+
+The local API replays two crafted bodies (``--replay``): one with HTML and script in the model name, the message id,
+thinking, text, a tool's name, id and input, and the stop reason; one that ends in an ``error`` event whose type and
+message carry the same. Every view (TextView, EventView, ToolInputView, ThinkingView, Timeline, SideBySide,
+Playground) shows them; the notebook is saved and reopened; after each load the test checks that no script ran, that
+no payload fetched the canary server, that no raw element or attribute reached any output, and that the payloads are
+there as visible text.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+
+import nbformat
+import pytest
+
+from helpers.offline import start
+
+from ..conftest import MODEL
+from .lab import JupyterLab, chromium
+
+PWNED = "window.top.__pwned = (window.top.__pwned || []).concat"
+
+
+def payloads(canary: str) -> list[str]:
+    """One of each kind of markup that ran before the static renderings were escaped (the issue's list and more)."""
+    return [
+        f'<img src="{canary}/img" onerror="{PWNED}([\'img\'])">',
+        f"<script>{PWNED}(['script']); fetch('{canary}/script')</script>",
+        f"<svg><animate onbegin=\"{PWNED}(['svg'])\" attributeName=x dur=1s></animate></svg>",
+        f"<iframe srcdoc=\"<img src='{canary}/iframe'>\"></iframe>",
+        f"[a link](javascript:{PWNED}(['link'])) ![leak]({canary}/markdown-image)",
+        f'`code span` ``</code><img src="{canary}/codespan" onerror="{PWNED}([\'codespan\'])">``',
+        f'\n```\n</pre><img src="{canary}/fence" onerror="{PWNED}([\'fence\'])">\n```\n',
+    ]
+
+
+def sse(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def crafted_body(canary: str, *, error: bool) -> bytes:
+    """A stream in the real wire shape whose every text field carries markup."""
+    evil = payloads(canary)
+    tag = f'<img src="{canary}/field" onerror="{PWNED}([\'field\'])">'
+    events = [
+        sse(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_{tag}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": f"claude{tag}",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 12, "output_tokens": 1},
+                },
+            },
+        ),
+        sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            },
+        ),  # fmt: skip
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "".join(evil)}},
+        ),  # fmt: skip
+        sse(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"},
+            },
+        ),  # fmt: skip
+        sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        ),  # fmt: skip
+    ]
+    events += [
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": f"{p}\n\n"}},
+        )  # fmt: skip
+        for p in evil
+    ]
+    if error:
+        events.append(sse("error", {"type": "error", "error": {"type": f"overloaded_error{tag}", "message": f"Overloaded {tag}"}}))  # fmt: skip
+        return "".join(events).encode()
+    tool_input = json.dumps({"location": evil[0], tag: evil[1]})
+    events += [
+        sse("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 2,
+                "content_block": {"type": "tool_use", "id": f"toolu_{tag}", "name": f"get`_{tag}", "input": {}},
+            },
+        ),  # fmt: skip
+        *(
+            sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 2,
+                    "delta": {"type": "input_json_delta", "partial_json": tool_input[i : i + 40]},
+                },
+            )  # fmt: skip
+            for i in range(0, len(tool_input), 40)
+        ),
+        sse("content_block_stop", {"type": "content_block_stop", "index": 2}),
+        sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": f"end_turn{tag}", "stop_sequence": None},
+                "usage": {"output_tokens": 99},
+            },
+        ),  # fmt: skip
+        sse("message_stop", {"type": "message_stop"}),
+    ]
+    return "".join(events).encode()
+
+
+CELLS = [
+    """import os
+
+import anthropic
+
+from helpers.widgets import EventView, Playground, SideBySide, TextView, ThinkingView, Timeline, ToolInputView
+
+good, bad = os.environ["XSS_API"], os.environ["XSS_ERROR_API"]
+sync, broken = (anthropic.Anthropic(base_url=u, api_key="test-key", max_retries=0) for u in (good, bad))
+aio, abroken = (anthropic.AsyncAnthropic(base_url=u, api_key="test-key", max_retries=0) for u in (good, bad))
+ask = {"model": "MODEL", "max_tokens": 1024, "messages": [{"role": "user", "content": "Summarize this page."}]}""",
+    'message = TextView(title="text").watch(sync.messages.stream(**ask))',
+    'message = EventView(title="events").watch(sync.messages.stream(**ask))',
+    'message = ToolInputView(title="tool").watch(sync.messages.stream(**ask))',
+    'message = ThinkingView(title="thinking").watch(sync.messages.stream(**ask))',
+    'message = Timeline(title="timeline").watch(sync.messages.stream(**ask))',
+    """side = SideBySide(["answer", "failing <b>pane</b>"])
+try:
+    await side.arun([aio.messages.stream(**ask), abroken.messages.stream(**ask)])
+except anthropic.APIStatusError as exc:
+    print("raised", type(exc).__name__)""",
+    """for view in (TextView(title="text error"), EventView(title="events error")):
+    try:
+        view.watch(broken.messages.stream(**ask))
+    except anthropic.APIStatusError as exc:
+        print("raised", type(exc).__name__)""",
+    """playground = Playground(aio)
+await playground.send("Summarize this page.")
+failing = Playground(abroken)
+await failing.send("Summarize this page.")""",
+]
+
+# Everything in an output area that could run script or load a URL by itself: raw elements, event attributes,
+# links with other schemes. The timeline's SVG output is JupyterLab's own <img> of our numbers-only drawing.
+SCAN = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output *')) {
+    const tag = el.tagName.toLowerCase();
+    const svgOutput = el.closest('[data-mime-type="image/svg+xml"]') || el.closest('.cw-svg');
+    if (['script', 'iframe', 'object', 'embed', 'animate', 'set', 'style', 'link', 'meta', 'form'].includes(tag))
+      found.push('<' + tag + '>');
+    if (tag === 'img' && !svgOutput) found.push('<img src=' + el.getAttribute('src') + '>');
+    for (const attr of el.attributes)
+      if (/^on/i.test(attr.name) || attr.name === 'srcdoc') found.push(tag + '[' + attr.name + ']');
+    if (tag === 'a' && el.hasAttribute('href') && !/^(https?:|mailto:|#)/i.test(el.getAttribute('href')))
+      found.push('a[href=' + el.getAttribute('href') + ']');
+  }
+  return found;
+}"""
+
+
+class Canary(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (the http.server API)
+        Canary.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def canary():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def build_notebook(root, canary: str) -> str:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(c.replace('"MODEL"', repr(MODEL))) for c in CELLS]
+    nbformat.write(notebook, root / "crafted.ipynb")
+    return "crafted.ipynb"
+
+
+def check_inert(notebook, when: str) -> None:
+    page = notebook.page
+    time.sleep(1.5)  # let any injected image or script load and run
+    assert page.evaluate("() => window.top.__pwned || null") is None, f"{when}: a payload ran"
+    assert Canary.hits == [], f"{when}: a payload loaded {Canary.hits}"
+    assert page.evaluate(SCAN) == [], f"{when}: raw markup reached an output"
+
+
+def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
+    replays = {}
+    for name, error in (("ok", False), ("error", True)):
+        path = tmp_path / f"crafted-{name}.sse"
+        path.write_bytes(crafted_body(canary, error=error))
+        replays[name] = path
+    root = tmp_path / "lab"
+    root.mkdir()
+    name = build_notebook(root, canary)
+    with (
+        start(pace="instant", replay=replays["ok"]) as good,
+        start(pace="instant", replay=replays["error"]) as bad,
+        chromium() as browser,
+        JupyterLab(root, env={"XSS_API": good.url, "XSS_ERROR_API": bad.url}, name="xss-lab") as lab,
+    ):
+        notebook = lab.open(browser, name)
+        notebook.run_all()
+        notebook.wait_until_idle(timeout=120)
+        notebook.screenshot("xss-live")
+        page = notebook.page
+        assert notebook.error_outputs() == [], notebook.error_outputs()
+        assert len(notebook.prompts()) == len(CELLS)
+        for title in ("text", "events", "tool", "thinking", "timeline", "text error", "events error"):
+            assert page.locator(f'.cw[data-title="{title}"]').count() == 1, title
+        check_inert(notebook, "live session")
+
+        # the payloads are there, as text: in the static renderings, the live views and the playground's status
+        outputs = " ".join(page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_text_contents())
+        for snippet in ("<script>", "onerror=", "<iframe srcdoc=", "javascript:", f'get`_<img src="{canary}/field"'):
+            assert snippet in outputs, snippet
+        static = page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').all_text_contents()
+        assert len(static) >= 7 and all("<img" in s for s in static)  # every static rendering shows the markup as text
+        status = page.locator(".cw-playground .cw-pg-status").all_text_contents()
+        assert any("end_turn<img" in s for s in status) and any("Overloaded <img" in s for s in status), status
+
+        # a notebook its own user saved is trusted when reopened: the same outputs must stay inert
+        notebook.save()
+        notebook.reload()
+        page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').first.wait_for(timeout=60_000)
+        notebook.wait_until_idle(timeout=60)
+        notebook.screenshot("xss-reopened")
+        check_inert(notebook, "reopened notebook")
+        assert "<script>" in " ".join(page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_text_contents())
+    saved = nbformat.read(root / name, as_version=4)
+    html = [o["data"]["text/html"] for c in saved.cells for o in c.outputs if "text/html" in o.get("data", {})]
+    assert len(html) >= 7 and not any("<script" in h or "<img" in h or "<iframe" in h for h in html)
