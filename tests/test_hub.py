@@ -1,0 +1,102 @@
+"""The course on a real JupyterHub: three learners at once, the way bench/hub.py runs a whole class.
+
+One hub on 127.0.0.1 (configurable-http-proxy, DummyAuthenticator, SimpleLocalProcessSpawner, homes in a temporary
+folder, the course installed in the single-user environment, offline). Three learners log in with the password,
+start their servers together, run every cell of lesson 01 over the kernel websocket and stream lesson 07's relay
+through ``/user/NAME/relay/``. The figures (times, memory) are bench/hub.py's job; this test checks that it all works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anthropic
+import httpx2
+import nbformat
+import pytest
+
+from bench.hub import LESSON, PASSWORD, RELAY_PROMPT, Hub, report, run_class
+from helpers.offline import start
+
+from .conftest import MODEL
+
+LEARNERS = 3
+
+
+def expected_relay_text() -> str:
+    """What the relay must stream: the local API's answer, fetched here independently of the hub."""
+    with start(pace="instant") as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        message = client.messages.create(
+            model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": RELAY_PROMPT}]
+        )
+    return message.content[0].text
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    # instant pace keeps the run short; bench/hub.py runs at the realistic pace learners see
+    with Hub(tmp_path_factory.mktemp("hub"), env={"COURSE_PACE": "instant"}, copy=[LESSON]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def class_of_three(hub):
+    return asyncio.run(run_class(hub, LEARNERS, spawn_timeout=300))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_three_learners_start_together_run_lesson_01_and_stream_the_relay(hub, class_of_three):
+    result = class_of_three
+    assert [(x.name, x.error) for x in result.learners if x.error] == [], hub.log_tail()
+    assert len(result.ready) == LEARNERS and result.all_ready_s is not None
+    code_cells = [c for c in nbformat.read(LESSON, as_version=4).cells if c.cell_type == "code"]
+    answer = expected_relay_text()
+    for learner in result.learners:
+        assert learner.cells_run == len(code_cells), learner.name
+        assert learner.ttft_notebook is not None, f"{learner.name}: lesson 01's stream printed nothing"
+        assert learner.relay_text == answer, learner.name
+    assert len(result.streamed) == LEARNERS
+    assert report(result)[-1].startswith(f"hub: {LEARNERS}/{LEARNERS} learners streamed · all ready in ")
+
+
+@pytest.mark.slow
+def test_each_learner_has_a_server_a_kernel_and_a_relay_in_their_own_home(hub, class_of_three):
+    servers = hub.servers()
+    assert sorted(servers) == sorted(x.name for x in class_of_three.learners)
+    for name, server in servers.items():
+        assert server.cwd() == str(hub.home(name))  # SimpleLocalProcessSpawner: the home under the hub's folder
+        assert (hub.home(name) / LESSON.name).is_file()
+        kinds = " ".join(" ".join(child.cmdline()) for child in server.children(recursive=True))
+        assert "ipykernel" in kinds and "helpers.web" in kinds
+    memory = class_of_three.memory
+    assert len(memory["total"]) == LEARNERS
+    assert all(mib > 0 for kind in ("server", "kernel", "relay") for mib in memory[kind])
+    assert class_of_three.hub_mib > 0 and class_of_three.proxy_mib > 0
+
+
+def test_the_hub_its_proxy_and_every_learner_process_listen_on_loopback_only(hub, class_of_three):
+    listening = {
+        conn.laddr.ip
+        for process in hub.processes()
+        for conn in process.net_connections(kind="inet")
+        if conn.status == "LISTEN"
+    }
+    assert listening == {"127.0.0.1"}
+
+
+def test_a_wrong_password_is_refused(hub):
+    with httpx2.Client(base_url=hub.url, timeout=60) as http:
+        page = http.get("/hub/login")
+        xsrf = page.text.split('name="_xsrf" value="', 1)[1].split('"', 1)[0]
+        refused = http.post("/hub/login", data={"username": "mallory", "password": PASSWORD + "x", "_xsrf": xsrf})
+        assert refused.status_code == 403
+        assert not any(c.name.startswith("jupyterhub-session") for c in http.cookies.jar)
+
+
+def test_a_learners_relay_is_not_served_without_logging_in(hub, class_of_three):
+    with httpx2.Client(base_url=hub.url, timeout=60) as http:
+        anonymous = http.get("/user/learner01/relay/")
+    assert anonymous.status_code == 302
+    assert "/hub/" in anonymous.headers["location"]
