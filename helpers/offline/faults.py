@@ -8,6 +8,12 @@ A fault spec is a comma- or space-separated list of:
 ``drop@N``              close the connection abruptly after N events
 ``stall@N:SECONDS``     go silent for SECONDS after N events, then carry on
 ``garbage@N``           one malformed SSE event after N events
+``stop:REASON[@N]``     end the answer with stop reason REASON (any the SDK knows: end_turn, max_tokens, stop_sequence,
+                        tool_use, pause_turn, refusal, model_context_window_exceeded) after N events, or at its
+                        natural end without ``@N``; the stream stays well-formed (open blocks are closed)
+``badjson@N``           after N events, an ``input_json_delta`` that breaks the open tool input's JSON, as unbuffered
+                        fine-grained tool streaming can; the SDK raises ``ValueError`` ("Unable to parse tool
+                        parameter JSON")
 
 Send it per request in the ``x-offline-fault`` header, or set it for a whole server with ``start(fault=...)`` /
 ``--fault``.
@@ -16,7 +22,12 @@ Send it per request in the ``x-offline-fault`` header, or set it for a whole ser
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
+
+from anthropic.types import StopReason
+
+STOP_REASONS = typing.get_args(StopReason)
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -42,7 +53,8 @@ MESSAGES = {
 
 _PART = re.compile(
     r"^(?:http:(?P<status>\d{3})(?:\*(?P<times>\d+))?"
-    r"|(?P<kind>error|drop|stall|garbage)@(?P<at>\d+)(?::(?P<arg>[\w.]+))?)$"
+    r"|stop:(?P<reason>\w+)(?:@(?P<stop_at>\d+))?"
+    r"|(?P<kind>error|drop|stall|garbage|badjson)@(?P<at>\d+)(?::(?P<arg>[\w.]+))?)$"
 )
 
 
@@ -56,6 +68,9 @@ class Faults:
     stall_at: int | None = None
     stall_seconds: float = 0.0
     garbage_at: int | None = None
+    stop_reason: str | None = None  # stop:REASON
+    stop_at: int | None = None  # stop:REASON@N
+    badjson_at: int | None = None
 
     def http_status(self, retry_count: int) -> int | None:
         """The status to fail this attempt with, or None to answer normally."""
@@ -76,10 +91,16 @@ def parse(spec: str | None) -> Faults:
         m = _PART.match(part)
         if not m:
             raise ValueError(
-                f"unknown fault {part!r}: expected http:STATUS[*K], error@N[:TYPE], drop@N, stall@N:SECONDS or garbage@N"
+                f"unknown fault {part!r}: expected http:STATUS[*K], error@N[:TYPE], drop@N, stall@N:SECONDS, "
+                "garbage@N, stop:REASON[@N] or badjson@N"
             )
         if m["status"]:
             fields.update(status=int(m["status"]), times=int(m["times"]) if m["times"] else None)
+            continue
+        if m["reason"]:
+            if m["reason"] not in STOP_REASONS:
+                raise ValueError(f"unknown stop reason in {part!r}: expected one of {', '.join(STOP_REASONS)}")
+            fields.update(stop_reason=m["reason"], stop_at=int(m["stop_at"]) if m["stop_at"] else None)
             continue
         at, arg = int(m["at"]), m["arg"]
         if m["kind"] == "error":
@@ -88,6 +109,8 @@ def parse(spec: str | None) -> Faults:
             fields.update(drop_at=at)
         elif m["kind"] == "garbage":
             fields.update(garbage_at=at)
+        elif m["kind"] == "badjson":
+            fields.update(badjson_at=at)
         else:
             if arg is None:
                 raise ValueError(f"stall needs a duration: stall@{at}:SECONDS, got {part!r}")

@@ -7,29 +7,39 @@ so the same request always gets the same reply.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 
-MODELS = {
-    "claude-sonnet-4-6": "Claude Sonnet 4.6",
-    "claude-haiku-4-5": "Claude Haiku 4.5",
-    "claude-opus-4-5": "Claude Opus 4.5",
-}
+from helpers.models import MODELS  # noqa: F401 - what /v1/models and the Playground offer
 
 
 @dataclass(frozen=True)
 class Block:
-    type: str  # "text", "thinking" or "tool_use"
+    """One content block of a reply. ``type`` is any content block type the SDK knows:
+
+    ``text`` (``text``; ``citations`` are sent as citations_delta events before it), ``thinking`` (``text``; empty
+    when the request's thinking ``display`` is ``"omitted"``), ``redacted_thinking`` (``content`` is its data),
+    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments), and the
+    server tools' ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it).
+    """
+
+    type: str
     text: str = ""  # the text, or the thinking
-    name: str = ""  # tool name (tool_use)
-    input: dict = field(default_factory=dict)  # tool input (tool_use)
+    name: str = ""  # tool name (tool_use, server_tool_use)
+    input: dict = field(default_factory=dict)  # tool input (tool_use, server_tool_use)
+    content: object = None  # a *_tool_result's content; a redacted_thinking block's data
+    citations: tuple = ()  # text: the citations (dicts as the API sends them)
+    eager: bool = False  # tool_use: the tool has eager_input_streaming (fine-grained tool streaming)
 
 
 @dataclass(frozen=True)
 class Reply:
     blocks: list[Block]
-    stop_reason: str = "end_turn"  # "end_turn" or "tool_use"; max_tokens/stop_sequence are applied later
+    stop_reason: str = "end_turn"  # max_tokens / stop_sequence / model_context_window_exceeded are applied later
+    stop_details: dict | None = None  # refusal: {"type": "refusal", "category": ..., "explanation": ...}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -59,6 +69,18 @@ def _tool_results(content) -> list[dict]:
 def _thinking_on(request: dict) -> bool:
     thinking = request.get("thinking") or {}
     return isinstance(thinking, dict) and thinking.get("type") in {"enabled", "adaptive"}
+
+
+OMITTED_BY_DEFAULT = re.compile(r"claude-(opus-4-[7-9]|[a-z]+-5(-\d+)?$|mythos)")
+
+
+def thinking_display(request: dict) -> str:
+    """``summarized`` or ``omitted``: the request's ``thinking.display``, else the model's default (as documented:
+    omitted on Opus 4.7 and later and the 5.x models, summarized before)."""
+    display = (request.get("thinking") or {}).get("display")
+    if display in {"summarized", "omitted"}:
+        return display
+    return "omitted" if OMITTED_BY_DEFAULT.match(str(request.get("model", ""))) else "summarized"
 
 
 def _tool_named(request: dict, name: str) -> dict | None:
@@ -191,6 +213,34 @@ def _place(prompt: str) -> str:
     return m.group(1).strip(" ,") if m else "Paris, France"
 
 
+# The documented test strings: each makes the real API answer the way it is named.
+REDACTED_TRIGGER = (
+    "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
+)
+REFUSAL_TRIGGER = (
+    "ANTHROPIC_MAGIC_STRING_TRIGGER_REFUSAL_1FAEFB6177B4672DEE07F9D3AFC62588CCD2631EDCF22E8CCC1FB35B501C9C86"
+)
+CYBER = re.compile(r"\b(ransomware|malware|keylogger)\b", re.I)
+
+
+def _refusal(prompt: str) -> Reply | None:
+    """The streaming classifiers stepping in: at once for the test string; after some text for a harmful request."""
+    if REFUSAL_TRIGGER in prompt:
+        return Reply([], stop_reason="refusal", stop_details={"type": "refusal", "category": None, "explanation": None})
+    if CYBER.search(prompt):
+        started = (
+            "Ransomware is malicious software that encrypts a victim's files and demands payment for the key. "
+            "To build one, you would first"
+        )
+        details = {
+            "type": "refusal",
+            "category": "cyber",
+            "explanation": "The request could enable cyber harm, such as malware development (offline example).",
+        }
+        return Reply([Block("text", started)], stop_reason="refusal", stop_details=details)
+    return None
+
+
 def _tool_call(request: dict, prompt: str) -> Reply | None:
     tools = [t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name")]
     if not tools:
@@ -210,7 +260,8 @@ def _tool_call(request: dict, prompt: str) -> Reply | None:
         return None
     args = _placeholder_input(tool.get("input_schema") or {}, prompt)
     lead = [] if forced else [Block("text", f"I'll look that up with the {tool['name']} tool.")]
-    return Reply([*lead, Block("tool_use", name=tool["name"], input=args)], stop_reason="tool_use")
+    call = Block("tool_use", name=tool["name"], input=args, eager=bool(tool.get("eager_input_streaming")))
+    return Reply([*lead, call], stop_reason="tool_use")
 
 
 def _after_tool(results: list[dict], request: dict) -> Block:
@@ -236,9 +287,29 @@ def _after_tool(results: list[dict], request: dict) -> Block:
 CONTINUE = re.compile(r"\b(continue|carry on|keep going|go on|finish)\b", re.I)
 
 
+MAX_CONTINUED = 64  # partial answers continued in a row; past that the last turn is answered afresh (no deep recursion)
+
+
+def _continued_turns(messages: list) -> int:
+    """How many partial answers in a row the conversation ends with (counted up to MAX_CONTINUED + 1)."""
+    end, count = len(messages), 0
+    while count <= MAX_CONTINUED:
+        last = messages[end - 1]
+        if last["role"] == "assistant" and end > 1:
+            end -= 1
+        elif end >= 3 and messages[end - 2]["role"] == "assistant" and CONTINUE.search(text_of(last["content"])):
+            end -= 2
+        else:
+            break
+        count += 1
+    return count
+
+
 def _continuation(request: dict) -> str | None:
     """The rest of an interrupted answer, when the user asks to go on after a partial assistant turn."""
     messages = request["messages"]
+    if _continued_turns(messages) > MAX_CONTINUED:
+        return None
     if messages[-1]["role"] == "assistant":  # a prefill, on models that accept one
         partial, earlier = text_of(messages[-1]["content"]), choose({**request, "messages": messages[:-1]})
     elif (
@@ -253,19 +324,46 @@ def _continuation(request: dict) -> str | None:
     return None
 
 
+def _thinking_blocks(request: dict, prompt: str, after_tool: bool = False) -> list[Block]:
+    """The thinking that opens a reply: summarized or omitted (empty, signature only), redacted for the test string."""
+    if not _thinking_on(request):
+        return []
+    if REDACTED_TRIGGER in prompt:
+        return [Block("redacted_thinking", content=_opaque(prompt))]
+    block = _thinking_for(prompt)
+    if after_tool:  # interleaved thinking: the model reads the tool result before it answers
+        block = Block("thinking", "The tool has answered. Let me check its result and reply in one or two sentences.")
+    return [Block("thinking", "" if thinking_display(request) == "omitted" else block.text)]
+
+
+def _opaque(seed: str) -> str:
+    return base64.b64encode(hashlib.sha512(("redacted" + seed).encode()).digest() * 4).decode()
+
+
 def choose(request: dict) -> Reply:
     """The scripted reply for a (validated) Messages request."""
+    from . import server_tools, structured
+
     messages = request["messages"]
     last = messages[-1]
     prompt = text_of(messages[-1]["content"]) if last["role"] == "user" else text_of(messages[-2]["content"])
     system = request.get("system")
     system_text = system if isinstance(system, str) else text_of(system or [])
 
-    thinking = [_thinking_for(prompt)] if _thinking_on(request) else []
+    if refused := _refusal(prompt):
+        return refused
+    results = _tool_results(last["content"]) if last["role"] == "user" else []
+    thinking = _thinking_blocks(request, prompt, after_tool=bool(results))
+    if resumed := server_tools.resume(request):
+        return resumed
     if rest := _continuation(request):
         return Reply([*thinking, Block("text", rest)])
-    if results := _tool_results(last["content"]) if last["role"] == "user" else []:
+    if schema := structured.schema_of(request):
+        return Reply([*thinking, Block("text", json.dumps(structured.instance(schema, prompt), ensure_ascii=False))])
+    if results:
         return Reply([*thinking, _after_tool(results, request)])
+    if served := server_tools.choose(request, prompt):
+        return Reply([*thinking, *served.blocks], stop_reason=served.stop_reason)
     if call := _tool_call(request, prompt):
         return Reply([*thinking, *call.blocks], stop_reason=call.stop_reason)
     answer = _answer_for(prompt, request)

@@ -71,36 +71,65 @@ def _group(pieces: list[str], rng: random.Random, most: int) -> list[str]:
     return out
 
 
-def _json_chunks(text: str, rng: random.Random) -> list[str]:
-    """Cut serialized JSON into small chunks that split keys and values mid-token (first chunk is "")."""
+def _json_chunks(text: str, rng: random.Random, size: tuple[int, int] = (2, 7)) -> list[str]:
+    """Cut serialized JSON into chunks that split keys and values mid-token (first chunk is "")."""
     out, i = [""], 0
     while i < len(text):
-        n = rng.randint(2, 7)
+        n = rng.randint(*size)
         out.append(text[i : i + n])
         i += n
     return out
 
 
-def _usage(input_tokens_: int, output: int) -> dict:
+CONTEXT_WINDOW = 200_000  # tokens; an answer that would overflow it stops with model_context_window_exceeded
+DIRECT = {"type": "direct"}  # the ``caller`` of a tool the model called itself
+CONTAINER_EXPIRES = "2026-12-31T00:00:00Z"
+SERVER_TOOL_COUNTS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
+RESULT_WAIT_TOKENS = 25  # a server tool's run, for pacing: its result block arrives after this many tokens' time
+
+
+@dataclass(frozen=True)
+class Cache:
+    """The prompt-cache outcome of one request, in input tokens (see :mod:`helpers.offline.caching`)."""
+
+    read: int = 0
+    created_5m: int = 0
+    created_1h: int = 0
+
+
+def _usage(input_tokens_: int, output: int, cache: Cache) -> dict:
     return {
         "input_tokens": input_tokens_,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": cache.created_5m + cache.created_1h,
+        "cache_read_input_tokens": cache.read,
         "output_tokens": output,
     }
 
 
-def events(request: dict, reply: Reply) -> list[Event]:
+def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Event]:
     """Every event of the stream for ``request`` answered with ``reply``, deterministic in the request."""
+    cache = cache or Cache()
     seed = fingerprint(request)
     rng = random.Random(seed)
-    budget = int(request["max_tokens"])
     stops = [s for s in request.get("stop_sequences") or [] if s]
-    n_in = input_tokens(request)
+    n_all = input_tokens(request)
+    n_in = max(n_all - cache.read - cache.created_5m - cache.created_1h, 0)
+    window = max(CONTEXT_WINDOW - n_all, 0)
+    budget = min(int(request["max_tokens"]), window)
+    cut_reason = "max_tokens" if int(request["max_tokens"]) <= window else "model_context_window_exceeded"
     out: list[Event] = []
     used = 0
     stop_reason, stop_sequence = reply.stop_reason, None
+    server_calls = {name: 0 for name in SERVER_TOOL_COUNTS.values()}
+    container = None
+    last_server_id = ""
 
+    usage = _usage(n_in, 1, cache)
+    usage["cache_creation"] = {
+        "ephemeral_5m_input_tokens": cache.created_5m,
+        "ephemeral_1h_input_tokens": cache.created_1h,
+    }
+    usage.update(output_tokens=1, service_tier="standard", inference_geo="not_available")
     message = {
         "model": request["model"],
         "id": make_id("msg_", seed),
@@ -109,25 +138,39 @@ def events(request: dict, reply: Reply) -> list[Event]:
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {**_usage(n_in, 1), "service_tier": "standard"},
+        "usage": usage,
     }
     out.append(Event("message_start", {"type": "message_start", "message": message}))
+    if not reply.blocks:
+        out.append(Event("ping", {"type": "ping"}))
 
     for index, block in enumerate(reply.blocks):
         if used >= budget:
-            stop_reason = "max_tokens"
+            stop_reason = cut_reason
             break
         start, deltas, closing = _block_events(block, index, seed, rng)
+        if block.type == "server_tool_use":
+            last_server_id = start["id"]
+            if block.name in SERVER_TOOL_COUNTS:
+                server_calls[SERVER_TOOL_COUNTS[block.name]] += 1
+            if "code_execution" in block.name:
+                container = {"id": make_id("container_", seed), "expires_at": CONTAINER_EXPIRES}
+        elif block.type.endswith("_tool_result"):
+            start = {"type": block.type, "tool_use_id": last_server_id, "content": block.content}
+            if block.type in {"web_search_tool_result", "web_fetch_tool_result"}:
+                start["caller"] = DIRECT
         if block.type == "text" and stops:
             deltas, stop_sequence = _cut_at_stop(block.text, stops, rng, index)
+            deltas = [({"type": "citations_delta", "citation": c}, 0) for c in block.citations] + deltas
+        wait = RESULT_WAIT_TOKENS if block.type.endswith("_tool_result") else 0
         out.append(
-            Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+            Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}, wait)
         )
         if index == 0:
             out.append(Event("ping", {"type": "ping"}))
         for delta, cost in deltas:
             if used + cost > budget:
-                stop_reason = "max_tokens"
+                stop_reason = cut_reason
                 break
             used += cost
             out.append(
@@ -137,29 +180,94 @@ def events(request: dict, reply: Reply) -> list[Event]:
             Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in closing
         )
         out.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
-        if stop_reason == "max_tokens" or stop_sequence is not None:
+        if stop_reason == cut_reason or stop_sequence is not None:
             if stop_sequence is not None:
                 stop_reason = "stop_sequence"
             break
 
-    out.append(
-        Event(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-                "usage": _usage(n_in, max(used, 1)),
-            },
-        )
-    )
+    delta = {"stop_reason": stop_reason, "stop_sequence": stop_sequence}
+    if stop_reason == reply.stop_reason and reply.stop_details:
+        delta["stop_details"] = reply.stop_details
+    if container:
+        delta["container"] = container
+    final_usage = _usage(n_in, max(used, 1), cache)
+    if any(server_calls.values()):
+        final_usage["server_tool_use"] = server_calls
+    out.append(Event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}))
     out.append(Event("message_stop", {"type": "message_stop"}))
     return out
+
+
+def end_early(stream: list[Event], reason: str, at: int | None, request: dict) -> list[Event]:
+    """The stream ended with ``reason`` after ``at`` events (at its natural end when None): the ``stop:`` fault.
+
+    A block left open is closed; ``stop_sequence`` names the request's first stop sequence (or ``"STOP"``) and
+    ``refusal`` carries stop details, so each stop reason arrives as the real API sends it.
+    """
+    body = stream[:-2] if at is None else stream[: min(at, len(stream) - 2)]
+    body = [e for e in body if e.name not in {"message_delta", "message_stop"}]
+    if not body:
+        body = stream[:1]
+    opened = [e.data["index"] for e in body if e.name == "content_block_start"]
+    closed = {e.data["index"] for e in body if e.name == "content_block_stop"}
+    body += [Event("content_block_stop", {"type": "content_block_stop", "index": i}) for i in opened if i not in closed]
+    natural = stream[-2].data
+    used = max(sum(e.tokens for e in body if e.name == "content_block_delta"), 1)
+    delta: dict = {"stop_reason": reason, "stop_sequence": None}
+    if reason == "stop_sequence":
+        delta["stop_sequence"] = next((s for s in request.get("stop_sequences") or [] if s), "STOP")
+    if reason == "refusal":
+        delta["stop_details"] = {
+            "type": "refusal",
+            "category": None,
+            "explanation": "Stopped by the stop:refusal fault of the offline API.",
+        }
+    if "container" in natural["delta"]:
+        delta["container"] = natural["delta"]["container"]
+    usage = {**natural["usage"], "output_tokens": used}
+    return [*body, Event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}), stream[-1]]
+
+
+BROKEN_JSON = "\\q}"  # the badjson@N fragment: an invalid escape inside a string, an invalid token elsewhere
+
+
+def break_json(stream: list[Event], at: int) -> list[Event]:
+    """The stream with an ``input_json_delta`` that breaks a tool input: the ``badjson@N`` fault.
+
+    The fragment goes in at the first point, N events in or later, where the tool input open there is mid-string or
+    expects a key or value (where no JSON parser, partial or not, can accept it). Without a tool input, the stream is
+    returned unchanged.
+    """
+    open_tool, buffer = None, ""
+    for n, event in enumerate(stream):
+        if event.name == "content_block_start":
+            kind = event.data["content_block"]["type"]
+            open_tool, buffer = (event.data["index"] if kind in {"tool_use", "server_tool_use"} else None), ""
+        elif event.name == "content_block_stop":
+            open_tool = None
+        elif open_tool is not None and event.name == "content_block_delta":
+            buffer += event.data["delta"].get("partial_json", "")
+        if n + 1 >= at and open_tool is not None and stream[n + 1].name == "content_block_delta" and _open(buffer):
+            delta = {"type": "input_json_delta", "partial_json": BROKEN_JSON}
+            bad = Event("content_block_delta", {"type": "content_block_delta", "index": open_tool, "delta": delta}, 1)
+            return [*stream[: n + 1], bad, *stream[n + 1 :]]
+    return stream
+
+
+def _open(partial: str) -> bool:
+    """True when ``partial`` JSON is inside a string or expects a key or value next."""
+    quotes = len(re.findall(r'(?<!\\)(?:\\\\)*"', partial))
+    return quotes % 2 == 1 or partial.rstrip()[-1:] in {"", "{", "[", ":", ","}
 
 
 def _block_events(block: Block, index: int, seed: str, rng: random.Random):
     """(content_block_start payload, [(delta, token cost)], [closing deltas]) for one block."""
     if block.type == "text":
-        return {"type": "text", "text": ""}, _text_deltas(block.text, rng), []
+        start = {"type": "text", "text": ""}
+        if block.citations:
+            start["citations"] = []
+        deltas = [({"type": "citations_delta", "citation": c}, 0) for c in block.citations]
+        return start, deltas + _text_deltas(block.text, rng), []
     if block.type == "thinking":
         deltas = [
             ({"type": "thinking_delta", "thinking": t}, count_tokens(t)) for t in _group(tokens(block.text), rng, 6)
@@ -170,14 +278,23 @@ def _block_events(block: Block, index: int, seed: str, rng: random.Random):
             deltas,
             [{"type": "signature_delta", "signature": signature}],
         )
-    if block.type == "tool_use":
-        start = {"type": "tool_use", "id": make_id("toolu_", seed, str(index)), "name": block.name, "input": {}}
+    if block.type == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.content}, [], []
+    if block.type in {"tool_use", "server_tool_use"}:
+        prefix = "toolu_" if block.type == "tool_use" else "srvtoolu_"
+        start = {"type": block.type, "id": make_id(prefix, seed, str(index)), "name": block.name, "input": {}}
+        start["caller"] = DIRECT
         serialized = json.dumps(block.input, ensure_ascii=False)
-        deltas = [
-            ({"type": "input_json_delta", "partial_json": c}, 1 if c else 0) for c in _json_chunks(serialized, rng)
-        ]
+        chunks = _json_chunks(serialized, rng, (12, 40) if block.eager else (2, 7))
+        cost = count_tokens if block.eager else (lambda c: 1)  # fine-grained fragments carry several tokens each
+        deltas = [({"type": "input_json_delta", "partial_json": c}, cost(c) if c else 0) for c in chunks]
         return start, deltas, []
-    raise ValueError(f"unknown block type {block.type!r}: expected text, thinking or tool_use")
+    if block.type.endswith("_tool_result"):
+        return {"type": block.type, "content": block.content}, [], []  # events() links it to its server_tool_use
+    raise ValueError(
+        f"unknown block type {block.type!r}: expected text, thinking, redacted_thinking, tool_use, server_tool_use "
+        "or a *_tool_result"
+    )
 
 
 def _text_deltas(text: str, rng: random.Random) -> list[tuple[dict, int]]:
@@ -205,6 +322,8 @@ def message(stream: list[Event]) -> dict:
             delta, block = d["delta"], blocks[d["index"]]
             if delta["type"] == "text_delta":
                 block["text"] += delta["text"]
+            elif delta["type"] == "citations_delta":
+                block["citations"] = [*(block.get("citations") or []), delta["citation"]]
             elif delta["type"] == "thinking_delta":
                 block["thinking"] += delta["thinking"]
             elif delta["type"] == "signature_delta":

@@ -1,0 +1,76 @@
+"""Prompt caching, remembered per local API: ``cache_control`` marks the end of a prefix (tools, then system, then
+messages, in that order); the first request with that prefix writes it (``cache_creation_input_tokens``, split by TTL
+in ``cache_creation``), a later request with the identical prefix reads it (``cache_read_input_tokens``) and, at
+realistic pace, sees its first token sooner (uncached input tokens cost prefill time; cached ones almost none).
+
+As on the real API, a prefix shorter than ``MIN_TOKENS`` is not cached, and an entry lives for its TTL (5 minutes by
+default, ``"ttl": "1h"`` for an hour), refreshed by each read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+
+from .replies import text_of
+from .wire import Cache, count_tokens
+
+MIN_TOKENS = 1024
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+def _pieces(request: dict) -> list[tuple[object, int, dict | None]]:
+    """The prompt in cache order, as (piece, its tokens, its cache_control or None)."""
+    out: list[tuple[object, int, dict | None]] = []
+    for tool in request.get("tools") or []:
+        out.append(
+            (tool, count_tokens(json.dumps(tool)), tool.get("cache_control") if isinstance(tool, dict) else None)
+        )
+    system = request.get("system")
+    for block in [system] if isinstance(system, str) else system or []:
+        text = block if isinstance(block, str) else text_of([block])
+        out.append((block, count_tokens(text), block.get("cache_control") if isinstance(block, dict) else None))
+    for message in request["messages"]:
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        for i, block in enumerate(blocks):
+            control = block.get("cache_control") if isinstance(block, dict) else None
+            cost = count_tokens(text_of([block]) if isinstance(block, dict) else str(block)) + (4 if i == 0 else 0)
+            out.append(({"role": message.get("role"), "block": block}, cost, control))
+    return out
+
+
+def _key(request: dict, pieces: list) -> str:
+    strip = [json.dumps(p, sort_keys=True, default=str) for p, _, _ in pieces]
+    return hashlib.sha256(json.dumps([request.get("model"), strip]).encode()).hexdigest()
+
+
+class PromptCache:
+    """The prefixes this local API has cached, with their expiry times (thread-safe: one per server)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, request: dict, now: float | None = None) -> Cache:
+        """Read or write the request's cached prefixes; what the usage reports for it."""
+        now = time.monotonic() if now is None else now
+        pieces = _pieces(request)
+        marks = []  # (prefix size, key, ttl) for each breakpoint long enough to cache
+        for i, (_, _, control) in enumerate(pieces):
+            size = sum(cost for _, cost, _ in pieces[: i + 1])
+            if isinstance(control, dict) and size >= MIN_TOKENS:
+                marks.append((size, _key(request, pieces[: i + 1]), str(control.get("ttl") or "5m")))
+        with self._lock:
+            hits = [size for size, key, _ in marks if self._entries.get(key, 0) > now]
+            read = max(hits, default=0)
+            created = {"5m": 0, "1h": 0}
+            done = read
+            for size, key, ttl in marks:
+                if size > done:  # written now: the part of the prompt between the last cached point and this one
+                    created["1h" if ttl == "1h" else "5m"] += size - done
+                    done = size
+                self._entries[key] = now + TTL_SECONDS.get(ttl, TTL_SECONDS["5m"])
+        return Cache(read=read, created_5m=created["5m"], created_1h=created["1h"])

@@ -1,0 +1,125 @@
+"""Structured outputs: a deterministic JSON instance of the schema a request asks for (``output_config.format``).
+
+It covers what the SDK's ``transform_schema`` emits for a Pydantic model: objects with ``properties`` and
+``required``, arrays (``minItems``/``maxItems``), ``enum``/``const``, strings (with ``format``), integers and numbers
+(bounds kept in the schema or moved by the SDK into the description as ``{minimum: 0, maximum: 120}``), booleans,
+null, ``anyOf``/``oneOf``/``allOf`` and ``$ref`` into ``$defs``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+FORMATS = {
+    "date": "2026-01-15",
+    "date-time": "2026-01-15T09:30:00Z",
+    "time": "09:30:00",
+    "duration": "P1D",
+    "email": "learner@example.com",
+    "hostname": "example.com",
+    "uri": "https://example.com/",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+_BOUND = re.compile(
+    r"\b(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems):\s*(-?[\d.]+)"
+)
+
+
+def schema_of(request: dict) -> dict | None:
+    """The JSON schema the request asks the answer to follow, or None."""
+    config = request.get("output_config") or {}
+    fmt = (config.get("format") if isinstance(config, dict) else None) or request.get("output_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"]
+    return None
+
+
+def instance(schema: dict, hint: str = "", root: dict | None = None, name: str = "value"):
+    """A value valid against ``schema``; strings say what they are (``name``) and quote ``hint`` where it fits."""
+    root = root if root is not None else schema
+    if "$ref" in schema:
+        return instance(_resolve(root, schema["$ref"]), hint, root, name)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if options := schema.get(key):
+            usable = [o for o in options if o.get("type") != "null"] or options
+            return instance(usable[0], hint, root, name)
+    if parts := schema.get("allOf"):
+        merged: dict = {}
+        for part in parts:
+            merged.update(_resolve(root, part["$ref"]) if "$ref" in part else part)
+        return instance(merged, hint, root, name)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "string"
+    bounds = _bounds(schema)
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {key: instance(sub, hint, root, key) for key, sub in props.items()}
+    if kind == "array":
+        count = max(int(bounds.get("minItems", 0)), min(2, int(bounds.get("maxItems", 2))))
+        items = schema.get("items") or {}
+        return [instance(items, hint, root, f"{name} {i + 1}") for i in range(count)]
+    if kind in {"integer", "number"}:
+        return _number(kind, bounds)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    if fmt := schema.get("format"):
+        if fmt in FORMATS:
+            return FORMATS[fmt]
+    text = _words(name, hint)
+    low, high = int(bounds.get("minLength", 0)), int(bounds.get("maxLength", 10**6))
+    return (text + "." * max(0, low - len(text)))[:high]
+
+
+def _resolve(root: dict, ref: str) -> dict:
+    if not ref.startswith("#/"):
+        raise ValueError(f"unsupported $ref {ref!r}: expected a local reference such as '#/$defs/Name'")
+    node = root
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _bounds(schema: dict) -> dict[str, float]:
+    found = {k: float(v) for k, v in _BOUND.findall(str(schema.get("description", "")))}
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"):
+        if isinstance(schema.get(key), int | float):
+            found[key] = float(schema[key])
+    for key in ("minItems", "maxItems"):
+        if isinstance(schema.get(key), int):
+            found[key] = float(schema[key])
+    return found
+
+
+def _number(kind: str, b: dict[str, float]) -> int | float:
+    """42 (or 42.5) when the bounds allow it, else a value inside them."""
+    low = b.get("minimum", b.get("exclusiveMinimum"))
+    high = b.get("maximum", b.get("exclusiveMaximum"))
+    if kind == "integer":
+        low_int = None if low is None else math.floor(low) + 1 if "minimum" not in b else math.ceil(low)
+        high_int = None if high is None else math.ceil(high) - 1 if "maximum" not in b else math.floor(high)
+        if (low_int is None or low_int <= 42) and (high_int is None or 42 <= high_int):
+            return 42
+        return low_int if low_int is not None else high_int
+    if (low is None or low < 42.5) and (high is None or 42.5 < high):
+        return 42.5
+    if low is not None and high is not None:
+        return (low + high) / 2
+    return low + 1 if low is not None else high - 1
+
+
+def _words(name: str, hint: str) -> str:
+    label = re.sub(r"[_\-]+", " ", name).strip() or "value"
+    topic = " ".join(hint.split()[:6])
+    return f"{label} for: {topic}" if topic else f"example {label}"
