@@ -24,6 +24,9 @@ def relay() -> dict:
     """jupyter-server-proxy's settings for ``/relay/``: the chat page of lesson 07 and its ``/chat`` stream."""
     return {
         "command": [sys.executable, "-m", "helpers.web", "--host", "127.0.0.1", "--port", "{port}"],
+        # The proxy forwards the browser's Host (the notebook server's public name, unknown here); the relay answers
+        # only to its own names. The notebook server has already checked the Host and the login, so name the relay.
+        "request_headers_override": {"Host": "127.0.0.1:{port}"},
         "timeout": READY_TIMEOUT,
         "launcher_entry": {"title": "Streaming chat (lesson 07)", "category": "Other"},
     }

@@ -241,8 +241,10 @@ def test_bad_input_gets_a_4xx_json_error_naming_the_problem(api, relay, body, st
     )
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
+    assert response.json()["type"] == "error"  # the Messages API's own error shape
     error = response.json()["error"]
-    assert error["type"] == "invalid_request" and says in error["message"]
+    assert error["type"] == ("request_too_large" if status == 413 else "invalid_request_error")
+    assert says in error["message"]
     assert api.stats()["requests"] == requests_before  # nothing went upstream
 
 

@@ -8,16 +8,21 @@ From a shell: ``python -m helpers.web --help``. The framing functions (``naive_f
 why every ``data:`` line should be JSON.
 """
 
+import logging
+
 from .app import create_app
 from .framing import Reader, frame, naive_frame, parse
 
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # a server in a notebook's thread must not print
 
-def start(host: str = "127.0.0.1", port: int = 0, **options):
+
+def start(host: str = "127.0.0.1", port: int = 0, *, read_timeout: float | None = None, **options):
     """Serve :func:`create_app(**options) <create_app>` in a background thread; returns a handle with ``.url`` and
-    ``.stop()`` (also a context manager)."""
-    from helpers.offline.server import serve_in_thread
+    ``.stop()`` (also a context manager). ``read_timeout``: seconds a request may take to arrive (default
+    :data:`~helpers.web.server.READ_TIMEOUT`)."""
+    from .server import READ_TIMEOUT, serve_in_thread
 
-    return serve_in_thread(create_app(**options), host, port, name="web-relay")
+    return serve_in_thread(create_app(**options), host, port, READ_TIMEOUT if read_timeout is None else read_timeout)
 
 
 __all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start"]

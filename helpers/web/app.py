@@ -8,20 +8,29 @@ Three pieces, in the order lesson 07 reads them:
    buffering. When the browser leaves, Starlette cancels the generator; the ``async with`` around the upstream stream
    then closes it, so the model stops generating for nobody.
 3. :func:`check`: what the browser may send, with errors that say what was expected.
+
+Before any of that, :class:`Gate` refuses requests that name another host (DNS rebinding) or come from
+another site (CSRF): the relay spends the key, so only its own page and clients without a browser may use it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .framing import frame
 
@@ -30,7 +39,9 @@ DEFAULT_MAX_TOKENS = 1024
 MAX_MESSAGES = 100  # per conversation
 MAX_CHARS = 32_000  # per message, and for the system prompt
 MAX_TOKENS_LIMIT = 8192  # the most max_tokens a browser may ask for
-MAX_BODY_BYTES = 4 * MAX_MESSAGES * MAX_CHARS  # room for the longest conversation, even in 4-byte characters
+MAX_BODY_BYTES = 2 * 1024 * 1024  # 2 MiB: more text than the model's context window holds
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names the relay answers to without being told
+HOSTS_ENV = "COURSE_RELAY_HOSTS"  # more names, comma-separated: a hub's or proxy's public host, e.g. hub.example.org
 
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
@@ -55,6 +66,11 @@ ERROR_MESSAGES = {
     "api_connection_error": "The connection to the model API failed.",
     "stream_error": "The answer stream was malformed, so it stopped.",
 }
+ERROR_TYPES = {
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+}  # the rest: invalid_request_error
 UPSTREAM_ERRORS = (anthropic.AnthropicError, httpx2.HTTPError, ValueError)  # ValueError: a malformed event's JSON
 
 
@@ -84,6 +100,118 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
         log.info("upstream failed: %r", exc)
         yield frame("error", error_event(exc))
     yield frame("done", {})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Who may ask: the relay's own host name, and its own page or a client outside a browser
+
+
+def error_response(status: int, kind: str, message: str) -> JSONResponse:
+    """A refusal in the Messages API's own error shape: ``{"type": "error", "error": {"type", "message"}}``."""
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status_code=status)
+
+
+def public_hosts(names: Iterable[str] = ()) -> tuple[str, ...]:
+    """Host names the relay answers to besides loopback: ``names`` and those in ``$COURSE_RELAY_HOSTS``
+    (comma-separated). Each is a host without scheme or port (``hub.example.org``), or ``*.example.org`` for every
+    name under it. Raises ValueError for anything else."""
+    hosts = []
+    for name in (n.strip().lower() for n in [*names, *os.environ.get(HOSTS_ENV, "").split(",")]):
+        if name and (not name.removeprefix("*.") or any(c in name.removeprefix("*.") for c in "/:*@ ")):
+            raise ValueError(
+                f"allowed host {name!r}: expected a host name such as 'hub.example.org' or '*.example.org' "
+                "(no scheme, port or path)"
+            )
+        if name:
+            hosts.append(name)
+    return tuple(dict.fromkeys(hosts))
+
+
+def _hostname(netloc: str) -> str:
+    """The host name in ``host[:port]``, lowercased; "" if it is malformed."""
+    try:
+        parts = urlsplit("//" + netloc)
+        _ = parts.port  # ValueError unless a number from 0 to 65535
+    except ValueError:
+        return ""
+    return parts.hostname or ""
+
+
+def _host_matches(host: str, patterns: Iterable[str]) -> bool:
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
+
+
+def _shown(value: str) -> str:
+    return repr(value[:100])
+
+
+class Gate:
+    """ASGI middleware, in front of everything else: refuse what another site or another host name asks of the relay,
+    and a body announced too large, before any route runs or any byte of the body is read.
+
+    - **Host** must be a loopback name or one of ``public_hosts`` (421 otherwise). A DNS-rebinding page reaches
+      127.0.0.1 under its own name (``attacker.example``), so its requests carry that name. The port is not checked:
+      behind a notebook server's proxy the Host is the notebook server's.
+    - **Cross-site** requests get 403, except a plain visit to the page and its files (``GET /``, ``/static/…``),
+      which spend nothing. A browser says where a request comes from in ``Sec-Fetch-Site`` (scripts cannot set it):
+      only ``same-origin`` and ``none`` (the user typed the address) pass. A browser too old to send it sends
+      ``Origin`` with every cross-site request that can start a stream; it must name this host or a public one. A
+      request with neither comes from outside a browser (curl, httpx, the SDK): it needs no trick to reach 127.0.0.1.
+    - **Content-Length** over ``MAX_BODY_BYTES`` gets 413 here, in the API's error shape; a body sent without a length
+      is counted by FastAPI's own limit (``max_body_size``), whose 413 the app's handler words the same way.
+    """
+
+    def __init__(self, app: ASGIApp, public_hosts: Iterable[str] = ()):
+        self.app = app
+        self.public_hosts = tuple(public_hosts)
+        self.hosts = LOOPBACK_HOSTS + self.public_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (refusal := self.refusal(Headers(scope=scope), scope["method"], scope["path"])):
+            await error_response(*refusal)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, headers: Headers, method: str, path: str) -> tuple[int, str, str] | None:
+        """``(status, error type, message)`` for a request to refuse, else ``None``."""
+        host = headers.get("host", "")
+        if not _host_matches(_hostname(host), self.hosts):
+            return (
+                421,
+                "invalid_request_error",
+                f"Host {_shown(host)} is not a name this relay answers to (it answers to {', '.join(self.hosts)}). "
+                f"Behind a proxy or hub, add its public host name with --allow-host or ${HOSTS_ENV}.",
+            )
+        if not (method in ("GET", "HEAD") and (path == "/" or path.startswith("/static/"))):
+            if where := self.elsewhere(headers, host):
+                return 403, "permission_error", f"refused a request from another site ({where})"
+        length = headers.get("content-length", "0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return 413, "request_too_large", f"request body: at most {MAX_BODY_BYTES:,} bytes, got {int(length):,}"
+        return None
+
+    def elsewhere(self, headers: Headers, host: str) -> str | None:
+        """The header that shows a request comes from another site, or ``None``."""
+        if (site := headers.get("sec-fetch-site")) is not None:
+            return None if site in ("same-origin", "none") else f"Sec-Fetch-Site: {_shown(site)}"
+        if (origin := headers.get("origin")) is None:
+            return None
+        netloc = origin.partition("://")[2]
+        if netloc.lower() == host.lower() or _host_matches(_hostname(netloc), self.public_hosts):
+            return None
+        return f"Origin: {_shown(origin)}"
+
+
+class _Relay(FastAPI):
+    """FastAPI with the :class:`Gate` outermost: in front of the framework's body limit, whose own 413 for a body
+    announced too large is plain text."""
+
+    def __init__(self, public_hosts: tuple[str, ...], **options):
+        super().__init__(**options)
+        self.public_hosts = public_hosts
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Gate(super().build_middleware_stack(), self.public_hosts)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -145,15 +273,16 @@ def _check_text(where: str, value: object) -> str:
 
 
 async def _read_json(request: Request) -> object:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BadInput(f"request body: at most {MAX_BODY_BYTES:,} bytes", 413)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise BadInput(f"Content-Type: expected application/json, got {_shown(media_type or 'none')}", 415)
+    body = await request.body()  # FastAPI's max_body_size answers 413 past MAX_BODY_BYTES
     try:
         return json.loads(body)
     except ValueError:  # also UnicodeDecodeError
         raise BadInput('body: not valid JSON; expected {"messages": [{"role": "user", "content": "Hi"}]}') from None
+    except RecursionError:
+        raise BadInput("body: JSON nested too deeply; expected a conversation, a few levels deep") from None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -172,12 +301,21 @@ def create_app(
     model: str = DEFAULT_MODEL,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     accel_buffering_header: bool = True,
+    allowed_hosts: Iterable[str] = (),
 ) -> FastAPI:
     """The relay app. ``client_factory`` makes the upstream client on the first request (default: the configured
     mode's ``AsyncAnthropic``). ``accel_buffering_header=False`` drops ``X-Accel-Buffering: no``, to show what a
-    buffering proxy then does.
+    buffering proxy then does. ``allowed_hosts``: public host names to answer to besides loopback and
+    ``$COURSE_RELAY_HOSTS`` (see :func:`public_hosts`).
     """
-    app = FastAPI(title="Claude streaming relay", docs_url=None, redoc_url=None, openapi_url=None)
+    app = _Relay(
+        public_hosts(allowed_hosts),
+        title="Claude streaming relay",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        max_body_size=MAX_BODY_BYTES,  # bodies sent without a Content-Length; the Gate refuses announced ones
+    )
     headers = SSE_HEADERS if accel_buffering_header else {"Cache-Control": "no-cache"}
     clients: list[anthropic.AsyncAnthropic] = []
 
@@ -188,7 +326,19 @@ def create_app(
 
     @app.exception_handler(BadInput)
     async def bad_input(_request: Request, exc: BadInput) -> JSONResponse:
-        return JSONResponse({"error": {"type": "invalid_request", "message": str(exc)}}, status_code=exc.status)
+        return error_response(exc.status, ERROR_TYPES.get(exc.status, "invalid_request_error"), str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(
+        _request: Request, exc: HTTPException
+    ) -> JSONResponse:  # 404, 405, and 413 from the body limit
+        message = f"request body: at most {MAX_BODY_BYTES:,} bytes" if exc.status_code == 413 else exc.detail
+        return error_response(exc.status_code, ERROR_TYPES.get(exc.status_code, "invalid_request_error"), message)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        log.warning("client left before sending the whole request: %s %s", request.method, request.url.path)
+        return error_response(400, "invalid_request_error", "the request body was cut off")  # nobody reads it
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -1,0 +1,374 @@
+"""The relay refuses what another site or another host name asks, and survives abusive clients: each vector over real
+HTTP against a real relay whose upstream is the local Messages API; a refused request starts no upstream stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import anthropic
+import httpx2
+import pytest
+
+from helpers.offline import start as start_api
+from helpers.web import parse, start
+from helpers.web.app import HOSTS_ENV, MAX_BODY_BYTES, public_hosts
+
+from .conftest import ROOT
+
+HI = {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
+ATTACKER = "http://localhost:4444"  # another origin on this machine, as in the browser test
+
+
+@pytest.fixture(scope="module")
+def api():
+    with start_api(pace="instant") as running:
+        yield running
+
+
+def relay_to(api, **options):
+    factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+    return start(client_factory=factory, **options)
+
+
+@pytest.fixture(scope="module")
+def relay(api):
+    with relay_to(api, allowed_hosts=["hub.example.org", "*.mybinder.org"]) as running:
+        yield running
+
+
+def own(relay) -> str:
+    """The relay's own ``host:port``, as a browser on its page sends it in Host and Origin."""
+    return urlsplit(relay.url).netloc
+
+
+class Upstream:
+    """Counts what reached the local API while the block ran."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def __enter__(self):
+        self.before = self.api.stats()
+        return self
+
+    def __exit__(self, *exc):
+        after = self.api.stats()
+        self.requests = after["requests"] - self.before["requests"]
+        self.streams = after["streams_started"] - self.before["streams_started"]
+
+
+def streamed(response) -> bool:
+    return response.status_code == 200 and [e.event for e in parse(response.content)][-2:] == ["stop", "done"]
+
+
+def refused(response, status: int, kind: str, says: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == kind, body
+    assert says in body["error"]["message"], body
+
+
+def get_chat(relay, headers: dict) -> httpx2.Response:
+    return httpx2.get(f"{relay.url}/chat", params={"message": "Write a haiku about debugging."}, headers=headers)
+
+
+def post_chat(relay, headers: dict, content: bytes | None = None) -> httpx2.Response:
+    headers = {"content-type": "application/json", **headers}
+    return httpx2.post(f"{relay.url}/chat", content=content or json.dumps(HI).encode(), headers=headers, timeout=30)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Host: DNS rebinding
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example",
+        "attacker.example:{port}",
+        "127.0.0.1.nip.io:{port}",
+        "localhost.attacker.example",
+        "hub.example.org.attacker.example",
+        "mybinder.org.attacker.example",
+        "evilmybinder.org",
+        "[::1",
+        "127.0.0.1:notaport",
+    ],
+)
+@pytest.mark.parametrize("send", [get_chat, post_chat])
+def test_a_host_the_relay_does_not_serve_gets_421_and_starts_nothing(api, relay, host, send):
+    host = host.format(port=urlsplit(relay.url).port)
+    with Upstream(api) as upstream:
+        response = send(relay, {"host": host})
+    refused(response, 421, "invalid_request_error", "is not a name this relay answers to")
+    assert HOSTS_ENV in response.json()["error"]["message"]  # says how to allow a public name
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+def test_the_page_itself_is_refused_under_a_rebound_name(relay):
+    refused(httpx2.get(relay.url + "/", headers={"host": "attacker.example"}), 421, "invalid_request_error", "Host")
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "[::1]:{port}", "localhost:8888"]
+)
+def test_loopback_names_on_any_port_are_served(relay, host):
+    """Any port: behind a local notebook server's ``/proxy/PORT/`` the Host is the notebook server's."""
+    assert streamed(get_chat(relay, {"host": host.format(port=urlsplit(relay.url).port)}))
+
+
+@pytest.mark.parametrize("host", ["hub.example.org", "HUB.example.org:443", "hub.2i2c.mybinder.org"])
+def test_configured_public_names_are_served(relay, host):
+    assert streamed(post_chat(relay, {"host": host}))
+
+
+def test_public_names_come_from_the_environment_too_and_bad_ones_are_refused(monkeypatch):
+    monkeypatch.setenv(HOSTS_ENV, " lab.example.org, *.hub.example.net ,")
+    assert public_hosts(["Extra.example.com"]) == ("extra.example.com", "lab.example.org", "*.hub.example.net")
+    for bad in ("https://hub.example.org", "hub.example.org:443", "hub.example.org/user", "*", "a*.example.org"):
+        with pytest.raises(ValueError, match="expected a host name such as 'hub.example.org'"):
+            public_hosts([bad])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Cross-site requests: CSRF
+
+
+CROSS_SITE = {
+    "Sec-Fetch-Site: cross-site": {"sec-fetch-site": "cross-site", "origin": ATTACKER},
+    "Sec-Fetch-Site: same-site": {"sec-fetch-site": "same-site"},
+    "a navigation from another site (no Origin)": {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"},
+    "Origin of another site, no Sec-Fetch-Site": {"origin": ATTACKER},
+    "Origin: null (a sandboxed page)": {"origin": "null"},
+    "Origin of another port of this host": {"origin": "http://127.0.0.1:1"},
+    "Origin with a bad port": {"origin": "http://127.0.0.1:x"},
+}
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE.values(), ids=CROSS_SITE.keys())
+@pytest.mark.parametrize("send", [get_chat, post_chat])
+def test_cross_site_requests_get_403_before_any_upstream_call(api, relay, headers, send):
+    with Upstream(api) as upstream:
+        response = send(relay, headers)
+    refused(response, 403, "permission_error", "refused a request from another site")
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+def test_a_text_plain_form_post_from_another_site_is_refused(api, relay):
+    """A ``<form enctype="text/plain">`` can send a body that is valid JSON: ``name=value`` with the ``=`` inside."""
+    body = b'{"messages": [{"role": "user", "content": "spend", "x": "="}]}'
+    with Upstream(api) as upstream:
+        cross = post_chat(relay, {"content-type": "text/plain", "origin": ATTACKER, "sec-fetch-site": "cross-site"})
+        old_browser = post_chat(relay, {"content-type": "text/plain", "origin": ATTACKER}, body)
+        no_origin = post_chat(relay, {"content-type": "text/plain"}, body)  # even without an Origin: 415
+    refused(cross, 403, "permission_error", "Sec-Fetch-Site")
+    refused(old_browser, 403, "permission_error", "Origin")
+    refused(no_origin, 415, "invalid_request_error", "Content-Type: expected application/json, got 'text/plain'")
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+SAME_ORIGIN = {
+    "its own page (fetch)": lambda own: {"sec-fetch-site": "same-origin", "origin": f"http://{own}"},
+    "its own page (EventSource)": lambda own: {"sec-fetch-site": "same-origin", "accept": "text/event-stream"},
+    "a typed address": lambda own: {"sec-fetch-site": "none", "sec-fetch-mode": "navigate"},
+    "an old browser on its page": lambda own: {"origin": f"http://{own}"},
+    "an old browser on a configured public name": lambda own: {"origin": "https://hub.example.org"},
+    "behind the notebook server's proxy (Host rewritten)": lambda own: {
+        "sec-fetch-site": "same-origin",
+        "origin": "https://hub.example.org",
+    },
+    "curl, httpx, the SDK: no Origin": lambda own: {},
+}
+
+
+@pytest.mark.parametrize("headers", SAME_ORIGIN.values(), ids=SAME_ORIGIN.keys())
+@pytest.mark.parametrize("send", [get_chat, post_chat])
+def test_same_origin_and_command_line_clients_still_stream(relay, headers, send):
+    assert streamed(send(relay, headers(own(relay))))
+
+
+def test_the_page_and_its_files_open_from_a_link_on_another_site(relay):
+    """The notebook links to the page from another origin; the page spends nothing until it asks itself."""
+    link = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
+    for path in ("/", "/static/chat.js"):
+        assert httpx2.get(relay.url + path, headers=link).status_code == 200
+    refused(httpx2.post(relay.url + "/", headers=link), 403, "permission_error", "another site")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Content types and malformed bodies
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+def test_post_chat_requires_json_and_says_so(api, relay, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    with Upstream(api) as upstream:
+        response = httpx2.post(f"{relay.url}/chat", content=json.dumps(HI).encode(), headers=headers)
+    got = (content_type or "none").split(";")[0].lower()
+    refused(response, 415, "invalid_request_error", f"Content-Type: expected application/json, got {got!r}")
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+def test_json_with_a_charset_is_json(relay):
+    assert streamed(post_chat(relay, {"content-type": "application/json; charset=utf-8"}))
+
+
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_json_nested_100k_deep_gets_400_not_500(api, relay, opening, closing):
+    with Upstream(api) as upstream:
+        response = post_chat(relay, {}, opening * 100_000 + b"1" + closing * 100_000)
+    refused(response, 400, "invalid_request_error", "JSON nested too deeply")
+    assert (upstream.requests, upstream.streams) == (0, 0)
+    assert streamed(post_chat(relay, {}))  # and the relay is still up
+
+
+def test_a_body_over_the_limit_gets_413_whether_its_length_is_announced_or_not(api, relay):
+    big = b" " * (MAX_BODY_BYTES + 1)
+
+    def chunked():
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    with Upstream(api) as upstream:
+        announced = post_chat(relay, {}, big)
+        streamed_in = httpx2.post(
+            f"{relay.url}/chat", content=chunked(), headers={"content-type": "application/json"}, timeout=30
+        )
+    for response in (announced, streamed_in):
+        refused(response, 413, "request_too_large", f"request body: at most {MAX_BODY_BYTES:,} bytes")
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+def test_unknown_paths_and_methods_get_the_api_error_shape(relay):
+    refused(httpx2.get(relay.url + "/nope"), 404, "not_found_error", "Not Found")
+    refused(httpx2.put(relay.url + "/chat"), 405, "invalid_request_error", "Method Not Allowed")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Slow, stalled and vanishing clients
+
+
+def connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    return sock
+
+
+def closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (raises TimeoutError if it never does)."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+UPLOAD_HEADERS = (
+    b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",  # connects and says nothing
+        b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty",  # half its headers
+        UPLOAD_HEADERS % 1000 + b'{"messages": [',  # part of its body
+    ],
+    ids=["idle", "half-sent headers", "stalled body"],
+)
+def test_a_connection_whose_request_never_arrives_is_closed(api, sent, caplog):
+    with relay_to(api, read_timeout=0.5) as relay, Upstream(api) as upstream:
+        with connect(relay.url) as sock:
+            sock.sendall(sent)
+            with caplog.at_level(logging.INFO, logger="helpers.web"):
+                assert b"200 OK" not in closed_by_server(sock)  # recv returns b"": the relay closed it
+    assert (upstream.requests, upstream.streams) == (0, 0)
+    assert "did not arrive within 0.5 s" in caplog.text
+
+
+def test_twenty_stalled_12_mb_uploads_are_refused_at_once_and_closed(api):
+    with relay_to(api, read_timeout=1) as relay, Upstream(api) as upstream:
+        socks = [connect(relay.url) for _ in range(20)]
+        for sock in socks:
+            sock.sendall(UPLOAD_HEADERS % 12_000_000 + b"[" * 65536)  # then nothing more
+        answers = [closed_by_server(sock) for sock in socks]
+        for sock in socks:
+            sock.close()
+        assert streamed(get_chat(relay, {}))  # it still serves
+    assert all(a.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in a for a in answers), answers[0][:300]
+    assert (upstream.requests, upstream.streams) == (1, 1)
+
+
+def test_a_keep_alive_connection_can_ask_again_within_the_deadline(api):
+    """The deadline covers reading each request, not the connection: a second request on it is answered."""
+    with relay_to(api, read_timeout=2) as relay, httpx2.Client(timeout=30) as http:
+        for _ in range(3):
+            response = http.post(f"{relay.url}/chat", json=HI)
+            assert streamed(response)
+
+
+def test_a_client_leaving_mid_upload_is_logged_in_one_line_not_a_traceback(api):
+    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": api.url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        proc.stdout.readline()  # the mode banner
+        for _ in range(3):
+            with connect(url) as sock:
+                sock.sendall(UPLOAD_HEADERS % 100_000 + b'{"messages": [' + b" " * 50_000)
+                time.sleep(0.2)  # the relay is reading the body
+        assert streamed(httpx2.get(f"{url}/chat", params={"message": "hi"}, timeout=30))  # still serving
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr and "Exception in ASGI application" not in stderr, stderr
+    left = [line for line in lines if "client left before sending the whole request" in line]
+    assert len(left) == 3, stderr
+    assert left[0] == "relay: client left before sending the whole request: POST /chat"
+
+
+def test_allow_host_flag_is_checked_and_serves_that_name(api):
+    bad = subprocess.run(
+        [sys.executable, "-m", "helpers.web", "--allow-host", "https://hub.example.org"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "expected a host name such as 'hub.example.org'" in bad.stderr
+    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": api.url, HOSTS_ENV: "lab.example.net"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.web", "--allow-host", "hub.example.org"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        for host, ok in (("hub.example.org", True), ("lab.example.net", True), ("attacker.example", False)):
+            response = httpx2.get(f"{url}/chat", params={"message": "hi"}, headers={"host": host}, timeout=30)
+            assert streamed(response) is ok and response.status_code == (200 if ok else 421)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
