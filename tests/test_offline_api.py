@@ -183,9 +183,15 @@ def test_accepts_everything_the_sdk_sends(client):
         tool_choice={"type": "auto"},
         metadata={"user_id": "learner-1"},
         stop_sequences=["zzz"],
-        extra_body={"some_future_field": {"x": 1}},
+        service_tier="auto",
+        output_config={"effort": "high"},
     ) as stream:
         assert stream.get_final_message().stop_reason == "end_turn"
+
+
+def test_refuses_a_field_the_api_does_not_know(client):
+    with pytest.raises(anthropic.BadRequestError, match="some_future_field: Extra inputs are not permitted"):
+        client.messages.create(model=MODEL, max_tokens=64, messages=HAIKU, extra_body={"some_future_field": 1})
 
 
 def test_other_prompts_get_a_deterministic_offline_answer(client):
@@ -370,8 +376,8 @@ def test_server_stays_up_after_faults(client):
         ({"model": MODEL, "max_tokens": 10, "messages": []}, "at least one message"),
         ({"model": MODEL, "max_tokens": 10, "messages": [{"role": "assistant", "content": "hi"}]}, "first message"),
         (
-            {"model": MODEL, "max_tokens": 10, "messages": [{"role": "system", "content": "hi"}]},
-            "'user' or 'assistant'",
+            {"model": MODEL, "max_tokens": 10, "messages": [{"role": "tool", "content": "hi"}]},
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
         ),
         (
             {

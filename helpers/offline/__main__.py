@@ -10,7 +10,7 @@ import sys
 import uvicorn
 
 from .app import LocalMessagesAPI
-from .server import _QuietDrops, bind, make_config, url_of
+from .server import _QuietDrops, bind, make_config, url_of, uvicorn_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         parser.error(str(err))
     print(f"listening on {url_of(sock)}", flush=True)
+    logging.basicConfig(format="%(message)s")  # one line per event worth knowing (a client that left mid-upload)
+    logging.getLogger("helpers.offline").setLevel(logging.INFO)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    server = uvicorn.Server(uvicorn.Config(LocalMessagesAPI(config), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn_config(LocalMessagesAPI(config), log_level="warning"))
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from pathlib import Path
 
 from . import faults as faults_mod
 from . import replies, sse, wire
+from .validate import MAX_BODY_BYTES, BadRequest, validate
+
+log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -87,6 +91,7 @@ class Stats:
     streams_cut_by_client: int = 0
     streams_failed_by_fault: int = 0
     streams_replayed: int = 0  # served from --replay or a cassette
+    uploads_cut_by_client: int = 0  # clients that left before their request body arrived
     events_sent: int = 0
     last_cut_at: float | None = None  # time.time() when a client last left mid-stream
 
@@ -100,70 +105,6 @@ class Config:
     faults: str = ""  # applied to every request that has no x-offline-fault header
     replay: bytes | None = None  # one recorded SSE body served to every streaming request
     cassettes: Path | None = None  # recorded streams served to the requests they were recorded for
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Request validation, in the real API's words
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, error_type: str, message: str):
-        super().__init__(message)
-        self.status, self.error_type, self.message = status, error_type, message
-
-
-def validate(body: bytes) -> dict:
-    try:
-        request = json.loads(body)
-    except ValueError:
-        raise BadRequest(400, "invalid_request_error", "The request body is not valid JSON.") from None
-    if not isinstance(request, dict):
-        raise BadRequest(400, "invalid_request_error", "The request body must be a JSON object.")
-    for name in ("model", "max_tokens", "messages"):
-        if name not in request:
-            raise BadRequest(400, "invalid_request_error", f"{name}: Field required")
-    if not isinstance(request["max_tokens"], int) or request["max_tokens"] < 1:
-        raise BadRequest(400, "invalid_request_error", "max_tokens: Input should be a positive integer")
-    messages = request["messages"]
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest(400, "invalid_request_error", "messages: at least one message is required")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in {"user", "assistant"}:
-            role = m.get("role") if isinstance(m, dict) else None
-            raise BadRequest(
-                400, "invalid_request_error", f"messages.{i}.role: Input should be 'user' or 'assistant', got {role!r}"
-            )
-        if "content" not in m:
-            raise BadRequest(400, "invalid_request_error", f"messages.{i}.content: Field required")
-    if messages[0]["role"] != "user":
-        raise BadRequest(400, "invalid_request_error", 'messages: first message must use the "user" role')
-    for i in range(1, len(messages)):
-        if messages[i]["role"] == messages[i - 1]["role"] == "assistant":
-            raise BadRequest(
-                400, "invalid_request_error", f'messages.{i}: roles must alternate between "user" and "assistant"'
-            )
-    if messages[-1]["role"] == "assistant" and "4-6" in str(request["model"]):
-        raise BadRequest(
-            400,
-            "invalid_request_error",
-            "This model does not support assistant message prefill. The conversation must end with a user message.",
-        )
-    thinking = request.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        budget = thinking.get("budget_tokens")
-        if not isinstance(budget, int) or budget < 1024:
-            raise BadRequest(
-                400,
-                "invalid_request_error",
-                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
-            )
-        if budget >= request["max_tokens"]:
-            raise BadRequest(
-                400, "invalid_request_error", "`max_tokens` must be greater than `thinking.budget_tokens`."
-            )
-    if not str(request["model"]).startswith("claude"):
-        raise BadRequest(404, "not_found_error", f"model: {request['model']}")
-    return request
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -184,28 +125,19 @@ class LocalMessagesAPI:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}  # any bytes
         request_id = wire.make_id("req_", f"{time.time_ns()}{id(scope)}")
-        if path == "/v1/messages" and method == "POST":
-            self.stats.requests += 1
-            body = await _read_body(receive)
+        if path.startswith("/v1/"):  # every endpoint the SDK calls: size limit, faults, then the answer
             try:
-                await self._messages(body, headers, request_id, receive, send)
+                await self._api(scope, path, method, headers, request_id, receive, send)
             except BadRequest as err:
                 await _json(
                     send, err.status, faults_mod.error_body(err.error_type, err.message, request_id), request_id
                 )
-        elif path == "/v1/models" and method == "GET":
-            data = [
-                {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
-                for k, v in replies.MODELS.items()
-            ]
-            await _json(
-                send,
-                200,
-                {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]},
-                request_id,
-            )
+            except ClientLeft as left:
+                self.stats.uploads_cut_by_client += 1
+                client = ":".join(map(str, scope.get("client") or ("?",)))
+                log.info("client %s left after sending %d bytes of %s %s", client, left.received, method, path)
         elif path == "/_offline/stats" and method == "GET":
             await _json(send, 200, self.stats.as_dict(), request_id)
         elif path == "/" and method == "GET":
@@ -226,21 +158,42 @@ class LocalMessagesAPI:
                 request_id,
             )
 
-    async def _messages(self, body: bytes, headers: dict, request_id: str, receive, send):
+    async def _api(self, scope, path: str, method: str, headers: dict, request_id: str, receive, send):
+        if path == "/v1/messages" and method == "POST":
+            self.stats.requests += 1
+            body = await _read_body(receive, headers, MAX_BODY_BYTES)
         try:
             fault = faults_mod.parse(headers.get("x-offline-fault", self.config.faults))
-            pace = Pace.parse(headers["x-offline-pace"]) if "x-offline-pace" in headers else self.config.pace
         except ValueError as err:
-            raise BadRequest(400, "invalid_request_error", str(err)) from None
-        retry_count = int(headers.get("x-stainless-retry-count", "0") or 0)
-        if status := fault.http_status(retry_count):
+            raise BadRequest(400, "invalid_request_error", f"x-offline-fault: {err}") from None
+        if status := fault.http_status(_retry_count(headers)):
             error_type = faults_mod.ERROR_TYPES.get(status, "api_error")
             extra = [(b"x-should-retry", b"true")] if status in {429, 500, 529} else []
             if status == 429:
                 extra.append((b"retry-after", b"1"))
             await _json(send, status, faults_mod.error_body(error_type, None, request_id), request_id, extra)
-            return
-        request = validate(body)
+        elif path == "/v1/messages" and method == "POST":
+            beta = b"beta=true" in scope.get("query_string", b"")
+            await self._messages(validate(body, beta), fault, headers, request_id, receive, send)
+        elif path == "/v1/models" and method == "GET":
+            data = [
+                {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
+                for k, v in replies.MODELS.items()
+            ]
+            await _json(
+                send,
+                200,
+                {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]},
+                request_id,
+            )
+        else:
+            raise BadRequest(404, "not_found_error", f"Not found: {method} {path}")
+
+    async def _messages(self, request: dict, fault, headers: dict, request_id: str, receive, send):
+        try:
+            pace = Pace.parse(headers["x-offline-pace"]) if "x-offline-pace" in headers else self.config.pace
+        except ValueError as err:
+            raise BadRequest(400, "invalid_request_error", f"x-offline-pace: {err}") from None
         seed = wire.fingerprint(request)
         recorded = self._recorded(request) if request.get("stream") else None  # non-streaming: scripted
         if recorded:
@@ -351,13 +304,42 @@ async def _wait_disconnect(receive) -> None:
         pass
 
 
-async def _read_body(receive) -> bytes:
-    body = b""
+class ClientLeft(Exception):
+    """The client disconnected before its request body arrived (logged in one line, never a traceback)."""
+
+    def __init__(self, received: int):
+        super().__init__(f"client left after {received} bytes")
+        self.received = received
+
+
+async def _read_body(receive, headers: dict, limit: int) -> bytes:
+    """The request body in linear time; 413 ``request_too_large`` past ``limit`` bytes (declared or sent)."""
+    too_large = BadRequest(413, "request_too_large", faults_mod.MESSAGES["request_too_large"])
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large  # refused before reading: uvicorn discards the rest of the upload
+    parts, received = [], 0
     while True:
-        msg = await receive()
-        body += msg.get("body", b"")
-        if not msg.get("more_body"):
-            return body
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientLeft(received)
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise too_large
+        parts.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+def _retry_count(headers: dict) -> int:
+    """Which attempt this is, from the SDK's ``x-stainless-retry-count`` (the ``*K`` of ``http:STATUS*K``)."""
+    text = headers.get("x-stainless-retry-count", "0").strip() or "0"
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(
+            400, "invalid_request_error", f"x-stainless-retry-count: expected a whole number, got {text[:40]!r}"
+        )
+    return int(text)
 
 
 async def _json(send, status: int, payload: dict, request_id: str, extra: list | None = None) -> None:

@@ -137,7 +137,7 @@ def _count_reply(n: int) -> Reply:
 
 
 def _arithmetic(prompt: str) -> tuple[int, int] | None:
-    m = re.search(r"(\d+)\s*(?:\*|×|x|times|multiplied by)\s*(\d+)", prompt)
+    m = re.search(r"(?<!\d)(\d{1,30})\s*(?:\*|×|x|times|multiplied by)\s*(\d{1,30})(?!\d)", prompt)  # int() takes 4300 digits
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
@@ -162,7 +162,7 @@ def _thinking_for(prompt: str) -> Block:
 
 def _answer_for(prompt: str, request: dict) -> Block:
     low = prompt.lower()
-    if m := re.search(r"count (?:from 1 )?to (\d+)", low):
+    if m := re.search(r"count (?:from 1 )?to (\d{1,9})\b", low):
         return _count_reply(min(int(m.group(1)), 20000)).blocks[0]
     if "haiku" in low:
         topic = next((k for k in HAIKUS if k in low), "default")
@@ -195,7 +195,7 @@ def _placeholder_input(schema: dict, prompt: str) -> dict:
     values = {}
     for key, spec in (schema.get("properties") or {}).items():
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if isinstance(spec, dict) and spec.get("enum"):
+        if isinstance(spec, dict) and isinstance(spec.get("enum"), list) and spec["enum"]:
             values[key] = spec["enum"][0]
         elif key in {"location", "city", "place"}:
             values[key] = place
@@ -276,7 +276,8 @@ def _after_tool(results: list[dict], request: dict) -> Block:
         unit = "°C" if str(data.get("unit", "celsius")).startswith("c") else "°F"
         where = data.get("location") or "there"
         conditions = data.get("conditions", "")
-        advice = "a light jacket will do" if float(data["temperature"]) < 22 else "no jacket needed"
+        warm = isinstance(data["temperature"], int | float) and data["temperature"] >= 22
+        advice = "no jacket needed" if warm else "a light jacket will do"
         return Block(
             "text",
             f"It's {data['temperature']}{unit} and {conditions} in {where} right now, so {advice}.",

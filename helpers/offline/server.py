@@ -11,9 +11,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import Config, DropConnection, LocalMessagesAPI, Pace
+
+log = logging.getLogger("helpers.offline")  # INFO only: nothing reaches a notebook
+READ_TIMEOUT = 20.0  # seconds for a request's headers and body to arrive, from connect or from the last response
+MAX_CONNECTIONS = 400  # open connections (and requests in flight); past it uvicorn answers 503
+BACKLOG = 512  # connections the kernel queues before the server accepts them
 
 
 class _QuietDrops(logging.Filter):
@@ -23,12 +30,49 @@ class _QuietDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
 
 
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol plus a deadline: each request must arrive whole within ``read_timeout`` seconds of
+    the connection opening (or of the previous response ending), or the connection is closed. uvicorn's own
+    ``timeout_keep_alive`` starts only after a response, so a client that sends nothing, half its headers or part of
+    its body would otherwise hold its socket (and the bytes it sent) forever. Streaming an answer is not limited."""
+
+    read_timeout = READ_TIMEOUT
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._start_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _start_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self.loop.call_later(self.read_timeout, self._expire)
+
+    def _expire(self) -> None:
+        if self.conn.their_state is not h11.DONE and not self.transport.is_closing():
+            log.info("closed a connection whose request did not arrive within %g s", self.read_timeout)
+            self.transport.close()  # an app still reading the body receives http.disconnect
+
+
 def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Config:
-    """A validated server configuration; raises ValueError/FileNotFoundError naming the bad option."""
+    """A validated server configuration; raises TypeError/ValueError/FileNotFoundError naming the bad option."""
     from .faults import parse
 
     if isinstance(pace, bool) or not isinstance(pace, str | int | float):
         raise TypeError(f"pace= expects 'instant', 'realistic' or tokens per second, got {type(pace).__name__}")
+    if not isinstance(pace, str) and not pace > 0:  # 0 or NaN must not quietly mean "realistic"
+        raise ValueError(
+            f"pace= expects 'instant', 'realistic' or a positive number of tokens per second, got {pace!r}"
+        )
     if not isinstance(fault or "", str):
         raise TypeError(
             f"fault= expects a fault spec str such as 'http:529*1' or 'drop@20', got {type(fault).__name__}"
@@ -42,11 +86,15 @@ def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Conf
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket; port 0 picks a free port."""
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"host= expects an address such as '127.0.0.1', got {host!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise TypeError(f"port= expects an int from 0 to 65535 (0 picks a free port), got {port!r}")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets: no Nagle delay
     sock.bind((host, port))
-    sock.listen(2048)
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -81,11 +129,21 @@ class Running:
         self.stop()
 
 
-def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> Running:
+def uvicorn_config(app, read_timeout: float = READ_TIMEOUT, **options) -> uvicorn.Config:
+    """uvicorn's settings for our servers: bounded connections, idle and stalled clients closed."""
+    protocol = type("DeadlineH11", (DeadlineH11Protocol,), {"read_timeout": read_timeout})
+    return uvicorn.Config(
+        app, http=protocol, limit_concurrency=MAX_CONNECTIONS, backlog=BACKLOG, lifespan="off", **options
+    )
+
+
+def serve_in_thread(
+    app, host: str = "127.0.0.1", port: int = 0, name: str = "server", read_timeout: float = READ_TIMEOUT
+) -> Running:
     """Serve an ASGI app with uvicorn in a daemon thread; prints nothing (output would land in later cells)."""
     sock = bind(host, port)
-    config = uvicorn.Config(
-        app, log_config=None, log_level="critical", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    config = uvicorn_config(
+        app, read_timeout, log_config=None, log_level="critical", access_log=False, timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # not the main thread
