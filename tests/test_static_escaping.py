@@ -93,7 +93,7 @@ def test_every_other_field_is_escaped(payload):
     outputs = [
         _static.message_html(blocks, state(stop_reason=payload, input_tokens=1, output_tokens=2), 1),
         _static.message_html([], failed, 0),
-        _static.panes_html([(payload, blocks, failed, 3)]),
+        _static.panes_html([(payload, payload, blocks, failed, 3)]),
         _static.events_html([[0.0, payload, payload, payload, payload]], {payload: 1}, failed),
     ]
     for html in outputs:

@@ -160,7 +160,7 @@ def test_text_stream_loop_and_watch_agree(client):
         looped.finish(stream.get_final_message())
     message = watched.watch(client.messages.stream(**ask("Tell me about unicode and newlines.")))
     assert looped.text == watched.text == message.content[0].text and "東京" in looped.text
-    assert looped._static() == watched._static()
+    assert sanitize(looped._static()["text/html"]) == sanitize(watched._static()["text/html"])
     assert "```" not in looped._static()["text/html"]  # fences became <pre><code> blocks
 
 
@@ -302,7 +302,8 @@ def test_thinking_view_shows_thinking_signature_then_answer(client):
     assert thinking["signature"] == len(message.content[0].signature) > 0
     assert text["text"] == "27 × 453 = **12,231**."
     static = view._static()["text/html"]
-    assert '<div class="cw-static"><details><summary>Thinking · ' in static and "signature received" in static
+    assert f'<div class="cw-static" data-cw-view="{view.view_id}"><details><summary>Thinking · ' in static
+    assert "signature received" in static
     assert "<strong>12,231</strong>" in static
     assert repr(view).startswith(f"ThinkingView(end_turn, {len(thinking['thinking'])} thinking chars, 22 text chars")
 
@@ -382,10 +383,10 @@ async def test_side_by_side_runs_streams_concurrently(aclient):
     assert [p.text for p in side.panes] == [m.content[0].text for m in messages]
     assert repr(side) == "SideBySide(2 panes: 'haiku': end_turn, 'long': end_turn)"
     static = side._static()["text/html"]
-    assert (
-        static.startswith('<div class="cw-static"><h4>haiku</h4><p>Silent stack trace waits')
-        and "<h4>long</h4>" in static
-    )
+    first, second = (p.view_id for p in side.panes)
+    assert static.startswith(f'<div class="cw-static" data-cw-view="{first} {second}"><h4>haiku</h4>')
+    assert f'<div class="cw-md" data-cw-block="{first}:0"><p>Silent stack trace waits' in static
+    assert "<h4>long</h4>" in static and f'data-cw-block="{second}:0"' in static
 
 
 async def test_side_by_side_error_in_one_pane_lets_the_other_finish(aclient):

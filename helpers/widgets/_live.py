@@ -19,6 +19,7 @@ import asyncio
 import math
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import anthropic
@@ -97,7 +98,8 @@ class LiveView(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True, echo_update=False)
     footer = traitlets.Dict().tag(sync=True, echo_update=False)
     figures = traitlets.Dict().tag(sync=True, echo_update=False)
-    folded = traitlets.Bool(False).tag(sync=True, echo_update=False)
+    # Names this view's static rendering (data-cw-view), which views.js hides wherever the live view renders.
+    view_id = traitlets.Unicode("").tag(sync=True)
     blocks = traitlets.List().tag(sync=True, echo_update=False)
     items = traitlets.List().tag(sync=True, echo_update=False)
     svg = traitlets.Unicode("").tag(sync=True, echo_update=False)
@@ -106,7 +108,7 @@ class LiveView(anywidget.AnyWidget):
     def __init__(self, *, title: str = "", display: bool = True):
         if not isinstance(title, str):
             raise TypeError(f"{type(self).__name__}(title=...) expects a str, got {type(title).__name__}")
-        super().__init__(title=title, kind=self.KIND)
+        super().__init__(title=title, kind=self.KIND, view_id=uuid.uuid4().hex)
         self._lock = threading.RLock()
         self._pending: list[list] = []
         self._timer: threading.Timer | None = None
@@ -211,7 +213,9 @@ class LiveView(anywidget.AnyWidget):
         now = time.monotonic()
         self._seq += 1
         pending, self._pending = self._pending, []
-        figures = end is None and now - self._last_figures >= FIGURES_EVERY
+        # live figures from the first delta on, then every FIGURES_EVERY s
+        first = bool(self._arrivals) and self._last_figures == -math.inf
+        figures = end is None and (first or now - self._last_figures >= FIGURES_EVERY)
         if not figures and end is None and len(pending) == 1 and short_for(pending[0], self._target):
             message = [self._seq, pending[0][3]]
         else:
@@ -257,7 +261,6 @@ class LiveView(anywidget.AnyWidget):
                 "error": error,
                 "footer": self._state["footer"],
                 "figures": self._figures(),
-                "folded": self._static_shown,
                 **{k: v for k, v in self._json_state().items() if k == "svg"},
             }
             self._flush(end)

@@ -33,7 +33,7 @@ TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "details", "summary"),
     *("div", "span", "b", "small"),
 }
-ATTRIBUTES = {"a": {"href", "title"}, "div": {"class"}, "span": {"class"}, "ol": {"start"}}
+ATTRIBUTES = {"a": {"href", "title"}, "div": {"class", "data-cw-view", "data-cw-block"}, "span": {"class"}, "ol": {"start"}}
 
 
 def safe_link(url: str) -> bool:
@@ -72,6 +72,11 @@ def markdown_html(text: str) -> str:
     return MARKDOWN.render(text)
 
 
+def wrapper(view: str, body: str) -> str:
+    """The static rendering's root. ``view`` names the live view(s) it stands for: views.js hides it where they render."""
+    return safe_html(f'<div class="cw-static" data-cw-view="{escape(view)}">{body}</div>')
+
+
 def code(text) -> str:
     return f"<code>{escape(str(text))}</code>"
 
@@ -101,9 +106,11 @@ def banner(state: dict, chars: int) -> str:
     return ""
 
 
-def block_html(block: dict) -> str:
+def block_html(block: dict, name: str = "") -> str:
+    """One block. A text block's rendering is named ``VIEW:INDEX``: the live view shows it once its answer is
+    complete (views.js copies it over), so the kernel never sends the rendered text twice."""
     if block["type"] == "text":
-        return markdown_html(block["text"])
+        return f'<div class="cw-md" data-cw-block="{escape(name)}">{markdown_html(block["text"])}</div>'
     if block["type"] == "thinking":
         signature = f" · signature received ({int(block['signature'])} chars)" if block.get("signature") else ""
         summary = f"Thinking · {len(block['thinking'])} chars{signature}"
@@ -123,24 +130,24 @@ def block_html(block: dict) -> str:
     return f"<p><em>({escape(block['type'])} block)</em></p>"
 
 
-def message_body(blocks: list[dict], state: dict, chars: int) -> str:
-    parts = [block_html(b) for b in blocks] or ["<p><em>(nothing arrived)</em></p>"]
+def message_body(blocks: list[dict], state: dict, chars: int, view: str = "") -> str:
+    parts = [block_html(b, f"{view}:{i}") for i, b in enumerate(blocks)] or ["<p><em>(nothing arrived)</em></p>"]
     parts += [banner(state, chars), "<hr>", footer(state, chars)]
     return "".join(parts)
 
 
-def message_html(blocks: list[dict], state: dict, chars: int) -> str:
+def message_html(blocks: list[dict], state: dict, chars: int, view: str = "") -> str:
     """A finished message: its blocks, the error banner if any, and the footer."""
-    return safe_html(f'<div class="cw-static">{message_body(blocks, state, chars)}</div>')
+    return wrapper(view, message_body(blocks, state, chars, view))
 
 
-def panes_html(panes: list[tuple[str, list[dict], dict, int]]) -> str:
-    """Several messages (SideBySide): a titled section for each (title, blocks, state, chars)."""
-    sections = "".join(f"<h4>{escape(title)}</h4>{message_body(*rest)}" for title, *rest in panes)
-    return safe_html(f'<div class="cw-static">{sections}</div>')
+def panes_html(panes: list[tuple[str, str, list[dict], dict, int]]) -> str:
+    """Several messages (SideBySide): a titled section for each (title, view, blocks, state, chars)."""
+    sections = "".join(f"<h4>{escape(title)}</h4>{message_body(b, s, n, view)}" for title, view, b, s, n in panes)
+    return wrapper(" ".join(p[1] for p in panes), sections)
 
 
-def events_html(rows: list[list], counts: dict, state: dict) -> str:
+def events_html(rows: list[list], counts: dict, state: dict, view: str = "") -> str:
     """Counts per event type, then the first rows as a log (no times: those go in the live view)."""
     head = f"<p><b>{len(rows)} events</b> · " + " · ".join(f"{code(k)} {v}" for k, v in counts.items()) + "</p>"
     lines = [f"{r[1]:<20} {r[2]!s:>2}  {r[3]:<18} {r[4]}".rstrip() for r in rows[:MAX_ROWS]]
@@ -149,7 +156,7 @@ def events_html(rows: list[list], counts: dict, state: dict) -> str:
     parts = [head, pre("\n".join(lines)) if lines else "", banner(state, 0)]
     if state["footer"].get("stop_reason"):
         parts.append(footer(state, 0))
-    return safe_html(f'<div class="cw-static">{"".join(parts)}</div>')
+    return wrapper(view, "".join(parts))
 
 
 def duration(seconds: float) -> str:
@@ -157,7 +164,7 @@ def duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def timeline_svg(arrivals: list[tuple[float, int]], width: int = 640) -> str:
+def timeline_svg(arrivals: list[tuple[float, int]], width: int = 640, view: str = "") -> str:
     """Token arrival over time: a tick per delta (height ~ its size) above, the gap before each delta below.
 
     The shaded band is the time to first token. Small (a few KB at most: deltas are binned per pixel column).
@@ -183,7 +190,8 @@ def timeline_svg(arrivals: list[tuple[float, int]], width: int = 640) -> str:
     band = f"M{left} 22h{x_of(ttft) - left:.1f}v{top_h}h-{x_of(ttft) - left:.1f}z"
     label = "font: 11px sans-serif; fill: #888"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'data-cw-view="{escape(view)}">'
         f"<title>Token arrival timeline</title>"
         f'<path class="tl-band" d="{band}" fill="#f2d98c" opacity="0.6"/>'
         f'<path class="tl-ticks" d="{ticks or "M0 0"}" stroke="#3b6fb6" stroke-width="1"/>'

@@ -62,7 +62,7 @@ class SideBySide:
             show_static(self._static())
 
     def _static(self) -> dict:
-        html = _static.panes_html([(p.title, p._export(), p._state, len(p.text)) for p in self.panes])
+        html = _static.panes_html([(p.title, p.view_id, p._export(), p._state, len(p.text)) for p in self.panes])
         return {"text/html": html, "text/plain": "\n".join(p._plain() for p in self.panes)}
 
     def __repr__(self) -> str:

@@ -7,6 +7,10 @@
 // mid-stream) asks the kernel for the whole state.
 
 const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json" };
+// What a finished text block's rendered markdown may hold (helpers/widgets/_static.py sanitized it with nh3 already;
+// this second pass keeps the same allowlist here, so the browser never trusts markup it did not check).
+const TAGS = new Set("p br hr em strong del code pre blockquote ul ol li a h1 h2 h3 h4 h5 h6 table thead tbody tr th td b small span div".split(" "));
+const LINK = /^(https?:\/\/|mailto:)/i;
 const MAX_ROWS = 2000; // event rows drawn; the counts above the table stay complete
 
 function applyOps(model, ops) {
@@ -80,19 +84,67 @@ function h(tag, className, text) {
   return el;
 }
 
+// A copy of rendered markdown, element by element through the allowlist: only tags, text and safe links survive.
+function safeCopy(source) {
+  const copy = (node, parent) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) parent.append(child.data);
+      else if (child.nodeType === Node.ELEMENT_NODE) {
+        const tag = child.tagName.toLowerCase();
+        if (!TAGS.has(tag)) {
+          parent.append(child.textContent);
+          continue;
+        }
+        const el = document.createElement(tag);
+        const href = child.getAttribute("href");
+        if (tag === "a" && href && LINK.test(href)) {
+          el.href = href;
+          el.rel = "noopener noreferrer nofollow";
+          el.target = "_blank";
+        }
+        copy(child, el);
+        parent.append(el);
+      }
+    }
+  };
+  const out = document.createDocumentFragment();
+  copy(source, out);
+  return out;
+}
+
+// Where a live view renders, its static rendering (left for GitHub, nbconvert and notebooks saved without widget
+// state) is hidden, so each answer shows once: one CSS rule per view, naming it by its id.
+function hideStatic(id) {
+  if (!/^[0-9a-f]{32}$/.test(id || "")) return;
+  let style = document.getElementById("cw-hide-static");
+  if (!style) {
+    style = document.createElement("style");
+    style.id = "cw-hide-static";
+    document.head.append(style);
+  }
+  if (style.dataset[`v${id}`]) return;
+  style.dataset[`v${id}`] = "1";
+  const statics = [`.cw-static[data-cw-view~="${id}"]`, `img[src*="${id}"]`];
+  style.append(
+    `${statics.join(", ")} { display: none !important; }\n` +
+      statics.map((sel) => `.jp-OutputArea-child:has(${sel})`).join(", ") +
+      " { display: none !important; }\n",
+  );
+}
+
 function duration(ms) {
   if (ms === null || ms === undefined) return "–";
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function figuresLine(model) {
+function figuresLine(model, chars) {
   const f = model.get("figures") || {};
   const foot = model.get("footer") || {};
   const parts = [];
   if (f.ttft_ms !== undefined && f.ttft_ms !== null) parts.push(`TTFT ${duration(f.ttft_ms)}`);
   if (f.tok_s) parts.push(`${f.estimated ? "≈ " : ""}${f.tok_s} tok/s`);
   if (foot.output_tokens !== undefined && foot.output_tokens !== null) parts.push(`${foot.output_tokens} output tokens`);
-  else if (f.chars !== undefined) parts.push(`${f.chars} chars`);
+  else if (chars !== undefined || f.chars !== undefined) parts.push(`${chars !== undefined ? chars : f.chars} chars`);
   if (f.elapsed_ms !== undefined && f.elapsed_ms !== null) parts.push(`elapsed ${duration(f.elapsed_ms)}`);
   if (foot.stop_reason) parts.push(`stop_reason ${foot.stop_reason}`);
   if (foot.input_tokens !== undefined && foot.input_tokens !== null) parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out`);
@@ -106,10 +158,14 @@ function frame(model, root) {
   head.append(title, status);
   const banner = h("div", "cw-banner");
   const foot = h("div", "cw-foot");
-  return { head, status, banner, foot };
+  // announced to screen readers when the answer completes (the text itself is not read token by token)
+  const live = h("div", "cw-sr");
+  live.setAttribute("role", "status");
+  live.setAttribute("aria-live", "polite");
+  return { head, status, banner, foot, live };
 }
 
-function updateFrame(model, root, parts) {
+function updateFrame(model, root, parts, chars) {
   const status = model.get("status");
   root.dataset.status = status;
   root.dataset.resyncs = String(model.get("resyncs") || 0);
@@ -117,7 +173,9 @@ function updateFrame(model, root, parts) {
   const error = model.get("error");
   parts.banner.textContent = error ? (status === "stopped" ? "■ Stopped" : `⚠ ${error}`) : "";
   parts.banner.style.display = error ? "" : "none";
-  parts.foot.textContent = figuresLine(model);
+  parts.foot.textContent = figuresLine(model, chars);
+  const said = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
+  if (parts.live.textContent !== said) parts.live.textContent = said;
 }
 
 // -- text, thinking, tool input and timeline ---------------------------------------------------------------------
@@ -146,8 +204,9 @@ function makeBlock(block, parent) {
     rec.trunc = h("div", "cw-trunc", "⚠ Cut off by max_tokens: this input is incomplete. Check stop_reason before running a tool.");
     rec.el.append(rec.name, cols, rec.trunc);
   } else {
-    rec.el = h("div", "cw-block cw-text cw-live");
-    rec.target = rec.el;
+    rec.el = h("div", "cw-block cw-text");
+    rec.target = h("div", "cw-live");
+    rec.el.append(rec.target);
   }
   if (field) {
     rec.nodes[field] = document.createTextNode("");
@@ -182,18 +241,36 @@ function updateBlock(rec, block, isLast) {
   }
 }
 
+// Once the answer is complete, each text block shows its markdown rendered. The kernel renders it once, into the
+// static rendering it leaves below the view (sanitized, named "VIEW:INDEX"); the view copies it from there rather
+// than have it sent twice. The static output arrives just after the view's last message, so look for a few seconds.
+function adoptRendered(model, shown, tries = 25) {
+  const id = model.get("view_id");
+  let missing = false;
+  shown.forEach((rec, i) => {
+    if (rec.type !== "text" || rec.rendered) return;
+    const source = document.querySelector(`.cw-static [data-cw-block="${id}:${i}"]`);
+    if (!source) {
+      missing = true;
+      return;
+    }
+    rec.rendered = h("div", "cw-md");
+    rec.rendered.append(safeCopy(source));
+    rec.target.hidden = true;
+    rec.el.append(rec.rendered);
+  });
+  if (missing && tries > 0) setTimeout(() => adoptRendered(model, shown, tries - 1), 200);
+}
+
 function messageView(model, root) {
   const parts = frame(model, root);
-  const wasLive = model.get("status") === "streaming";
-  const body = h("details", "cw-body");
-  body.open = true;
-  const summary = h("summary", "cw-fold");
+  const body = h("div", "cw-body");
   const blocksEl = h("div", "cw-blocks");
   const svgEl = h("div", "cw-svg");
-  body.append(summary, blocksEl, svgEl);
-  root.append(parts.head, body, parts.banner, parts.foot);
+  body.append(blocksEl, svgEl);
+  root.append(parts.head, body, parts.banner, parts.foot, parts.live);
   const shown = [];
-  let folded = false;
+  let adopting = false;
   return () => {
     const blocks = model.get("blocks") || [];
     if (blocks.length < shown.length || blocks.some((b, i) => shown[i] && shown[i].type !== b.type)) {
@@ -209,12 +286,11 @@ function messageView(model, root) {
       svgEl.innerHTML = svg; // drawn by helpers/widgets/_static.py from numbers only
       svgEl.dataset.drawn = "1";
     }
-    updateFrame(model, root, parts);
-    const chars = blocks.reduce((n, b) => n + (b[APPENDED[b.type]] || "").length, 0);
-    summary.textContent = `streamed output · ${chars} chars · the rendered result is below (click to show the raw stream)`;
-    if (wasLive && !folded && model.get("folded") && model.get("status") !== "streaming") {
-      body.open = false; // the static rendering below takes over; a view displayed later shows everything
-      folded = true;
+    const chars = blocks.reduce((n, b) => n + (b.type === "text" ? (b.text || "").length : 0), 0);
+    updateFrame(model, root, parts, chars);
+    if (!adopting && model.get("status") !== "streaming" && /^[0-9a-f]{32}$/.test(model.get("view_id") || "")) {
+      adopting = true;
+      adoptRendered(model, shown);
     }
   };
 }
@@ -235,7 +311,7 @@ function eventsView(model, root) {
   table.append(thead, tbody);
   const more = h("div", "cw-more");
   body.append(summary, table, more);
-  root.append(parts.head, body, parts.banner, parts.foot);
+  root.append(parts.head, body, parts.banner, parts.foot, parts.live);
   let drawn = 0;
   let counts = {};
   return () => {
@@ -267,6 +343,7 @@ function render({ model, el }) {
   const root = h("div", `cw cw-kind-${kind}`);
   root.dataset.title = model.get("title") || "";
   el.append(root);
+  hideStatic(model.get("view_id"));
   const update = kind === "events" ? eventsView(model, root) : messageView(model, root);
   let scheduled = false;
   const redraw = () => {
@@ -277,7 +354,7 @@ function render({ model, el }) {
       update();
     });
   };
-  for (const name of ["blocks", "items", "status", "error", "footer", "figures", "folded", "svg"]) model.on(`change:${name}`, redraw);
+  for (const name of ["blocks", "items", "status", "error", "footer", "figures", "svg"]) model.on(`change:${name}`, redraw);
   update();
 }
 

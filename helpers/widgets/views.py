@@ -165,7 +165,7 @@ class MessageView(LiveView):
         return f"{self._status_word()}, {len(self.text)} chars{self._usage_words()}"
 
     def _static(self) -> dict:
-        html = _static.message_html(self._export(), self._state, len(self.text))
+        html = _static.message_html(self._export(), self._state, len(self.text), self.view_id)
         return {"text/html": html, "text/plain": self._plain()}
 
 
@@ -218,7 +218,7 @@ class Timeline(MessageView):
     KIND = "timeline"
 
     def _on_settle(self) -> None:
-        self._svg = _static.timeline_svg(self._arrivals)
+        self._svg = _static.timeline_svg(self._arrivals, view=self.view_id)
 
     def _json_state(self) -> dict:
         return {**super()._json_state(), "svg": getattr(self, "_svg", "")}
@@ -271,7 +271,7 @@ class EventView(LiveView):
 
     def _static(self) -> dict:
         return {
-            "text/html": _static.events_html(self._rows, self._counts, self._state),
+            "text/html": _static.events_html(self._rows, self._counts, self._state, self.view_id),
             "text/plain": self._plain(),
         }
 

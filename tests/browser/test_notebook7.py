@@ -59,13 +59,19 @@ def test_a_live_view_streams_in_notebook_7(tmp_path):
         samples, deadline = [], time.monotonic() + 90
         while page.evaluate(f"() => document.querySelector('{VIEW}')?.dataset.status") != "done":
             assert time.monotonic() < deadline, f"the view never finished; samples: {[len(s) for s in samples]}"
-            samples.append(page.evaluate(f"() => document.querySelector('{VIEW} .cw-text')?.textContent || ''"))
+            samples.append(
+                page.evaluate(f"() => document.querySelector('{VIEW} .cw-text .cw-live')?.textContent || ''")
+            )
             time.sleep(0.2)
         page.screenshot(path=str(ARTIFACTS / "notebook7.png"))
-        text = page.locator(f"{VIEW} .cw-text").text_content()
+        text = page.locator(f"{VIEW} .cw-text .cw-live").text_content()
+        page.wait_for_function(f"() => document.querySelector('{VIEW} .cw-md')", timeout=15_000)
+        formatted = page.locator(f"{VIEW} .cw-md").text_content()
+        static_hidden = page.locator(".cw-static").first.is_hidden()  # one rendering per view here too
         rendered = page.locator(".jp-OutputArea-output").all_text_contents()
     grown = sorted({len(s) for s in samples if s})
     assert len(grown) >= 3, f"the text did not grow over several samples: {[len(s) for s in samples]}"
     assert all(final.startswith(s) for s in samples)
     assert text == final
+    assert static_hidden and len(formatted) > len(final) // 2
     assert any(words(final) in words(output) for output in rendered), "no static rendering below the view"

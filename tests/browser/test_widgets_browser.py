@@ -43,8 +43,20 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def page_open(notebook, selector: str) -> bool:
-    return notebook.page.locator(selector).evaluate("d => d.open")
+def visible_outputs(notebook, cell: int) -> list[str]:
+    """The outputs of a code cell that a reader actually sees (a hidden static rendering is not among them)."""
+    outputs = notebook.page.locator(".jp-NotebookPanel .jp-CodeCell").nth(cell).locator(".jp-OutputArea-output")
+    return [o.text_content() for o in outputs.all() if o.is_visible()]
+
+
+def shown_once(notebook, cell: int, title: str, text: str) -> None:
+    """One rendering of the answer: the live view, its markdown rendered, and its static twin hidden."""
+    notebook.page.wait_for_function(
+        f"() => document.querySelector('.cw[data-title=\"{title}\"] .cw-md')", timeout=15_000
+    )
+    seen = visible_outputs(notebook, cell)
+    assert sum(words(text)[:80] in words(o) for o in seen) == 1, seen
+    assert notebook.page.locator(f'.cw[data-title="{title}"] .cw-live').first.is_hidden()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +71,7 @@ def notebook(tmp_path_factory):
         deadline = time.monotonic() + 90
         while status_of(notebook, "paced") != "done" and time.monotonic() < deadline:
             if status_of(notebook, "paced") == "streaming":
-                samples.append(notebook.text('.cw[data-title="paced"] .cw-text'))
+                samples.append(notebook.text('.cw[data-title="paced"] .cw-text .cw-live'))
             time.sleep(0.2)
         notebook.paced_samples = samples
         notebook.wait_until_idle(timeout=90)
@@ -75,17 +87,18 @@ def test_text_grows_in_the_dom_while_streaming_and_ends_complete(notebook):
     assert len(lengths) >= 3, f"the text did not grow over several samples: {[len(s) for s in notebook.paced_samples]}"
     assert [len(s) for s in grown] == sorted(len(s) for s in grown)  # never shrinks
     assert all(final.startswith(s) for s in grown)  # every sample is the start of the answer, in order
-    assert notebook.text('.cw[data-title="paced"] .cw-text') == final
-    assert words(final) in words(notebook.cell_outputs(1)[-1])  # the static markdown left for readers without widgets …
-    assert page_open(notebook, '.cw[data-title="paced"] > details.cw-body') is False  # … takes over: raw text folded
+    assert notebook.text('.cw[data-title="paced"] .cw-text .cw-live') == final
+    assert words(final) in words(notebook.cell_outputs(1)[-1])  # the static rendering, for readers without widgets …
+    shown_once(notebook, 1, "paced", final)  # … is hidden where the live view renders, which shows it formatted
 
 
 def test_ten_thousand_token_instant_stream_arrives_complete(notebook):
     final = expected("Count to 3700", 20_000)
     assert final.endswith("3699, 3700.") and len(final) > 20_000
     assert status_of(notebook, "count") == "done"
-    assert notebook.text('.cw[data-title="count"] .cw-text') == final
+    assert notebook.text('.cw[data-title="count"] .cw-text .cw-live') == final
     assert words(final) in words(notebook.cell_outputs(2)[-1])
+    shown_once(notebook, 2, "count", final)
 
 
 def test_events_tools_thinking_side_by_side_timeline_and_errors(notebook):
@@ -97,15 +110,15 @@ def test_events_tools_thinking_side_by_side_timeline_and_errors(notebook):
     assert page.locator('.cw[data-title="cut"] .cw-tool.cw-truncated').count() == 1
     assert "Cut off by max_tokens" in notebook.cell_outputs(4)[-1]  # the static rendering says it too
     assert "signature received" in notebook.text('.cw[data-title="thinking"] .cw-thinking summary')
-    assert notebook.text('.cw[data-title="thinking"] .cw-text') == "27 × 453 = **12,231**."
+    assert notebook.text('.cw[data-title="thinking"] .cw-text .cw-live') == "27 × 453 = **12,231**."
     assert status_of(notebook, "haiku") == status_of(notebook, "long answer") == "done"
-    assert notebook.text('.cw[data-title="haiku"] .cw-text') == expected(HAIKU)
+    assert notebook.text('.cw[data-title="haiku"] .cw-text .cw-live') == expected(HAIKU)
     assert page.locator('.cw[data-title="timeline"] .cw-svg svg').count() == 1
     assert page.locator('.jp-OutputArea-output[data-mime-type="image/svg+xml"]').count() == 1
     assert "APIStatusError: Overloaded (overloaded_error, mid-stream)" in notebook.text(
         '.cw[data-title="error"] .cw-banner'
     )
-    partial = notebook.text('.cw[data-title="error"] .cw-text')
+    partial = notebook.text('.cw[data-title="error"] .cw-text .cw-live')
     assert partial and expected(LONG).startswith(partial)
     assert notebook.error_outputs() == []
     assert not [e for e in notebook.console_errors if "anywidget" in e or "views.js" in e]
@@ -122,7 +135,7 @@ def test_playground_send_and_stop_from_the_browser(notebook):
     page.wait_for_function(
         "() => document.querySelector('.cw-playground .cw')?.dataset.status === 'done'", timeout=30_000
     )
-    assert answer.locator(".cw-text").text_content() == expected(HAIKU)
+    assert answer.locator(".cw-text .cw-live").text_content() == expected(HAIKU)
     prompt.fill(LONG)
     playground.get_by_role("button", name="Send").click()
     second = playground.locator(".cw").nth(1)
@@ -133,7 +146,7 @@ def test_playground_send_and_stop_from_the_browser(notebook):
     page.wait_for_function(
         "() => document.querySelectorAll('.cw-playground .cw')[1]?.dataset.status === 'stopped'", timeout=15_000
     )
-    kept = second.locator(".cw-text").text_content()
+    kept = second.locator(".cw-text .cw-live").text_content()
     assert kept and expected(LONG).startswith(kept) and len(kept) < len(expected(LONG))
     assert f"Stopped after {len(kept)} chars." in playground.locator(".cw-pg-status").text_content()
     notebook.screenshot("widgets-playground", ".cw-playground")
@@ -143,12 +156,11 @@ def test_a_reloaded_page_shows_the_final_state_from_the_kernel(notebook):
     """The kernel stored each view's final state without sending it twice; a fresh page gets it from there."""
     notebook.save()
     notebook.reload()
-    selector = '.cw[data-title="count"] .cw-text'
+    selector = '.cw[data-title="count"] .cw-text .cw-live'
     notebook.page.wait_for_function(
         f"() => document.querySelector('{selector}')?.textContent.length > 0", timeout=60_000
     )
     assert notebook.text(selector) == expected("Count to 3700", 20_000)
     assert status_of(notebook, "count") == status_of(notebook, "paced") == "done"
-    assert (
-        page_open(notebook, '.cw[data-title="count"] > details.cw-body') is True
-    )  # a view drawn after the end shows all
+    shown_once(notebook, 2, "count", expected("Count to 3700", 20_000))  # not twice after a reload
+    shown_once(notebook, 1, "paced", expected(LONG))
