@@ -159,7 +159,10 @@ def check_lab_extensions() -> Result:
 def check_mode() -> Result:
     from helpers import connect
 
-    m = connect.mode()
+    try:
+        m = connect.mode()
+    except ValueError as err:  # the key's shape, masked
+        return Result("FAIL", "mode", f"live, but {err}".split(": ", 1)[0], str(err).split(": ", 1)[-1])
     if m.offline:
         why = (
             "COURSE_OFFLINE is set"
@@ -167,15 +170,7 @@ def check_mode() -> Result:
             else "no ANTHROPIC_API_KEY in the environment or .env"
         )
         return Result("OK", "mode", f"offline ({why}): the local Messages API answers, no key is used")
-    found = f"live: key {m.key_hint} sends requests to {m.base_url}"
-    if not os.environ["ANTHROPIC_API_KEY"].strip().startswith("sk-ant-"):
-        return Result(
-            "WARN",
-            "mode",
-            f"{found}, but the key does not start with sk-ant-",
-            "copy the whole key from console.anthropic.com into .env (ANTHROPIC_API_KEY=...)",
-        )
-    return Result("OK", "mode", found)
+    return Result("OK", "mode", f"live: key {m.key_hint} sends requests to {m.base_url}")
 
 
 def check_local_api() -> Result:
@@ -224,7 +219,10 @@ def check_live_api() -> Result:
 
     from helpers import connect
 
-    m = connect.mode()
+    try:
+        m = connect.mode()
+    except ValueError:
+        return Result("SKIP", "live API", "not tried: the key's shape is wrong (see the mode line)")
     if m.offline:
         return Result("SKIP", "live API", "offline mode does not use it")
     sdk = anthropic.Anthropic(

@@ -55,6 +55,32 @@ def mask(key: str) -> str:
     return f"…{key[-4:]}" if len(key) > 8 else "…"
 
 
+def check_key(key: str, base_url: str = DEFAULT_LIVE_URL) -> None:
+    """Raise ValueError saying what is wrong with the key's shape (masked: its last 4 characters at most).
+
+    A key with a line break, a space or a non-ASCII character inside cannot go in an HTTP header (a key pasted over
+    two lines in ``.env`` does that); one without the ``sk-ant-`` prefix is not an Anthropic API key (a gateway named
+    by ``ANTHROPIC_BASE_URL`` may use its own keys, so the prefix is only required for api.anthropic.com).
+    """
+    where = f"ANTHROPIC_API_KEY ({mask(key)}, {len(key)} characters)"
+    fix = "put the whole key on one line in .env (ANTHROPIC_API_KEY=sk-ant-...), with no quotes or spaces inside"
+    for i, ch in enumerate(key):
+        if ch.isspace() or not ch.isascii() or not ch.isprintable():
+            what = (
+                "a line break"
+                if ch in "\r\n"
+                else "a space"
+                if ch.isspace()
+                else "a character HTTP headers cannot carry"
+            )
+            raise ValueError(f"{where} has {what} at position {i + 1}: {fix}")
+    if base_url.rstrip("/") == DEFAULT_LIVE_URL and not key.startswith("sk-ant-"):
+        raise ValueError(
+            f"{where} does not start with sk-ant-, so it is not an Anthropic API key: copy the whole key from "
+            "console.anthropic.com (API keys) into .env, or set COURSE_OFFLINE=1 to work offline"
+        )
+
+
 def load_env() -> None:
     """Read ``.env`` (searching from the working directory upward) without overriding the environment."""
     from dotenv import find_dotenv, load_dotenv
@@ -67,12 +93,15 @@ def _forced_offline() -> bool:
 
 
 def mode(offline: bool | None = None) -> Mode:
-    """Decide the mode from the argument, the environment and ``.env``; starts nothing."""
+    """Decide the mode from the argument, the environment and ``.env``; starts nothing.
+
+    Raises ValueError naming what is wrong with a live key's shape (see :func:`check_key`), never showing the key."""
     load_env()
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     if offline or (offline is None and (_forced_offline() or not key)):
         return Mode("offline", os.environ.get("COURSE_OFFLINE_URL") or "(local API, started on first use)", "")
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_LIVE_URL
+    check_key(key, base_url)
     return Mode("live", base_url.rstrip("/"), mask(key))
 
 

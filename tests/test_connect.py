@@ -116,3 +116,40 @@ def test_recording_in_live_mode_then_replaying_for_a_class(env, tmp_path):
             assert stream.get_final_text().startswith("RECORDED")
         with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
             assert stream.get_final_text().startswith("Silent")  # no recording: scripted answer
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The key's shape is checked when the mode is chosen, and the error never shows the key
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "problem"),
+    [
+        (f'ANTHROPIC_API_KEY="{FAKE_KEY[:50]}\n{FAKE_KEY[50:]}"\n', "a line break at position 51"),
+        (f"ANTHROPIC_API_KEY={FAKE_KEY[:50]} {FAKE_KEY[50:]}\n", "a space at position 51"),
+        (f"ANTHROPIC_API_KEY={FAKE_KEY[:50]}é{FAKE_KEY[50:]}\n", "a character HTTP headers cannot carry"),
+        ("ANTHROPIC_API_KEY=" + FAKE_KEY.removeprefix("sk-ant-") + "\n", "does not start with sk-ant-"),
+    ],
+)
+def test_a_malformed_key_is_named_masked_and_never_sent(env, tmp_path, capsys, dotenv, problem):
+    from helpers.check import check_live_api, check_mode
+
+    (tmp_path / ".env").write_text(dotenv)
+    with pytest.raises(ValueError, match=problem) as info:
+        connect.client()
+    message = str(info.value)
+    assert "ANTHROPIC_API_KEY (…1234" in message  # the last 4 characters, as the banner shows them
+    assert "Illegal header value" not in message
+    mode, live = check_mode(), check_live_api()
+    assert mode.status == "FAIL" and problem.split(" at ")[0] in mode.found and mode.fix
+    assert live.status == "SKIP"
+    shown = message + mode.line() + live.line() + capsys.readouterr().out
+    for piece in (FAKE_KEY[:50], FAKE_KEY[50:-4], FAKE_KEY.removeprefix("sk-ant-")[:20]):
+        assert piece not in shown
+
+
+def test_a_gateway_may_use_its_own_key_shape(env, api):
+    env.setenv("ANTHROPIC_API_KEY", "gateway-key-1234")
+    env.setenv("ANTHROPIC_BASE_URL", api.url)
+    assert connect.mode().key_hint == "…1234"
+    assert connect.client(quiet=True).messages.create(model=MODEL, max_tokens=64, messages=HAIKU).content
