@@ -248,6 +248,8 @@ class Learner:
     ttft_notebook: float | None = None
     ttft_relay: float | None = None
     cells_run: int = 0
+    reconnects: int = 0  # kernel websocket reconnections (see Kernel)
+    run_s: float | None = None  # from opening JupyterLab to the relay's last event
     relay_text: str = ""
     error: str | None = None
 
@@ -376,13 +378,21 @@ class Learner:
 
 
 class Kernel:
-    """A kernel's websocket (``api/kernels/ID/channels``), as JupyterLab opens it: session cookie, Origin, XSRF."""
+    """A kernel's websocket (``api/kernels/ID/channels``), as JupyterLab opens it: session cookie and Origin.
+
+    Like JupyterLab, it reconnects with the same session id when the server closes the socket (the server does so when
+    a new kernel has not answered ``kernel_info`` within its ``kernel_info_timeout``, 60 s, which a class starting 30
+    kernels on 2 cores can exceed); the server replays what it buffered for the session meanwhile.
+    """
+
+    RECONNECTS = 5  # per kernel, with 1, 2, 4, 8, 16 s between attempts
 
     def __init__(self, learner: Learner, kernel_id: str):
         self.learner, self.kernel_id = learner, kernel_id
         self.session = uuid.uuid4().hex
+        self.ws = None
 
-    async def __aenter__(self) -> Kernel:
+    async def connect(self) -> None:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
@@ -390,18 +400,34 @@ class Kernel:
         path = f"{learner.prefix}api/kernels/{self.kernel_id}/channels"
         url = f"{learner.hub_url.replace('http', 'ws', 1)}{path}?session_id={self.session}"
         headers = {"Cookie": learner.cookie_header(path), "Origin": learner.hub_url}
-        self.ws = await websocket_connect(
-            HTTPRequest(url, headers=headers, connect_timeout=120, request_timeout=120), max_message_size=64 * MIB
-        )
-        await self.request("kernel_info_request", {}, "shell")  # JupyterLab waits for this before running cells
-        return self
+        request = HTTPRequest(url, headers=headers, connect_timeout=120, request_timeout=120)
+        self.ws = await websocket_connect(request, max_message_size=64 * MIB)
+
+    async def reconnect(self, during: str) -> None:
+        if self.learner.reconnects >= self.RECONNECTS:
+            raise Refused(f"the kernel websocket closed during {during}, {self.RECONNECTS} reconnects already")
+        await asyncio.sleep(2**self.learner.reconnects)
+        self.learner.reconnects += 1
+        await self.connect()
+
+    async def __aenter__(self) -> Kernel:
+        await self.connect()
+        while True:  # JupyterLab asks for kernel_info on every new connection before it runs cells
+            try:
+                await self.request("kernel_info_request", {}, "shell")
+                return self
+            except ConnectionError:
+                await self.reconnect("kernel_info_request")
 
     async def __aexit__(self, *exc) -> None:
         self.ws.close()
 
     async def request(self, msg_type: str, content: dict, channel: str) -> tuple[dict, float | None]:
         """Send one request; wait for its reply and for the kernel to be idle again. Returns the reply's content and
-        the seconds until the first stream output (None if there was none)."""
+        the seconds until the first stream output (None if there was none). A kernel_info_request whose socket closes
+        raises ConnectionError; any other request waits for its answer on a new connection."""
+        from tornado.websocket import WebSocketClosedError
+
         msg_id = uuid.uuid4().hex
         header = {
             "msg_id": msg_id,
@@ -413,11 +439,20 @@ class Kernel:
         }
         message = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": channel}
         started, first_text, reply, idle = time.monotonic(), None, None, msg_type == "kernel_info_request"
-        await self.ws.write_message(json.dumps(message))
+        sent = False
         while reply is None or not idle:
-            raw = await asyncio.wait_for(self.ws.read_message(), timeout=600)
+            try:
+                if not sent:
+                    await self.ws.write_message(json.dumps(message))
+                    sent = True
+                raw = await asyncio.wait_for(self.ws.read_message(), timeout=600)
+            except WebSocketClosedError:
+                raw = None
             if raw is None:
-                raise Refused(f"the kernel websocket closed during {msg_type}")
+                if msg_type == "kernel_info_request":
+                    raise ConnectionError("closed")
+                await self.reconnect(msg_type)
+                continue
             if isinstance(raw, bytes):
                 continue  # binary frames carry widget buffers; no stream text comes that way
             got = json.loads(raw)
@@ -496,12 +531,16 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
 
 
 async def _learner_runs(learner: Learner, lesson: str) -> None:
+    step, started = "opening JupyterLab", time.monotonic()
     try:
         await learner.open_lab()
+        step = f"running {lesson}"
         await learner.run_lesson(lesson)
+        step = "streaming the relay"
         await learner.stream_relay()
+        learner.run_s = time.monotonic() - started
     except Exception as exc:  # one learner's failure is a result, not the end of the class
-        learner.error = f"{type(exc).__name__}: {exc}"
+        learner.error = f"{step} (after {learner.cells_run} cells): {type(exc).__name__}: {exc}"
 
 
 async def run_class(hub: Hub, learners: int, lesson: str = LESSON.name, spawn_timeout: float = 900) -> Result:
@@ -560,6 +599,7 @@ def report(result: Result) -> list[str]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     ttft = [x.ttft_notebook * 1000 for x in result.streamed if x.ttft_notebook is not None]
     relay = [x.ttft_relay * 1000 for x in result.streamed]
+    runs = [x.run_s for x in result.streamed if x.run_s is not None]
     mem = result.memory
     mean = statistics.fmean
     per_learner = mean(mem["total"]) if mem["total"] else float("nan")
@@ -572,7 +612,8 @@ def report(result: Result) -> list[str]:
         f"class-wide run all (lesson 01, every cell, + one relay stream each): {result.run_all_s:.1f} s wall, "
         f"{result.cpu_run_s:.0f} CPU s ({cpu_learner:.1f} per learner), "
         f"{result.cpu_run_s / result.run_all_s:.2f} of {cores} cores busy on average "
-        f"(+ {result.cpu_bench_s:.1f} CPU s for the {n} simulated browsers in this process)",
+        f"(+ {result.cpu_bench_s:.1f} CPU s for the {n} simulated browsers in this process); each learner's run "
+        f"p50 {percentile(runs, 50):.1f} s, p99 {percentile(runs, 99):.1f} s",
         f"TTFT, lesson 01's first streaming cell: p50 {percentile(ttft, 50):.0f} ms, p99 {percentile(ttft, 99):.0f} ms "
         f"(the local API's own realistic first-token delay is 400-900 ms)",
         f"TTFT, relay page through /user/NAME/relay/: p50 {percentile(relay, 50):.0f} ms, "
@@ -581,6 +622,8 @@ def report(result: Result) -> list[str]:
         f"its local API thread {mean(mem['kernel'] or [0]):.0f} + relay {mean(mem['relay'] or [0]):.0f} "
         f"(max {max(mem['total'] or [0]):.0f})",
         f"hub's own memory (RSS): hub {result.hub_mib:.0f} MiB + proxy {result.proxy_mib:.0f} MiB",
+        f"kernel websocket reconnects, as JupyterLab makes them when the server closes a socket: "
+        f"{sum(x.reconnects for x in result.learners)}",
     ]
     for learner in result.learners:
         if learner.error:
