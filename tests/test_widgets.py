@@ -8,6 +8,8 @@ import configparser
 import html
 import json
 import re
+import subprocess
+import sys
 import time
 
 import anthropic
@@ -453,3 +455,30 @@ async def test_playground_stop_closes_the_stream_mid_way(api):
     assert f"Stopped after {len(view.text)} chars." in pg.status.value
     assert api.stats()["streams_cut_by_client"] == before + 1
     assert pg.messages[-1] == {"role": "assistant", "content": view.text}  # what arrived stays in the conversation
+
+
+async def test_playground_copies_as_code_that_runs_and_keeps_a_history(aclient, api):
+    pg = Playground(aclient, display=False)
+    assert pg.stop_button.disabled and pg.stop_button.button_style == ""  # grey while nothing runs
+    pg.system.value, pg.tools.value = "Be brief.", True
+    await pg.send(WEATHER)
+    await pg.send("Thanks! <b>And</b> tomorrow?")
+    assert [r["prompt"] for r in pg.history] == [WEATHER, "Thanks! <b>And</b> tomorrow?"]
+    assert all(r["model"] == "claude-sonnet-4-6" and r["output_tokens"] > 0 and r["ttft_ms"] >= 0 for r in pg.history)
+    assert "&lt;b&gt;And&lt;/b&gt;" in pg.history_table.value and "<b>And" not in pg.history_table.value
+    pg.code_button.click()
+    code = pg.code_box.value
+    assert code == pg.code("Thanks! <b>And</b> tomorrow?") and pg.code_box.layout.display == ""
+    assert "system='Be brief.'" in code and "tools=TOOLS" in code and api.url in code
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("output tokens") and "stop_reason: end_turn" in done.stdout
+
+
+def test_playground_code_never_carries_the_key():
+    key = "sk-ant-api03-" + "x" * 40
+    live = Playground(anthropic.AsyncAnthropic(api_key=key), display=False)
+    gateway = Playground(anthropic.AsyncAnthropic(api_key=key, base_url="https://gateway.example/v1"), display=False)
+    assert "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY" in live.code("hi")
+    assert 'base_url="https://gateway.example/v1"' in gateway.code("hi")
+    assert key not in live.code("hi") + gateway.code("hi")

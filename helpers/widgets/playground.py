@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import pprint
 
 import anthropic
 import ipywidgets as W
@@ -64,28 +65,41 @@ class Playground:
         self.client = client
         self.messages: list[dict] = []  # the conversation, as sent with the next request
         self.turns = 0
-        full = W.Layout(width="100%")
-        self.prompt = W.Textarea(placeholder="Your prompt…", layout=W.Layout(width="100%", height="5em"))
+        self.history: list[dict] = []  # one row per answer of this session: prompt, model, figures, stop reason
+        # width "auto" with box-sizing border-box: a 100% width plus the widget's own margin overflowed the panel
+        full = W.Layout(width="auto", max_width="100%")
+        self.prompt = W.Textarea(
+            placeholder="Your prompt…", layout=W.Layout(width="auto", max_width="100%", height="5em")
+        )
         self.system = W.Textarea(placeholder="System prompt (optional)", layout=full)
         self.model = W.Dropdown(options=models, value=models[0], description="model")
         self.max_tokens = W.BoundedIntText(value=2048, min=1, max=128_000, description="max_tokens")
         self.thinking = W.Checkbox(value=False, description="thinking (budget 1024)", indent=False)
         self.tools = W.Checkbox(value=False, description="tools (get_weather)", indent=False)
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
-        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="Nothing is streaming")
         self.new_button = W.Button(description="New conversation")
+        self.code_button = W.Button(description="Copy as code", icon="code", tooltip="The SDK call for these settings")
         self.status = W.HTML()
         self.transcript = W.VBox()
+        self.code_box = W.Textarea(layout=W.Layout(width="auto", max_width="100%", height="16em", display="none"))
+        self.history_table = W.HTML()
         self.send_button.on_click(lambda _button: self._spawn())
         self.stop_button.on_click(lambda _button: self.stop())
         self.new_button.on_click(lambda _button: self.reset())
+        self.code_button.on_click(lambda _button: self._show_code())
         self.box = W.VBox(
             [
                 self.transcript,
                 self.prompt,
                 self.system,
-                W.HBox([self.model, self.max_tokens, self.thinking, self.tools]),
-                W.HBox([self.send_button, self.stop_button, self.new_button, self.status]),
+                W.HBox([self.model, self.max_tokens, self.thinking, self.tools], layout=W.Layout(flex_flow="row wrap")),
+                W.HBox(
+                    [self.send_button, self.stop_button, self.new_button, self.code_button, self.status],
+                    layout=W.Layout(flex_flow="row wrap"),
+                ),
+                self.code_box,
+                self.history_table,
             ]
         )
         self.box.add_class("cw-playground")
@@ -172,6 +186,7 @@ class Playground:
                 self.messages.append({"role": "user", "content": [self._run_tool(b) for b in calls]})
                 continue
             self.turns += 1
+            self._record(prompt, view, message)
             usage = message.usage
             self._say(f"Done: {message.stop_reason} · {usage.input_tokens} in / {usage.output_tokens} out tokens.")
             return message
@@ -210,6 +225,78 @@ class Playground:
     def _busy(self, busy: bool) -> None:
         self.send_button.disabled = busy
         self.stop_button.disabled = not busy
+        self.stop_button.button_style = "danger" if busy else ""  # grey while nothing runs
+        self.stop_button.tooltip = "Stop the answer" if busy else "Nothing is streaming"
+
+    # -- copy as code and history ---------------------------------------------------------------------------------
+
+    def code(self, prompt: str | None = None) -> str:
+        """The SDK call for the current settings and conversation, runnable as is (no key in it, ever)."""
+        prompt = prompt if prompt is not None else (self.prompt.value or self._last_prompt())
+        messages = [*self.messages, {"role": "user", "content": prompt or "Hello!"}]
+        base_url = str(self.client.base_url).rstrip("/")
+        if base_url == "https://api.anthropic.com":
+            make = "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY from the environment"
+        elif base_url.startswith(("http://127.0.0.1", "http://localhost")):
+            make = (
+                f'client = anthropic.Anthropic(base_url="{base_url}", api_key="offline")'
+                "  # the course's local API; live: anthropic.Anthropic()"
+            )
+        else:
+            make = f'client = anthropic.Anthropic(base_url="{base_url}")  # key from ANTHROPIC_API_KEY'
+        args = [f"model={self.model.value!r}", f"max_tokens={int(self.max_tokens.value)}"]
+        if self.system.value.strip():
+            args.append(f"system={self.system.value!r}")
+        if self.thinking.value:
+            args.append(f"thinking={THINKING!r}")
+        if self.tools.value:
+            args.append("tools=TOOLS")
+        args.append("messages=MESSAGES")
+        lines = ["import anthropic", "", make]
+        if self.tools.value:
+            lines.append(f"TOOLS = {pprint.pformat([WEATHER_TOOL], width=100, sort_dicts=False)}")
+        lines += [
+            f"MESSAGES = {pprint.pformat(messages, width=100, sort_dicts=False)}",
+            "",
+            "with client.messages.stream(",
+            *(f"    {a}," for a in args),
+            ") as stream:",
+            "    for text in stream.text_stream:",
+            '        print(text, end="", flush=True)',
+            "message = stream.get_final_message()",
+            'print("\\nstop_reason:", message.stop_reason, "·", message.usage.output_tokens, "output tokens")',
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _last_prompt(self) -> str:
+        return next((r["prompt"] for r in reversed(self.history)), "")
+
+    def _show_code(self) -> None:
+        self.code_box.value = self.code()
+        self.code_box.layout.display = ""
+        self._say("The SDK call for these settings is below: select it and copy (Ctrl+A, Ctrl+C in the box).")
+
+    def _record(self, prompt: str, view: ThinkingView, message) -> None:
+        figures = view._figures()
+        self.history.append(
+            {
+                "prompt": prompt,
+                "model": self.model.value,
+                "ttft_ms": figures.get("ttft_ms"),
+                "tok_s": figures.get("tok_s"),
+                "output_tokens": message.usage.output_tokens,
+                "stop_reason": message.stop_reason,
+            }
+        )
+        cells = lambda row: "".join(f"<td>{html.escape(str(v if v is not None else '–'))}</td>" for v in row)  # noqa: E731
+        rows = "".join(
+            f"<tr>{cells([r['prompt'][:40], r['model'], r['ttft_ms'], r['tok_s'], r['output_tokens'], r['stop_reason']])}</tr>"
+            for r in self.history
+        )
+        head = "".join(f"<th>{h}</th>" for h in ("prompt", "model", "TTFT ms", "tok/s", "tokens", "stop_reason"))
+        self.history_table.value = (
+            f"<table class='cw-pg-history'><caption>This session's answers</caption><tr>{head}</tr>{rows}</table>"
+        )
 
     def _say(self, text: str) -> None:
         """The status line: plain text (it often carries what the server sent), escaped into the HTML widget."""
