@@ -75,8 +75,10 @@ def page_url(path: str = "/", *, local_url: str | None = None) -> str:
       the relay jupyter-server-proxy runs at ``{prefix}relay/``. On a hub the result is a path on the hub's own
       host (``/user/NAME/relay/``): show it as a link, the browser completes it.
     """
-    if not path.startswith("/"):
-        raise ValueError(f"path must start with '/', got {path!r}")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path must be a str starting with '/', got {path!r}")
+    if local_url is not None and not isinstance(local_url, str):
+        raise TypeError(f"local_url= expects the relay's URL as a str (e.g. relay.url), got {type(local_url).__name__}")
     prefix = base_url()
     if prefix is None:
         if local_url is None:
