@@ -76,7 +76,7 @@ def page_url(path: str = "/", *, local_url: str | None = None) -> str:
       host (``/user/NAME/relay/``): show it as a link, the browser completes it.
     """
     if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError(f"path must be a str starting with '/', got {path!r}")
+        raise ValueError(f"path must start with '/' (a str), got {path!r}")
     if local_url is not None and not isinstance(local_url, str):
         raise TypeError(f"local_url= expects the relay's URL as a str (e.g. relay.url), got {type(local_url).__name__}")
     prefix = base_url()
