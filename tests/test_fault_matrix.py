@@ -25,7 +25,10 @@ def test_the_matrix_covers_every_fault_the_local_api_injects():
 
     kinds = {spec.split("@")[0].split(":")[0] for spec in matrix.FAULTS}
     statuses = {int(spec.split(":")[1]) for spec in matrix.FAULTS if spec.startswith("http:")}
-    assert kinds == {"http", "error", "drop", "stall", "garbage"}
+    # badjson@N breaks a tool input, which the matrix's text prompt has none of: test_offline_stream_types covers it
+    assert kinds == {"http", "error", "drop", "stall", "garbage", "stop"}
+    stops = {faults.parse(spec).stop_reason for spec in matrix.FAULTS if spec.startswith("stop:")}
+    assert stops == set(faults.STOP_REASONS)  # a row per stop reason the SDK knows
     assert statuses == set(faults.ERROR_TYPES) - {400}  # 400 is the local API's answer to a bad request, not a fault
     for spec in matrix.FAULTS:
         assert faults.parse(spec), f"{spec} is not a fault the local API knows"

@@ -3,6 +3,8 @@
 Each cell streams a long answer through one caller while the local API injects one fault, then checks what a learner
 expects: the right exception (or SSE ``error`` event), the text that arrived before the fault kept, no wait past the
 configured read timeout, and the next request on the same client / widget kernel / relay server answered in full.
+A ``stop:REASON@N`` row is no failure: the answer ends early with that stop reason, and every caller must report it
+(the final Message, the widget's footer, the relay's ``stop`` event) with the partial text kept.
 ``tests/test_fault_matrix.py`` runs the same cells as tests; this script prints them as a markdown table:
 
     python tools/fault_matrix.py
@@ -14,11 +16,13 @@ import asyncio
 import json
 import sys
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import anthropic
 import httpx2
+from anthropic.types import StopReason
 
 MODEL = "claude-sonnet-4-6"
 PROMPT = "Explain streaming in detail"  # the local API's ~400-word answer: the fault lands mid-text
@@ -32,10 +36,11 @@ AT = 12  # events before a mid-stream fault: message_start, content_block_start,
 class Expect:
     """What a learner should see for one fault."""
 
-    exception: type[BaseException]  # what the SDK raises (the caller's ``except`` clause)
+    exception: type[BaseException] | None  # what the SDK raises (the caller's ``except`` clause); None: nothing
     error_type: str  # the SDK error's ``.type``, or the relay's ``error`` event type
     status: int | None = None  # ``.status_code`` of an APIStatusError
     midstream: bool = False  # text arrived before the fault, and must be kept
+    stop_reason: str | None = None  # the stop reason every caller must report (the stop: rows)
 
 
 FAULTS: dict[str, Expect] = {
@@ -50,6 +55,10 @@ FAULTS: dict[str, Expect] = {
     f"drop@{AT}": Expect(httpx2.RemoteProtocolError, "api_connection_error", midstream=True),
     f"stall@{AT}:{STALL_SECONDS:g}": Expect(httpx2.ReadTimeout, "timeout_error", midstream=True),
     f"garbage@{AT}": Expect(json.JSONDecodeError, "stream_error", midstream=True),
+    **{
+        f"stop:{reason}@{AT}": Expect(None, "", midstream=True, stop_reason=reason)
+        for reason in typing.get_args(StopReason)
+    },
 }
 
 
@@ -62,6 +71,7 @@ class Outcome:
     seconds: float
     next_text: str
     extra: list[str]  # problems only this caller can see (a widget's banner, the relay's event order)
+    stop_reason: str | None = None  # what the caller reports when the stream ended without an error
 
 
 def _timeout() -> httpx2.Timeout:
@@ -85,16 +95,18 @@ def sync_text_stream(api_url: str, fault: str) -> Outcome:
     parts: list[str] = []
     error = None
     started = time.monotonic()
+    stop_reason = None
     try:
         with client.messages.stream(**_request(PROMPT, fault)) as stream:
             for text in stream.text_stream:
                 parts.append(text)
+            stop_reason = stream.get_final_message().stop_reason
     except Exception as exc:  # the cell checks it is the expected one
         error = exc
     seconds = time.monotonic() - started
     with client.messages.stream(**_request(NEXT_PROMPT)) as stream:
         next_text = stream.get_final_text()
-    return Outcome(error, "".join(parts), seconds, next_text, [])
+    return Outcome(error, "".join(parts), seconds, next_text, [], stop_reason)
 
 
 def async_stream(api_url: str, fault: str) -> Outcome:
@@ -103,19 +115,20 @@ def async_stream(api_url: str, fault: str) -> Outcome:
     async def run() -> Outcome:
         client = anthropic.AsyncAnthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
         parts: list[str] = []
-        error = None
+        error = stop_reason = None
         started = time.monotonic()
         try:
             async with client.messages.stream(**_request(PROMPT, fault)) as stream:
                 async for text in stream.text_stream:
                     parts.append(text)
+                stop_reason = (await stream.get_final_message()).stop_reason
         except Exception as exc:  # the cell checks it is the expected one
             error = exc
         seconds = time.monotonic() - started
         async with client.messages.stream(**_request(NEXT_PROMPT)) as stream:
             next_text = await stream.get_final_text()
         await client.close()
-        return Outcome(error, "".join(parts), seconds, next_text, [])
+        return Outcome(error, "".join(parts), seconds, next_text, [], stop_reason)
 
     return asyncio.run(run())
 
@@ -163,7 +176,10 @@ def widget_text_view(api_url: str, fault: str) -> Outcome:
             extra.append(f"{how}: the next view did not end cleanly (status {next_view.status!r}, {next_view.error!r})")
     if _shown_text(after[0]) != _shown_text(after[1]):
         extra.append("watch and awatch showed different answers to the next request")
-    return Outcome(errors[0], _shown_text(views[0]), seconds, _shown_text(after[0]), extra)
+    reasons = [view.footer.get("stop_reason") for view in views]
+    if reasons[0] != reasons[1]:
+        extra.append(f"watch's footer says stop_reason {reasons[0]!r}, awatch's {reasons[1]!r}")
+    return Outcome(errors[0], _shown_text(views[0]), seconds, _shown_text(after[0]), extra, reasons[0])
 
 
 def _shown_text(view) -> str:
@@ -191,13 +207,15 @@ def web_relay(api_url: str, fault: str) -> Outcome:
     names = [e.event for e in events]
     errors = [json.loads(e.data) for e in events if e.event == "error"]
     extra = []
-    if names[-2:] != ["error", "done"]:
-        extra.append(f"expected …, error, done; got events {names[-3:]}")
+    ending = ["stop", "done"] if fault.startswith("stop:") else ["error", "done"]
+    if names[-2:] != ending:
+        extra.append(f"expected …, {', '.join(ending)}; got events {names[-3:]}")
     if [e.event for e in after][-2:] != ["stop", "done"]:
         extra.append(f"the next request did not end in stop, done: {[e.event for e in after][-3:]}")
     kept = "".join(json.loads(e.data)["text"] for e in events if e.event == "text")
     next_text = "".join(json.loads(e.data)["text"] for e in after if e.event == "text")
-    return Outcome(errors[0] if errors else None, kept, seconds, next_text, extra)
+    stops = [json.loads(e.data).get("stop_reason") for e in events if e.event == "stop"]
+    return Outcome(errors[0] if errors else None, kept, seconds, next_text, extra, stops[0] if stops else None)
 
 
 CALLERS: dict[str, Callable[[str, str], Outcome]] = {
@@ -225,6 +243,11 @@ def problems(caller: str, fault: str, outcome: Outcome) -> list[str]:
             found.append(f"error event type {error.get('type')!r}, expected {expect.error_type!r}")
         if error.get("message") not in ERROR_MESSAGES.values():
             found.append(f"error event message is not one of the relay's user-safe messages: {error.get('message')!r}")
+    elif expect.exception is None:
+        if error is not None:
+            found.append(f"raised {type(error).__name__}: {error!r}, expected no error")
+        if outcome.stop_reason != expect.stop_reason:
+            found.append(f"reported stop_reason {outcome.stop_reason!r}, expected {expect.stop_reason!r}")
     elif not isinstance(error, expect.exception):
         found.append(f"raised {type(error).__name__}: {error!r}, expected {expect.exception.__name__}")
     elif expect.status is not None:

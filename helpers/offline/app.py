@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import faults as faults_mod
 from . import replies, sse, wire
+from .caching import PromptCache
 from .validate import MAX_BODY_BYTES, BadRequest, validate
 
 log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
@@ -45,6 +46,7 @@ class Pace:
 
     mode: str = "realistic"
     rate: float = 60.0
+    prefill_rate: float = 5000.0  # realistic: uncached input tokens past the first 1000 read per second before TTFT
 
     @classmethod
     def parse(cls, spec: str | float | None) -> Pace:
@@ -66,6 +68,10 @@ class Pace:
         rng = random.Random(seed)
         rate = rng.uniform(50, 70) if self.mode == "realistic" else self.rate
         ttft = rng.uniform(0.4, 0.9) if self.mode == "realistic" else min(0.3, 1 / rate)
+        if self.mode == "realistic" and events and events[0].name == "message_start":
+            usage = events[0].data["message"]["usage"]
+            uncached = usage["input_tokens"] + usage.get("cache_creation_input_tokens", 0)
+            ttft += max(uncached - 1000, 0) / self.prefill_rate  # a cached prefix is read, not recomputed
         out, first = [], True
         for ev in events:
             if ev.tokens and first:
@@ -115,6 +121,7 @@ class LocalMessagesAPI:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
         self.stats = Stats()
+        self.cache = PromptCache()  # prompt-cache prefixes this server has seen
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -201,7 +208,11 @@ class LocalMessagesAPI:
             chunks = [(e.raw, e.event) for e in recorded]
             delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
         else:
-            events = wire.events(request, replies.choose(request))
+            events = wire.events(request, replies.choose(request), self.cache.lookup(request))
+            if fault.stop_reason:
+                events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
+            if fault.badjson_at is not None:
+                events = wire.break_json(events, fault.badjson_at)
             if not request.get("stream"):
                 await asyncio.sleep(sum(pace.delays(events, seed)))
                 await _json(send, 200, wire.message(events), request_id)

@@ -124,12 +124,17 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
     container = None
     last_server_id = ""
 
-    usage = _usage(n_in, 1, cache)
-    usage["cache_creation"] = {
-        "ephemeral_5m_input_tokens": cache.created_5m,
-        "ephemeral_1h_input_tokens": cache.created_1h,
+    usage = _usage(n_in, 1, cache)  # in the order the real API sends them
+    usage = {
+        **{k: v for k, v in usage.items() if k != "output_tokens"},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cache.created_5m,
+            "ephemeral_1h_input_tokens": cache.created_1h,
+        },
+        "output_tokens": 1,
+        "service_tier": "standard",
+        "inference_geo": "not_available",
     }
-    usage.update(output_tokens=1, service_tier="standard", inference_geo="not_available")
     message = {
         "model": request["model"],
         "id": make_id("msg_", seed),
