@@ -168,6 +168,7 @@ class Gate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (refusal := self.refusal(Headers(scope=scope), scope["method"], scope["path"])):
+            log.info("refused %s %s with %d: %s", scope["method"], scope["path"], refusal[0], refusal[2])
             await error_response(*refusal)(scope, receive, send)
             return
         await self.app(scope, receive, send)

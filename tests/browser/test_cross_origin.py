@@ -1,0 +1,160 @@
+"""Another site cannot make the relay spend the key, in a real chromium.
+
+A page on ``http://localhost:P`` (the attacker) fires every simple cross-site request a browser allows at the relay on
+``http://127.0.0.1:Q``: an ``EventSource``, a no-cors ``fetch``, a ``text/plain`` ``fetch`` POST, a ``text/plain``
+HTML form whose body is valid JSON, and a followed link. A name that resolves to 127.0.0.1 (DNS rebinding, played
+with chromium's ``--host-resolver-rules``) loads the page under that name and asks from there. The local Messages API
+behind the relay counts what reached it: nothing. Its own page and a command-line client still stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import anthropic
+import httpx2
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from helpers.offline import start as start_api
+from helpers.offline.server import serve_in_thread
+from helpers.web import parse, start
+
+from .lab import CHROMIUM_ARGS, chromium_path
+
+REBOUND = "attacker.test"  # chromium resolves it to 127.0.0.1, as a rebinding DNS server would
+
+ATTACKER_PAGE = """<!doctype html>
+<title>a page on another site</title>
+<iframe name="sink"></iframe>
+<form id="form" method="POST" enctype="text/plain" target="sink" action="__RELAY__/chat">
+  <input name='{"messages": [{"role": "user", "content": "spend the key", "x": "' value='"}]}'>
+</form>
+<a id="link" href="__RELAY__/chat?message=spend+the+key">a link</a>
+<script>
+  const RELAY = "__RELAY__";
+  const spend = JSON.stringify({messages: [{role: "user", content: "spend the key"}]});
+  window.fired = [];
+  const source = new EventSource(RELAY + "/chat?message=spend+the+key");
+  source.onerror = () => { source.close(); window.fired.push("eventsource"); };
+  fetch(RELAY + "/chat?message=spend+the+key", {mode: "no-cors"})
+    .then(() => window.fired.push("no-cors get"), () => window.fired.push("no-cors get"));
+  fetch(RELAY + "/chat", {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body: spend})
+    .then(() => window.fired.push("text/plain post"), () => window.fired.push("text/plain post"));
+  document.getElementById("form").submit();
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        rules = f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"
+        browser = p.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, rules])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def api():
+    with start_api(pace="instant") as running:
+        yield running
+
+
+@pytest.fixture
+def relay(api):
+    factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+    with start(client_factory=factory) as running:
+        yield running
+
+
+@pytest.fixture
+def attacker(relay):
+    page = ATTACKER_PAGE.replace("__RELAY__", relay.url)
+    app = Starlette(routes=[Route("/", lambda request: HTMLResponse(page))])
+    with serve_in_thread(app, name="attacker-site") as running:
+        yield running.url.replace("127.0.0.1", "localhost")  # another origin, and another site
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def refusals(caplog) -> list[str]:
+    """What the relay refused (its log): ``"GET /chat with 403"``, one per request."""
+    return [
+        record.getMessage().split(":")[0].removeprefix("refused ")
+        for record in caplog.records
+        if record.name == "helpers.web.app" and record.getMessage().startswith("refused ")
+    ]
+
+
+def wait_for(caplog, count: int) -> list[str]:
+    deadline = time.monotonic() + 30
+    while len(refused := refusals(caplog)) < count:
+        assert time.monotonic() < deadline, f"not every request reached the relay: {refused}"
+        time.sleep(0.1)
+    return refused
+
+
+def test_no_request_from_another_site_reaches_upstream(page, api, relay, attacker, caplog):
+    assert attacker.startswith("http://localhost:") and relay.url.startswith("http://127.0.0.1:")
+    caplog.set_level(logging.INFO, logger="helpers.web")
+    page.goto(attacker + "/")
+    page.wait_for_function("window.fired.length === 3", timeout=30_000)  # EventSource, and both fetches, failed
+    wait_for(caplog, 4)  # those three and the form's POST
+    page.click("#link")  # the learner follows a link; the page now shows what the relay answered
+    page.wait_for_url(relay.url + "/chat*", timeout=30_000)
+    assert "refused a request from another site" in page.text_content("body")
+    refused = wait_for(caplog, 5)
+    assert sorted(refused) == ["GET /chat with 403"] * 3 + ["POST /chat with 403"] * 2, refused
+    stats = api.stats()
+    assert (stats["requests"], stats["streams_started"]) == (0, 0), stats
+
+
+def test_a_rebound_host_name_gets_nothing(page, api, relay):
+    port = relay.url.rsplit(":", 1)[1]
+    response = page.goto(f"http://{REBOUND}:{port}/")
+    assert response.status == 421  # the page itself is refused under that name
+    status = page.evaluate("fetch('/chat?message=spend').then(r => r.status)")  # same-origin for the browser
+    posted = page.evaluate(
+        "fetch('/chat', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify({messages: [{role: 'user', content: 'spend'}]})}).then(r => r.json())"
+    )
+    assert status == 421 and posted["error"]["type"] == "invalid_request_error"
+    assert "is not a name this relay answers to" in posted["error"]["message"]
+    stats = api.stats()
+    assert (stats["requests"], stats["streams_started"]) == (0, 0), stats
+
+
+def test_its_own_page_and_a_command_line_client_still_stream(page, api, relay):
+    page.goto(relay.url + "/")
+    page.fill("#prompt", "Write a haiku about debugging.")
+    page.click("#send")
+    page.wait_for_function("document.querySelector('#log li.assistant')?.dataset.state === 'done'", timeout=30_000)
+    assert page.is_hidden("#error")
+    source = page.evaluate(
+        """() => new Promise((resolve) => {
+             const source = new EventSource("chat?message=" + encodeURIComponent("Write a haiku about debugging."));
+             let text = "";
+             source.addEventListener("text", (e) => { text += JSON.parse(e.data).text; });
+             source.addEventListener("done", () => { source.close(); resolve(text); });
+             source.addEventListener("error", () => { source.close(); resolve("error: " + text); });
+           })"""
+    )
+    assert source and not source.startswith("error")
+    with httpx2.Client(timeout=30) as http:
+        body = {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
+        events = parse(http.post(f"{relay.url}/chat", json=body).content)
+    assert "".join(json.loads(e.data)["text"] for e in events if e.event == "text") == source
+    assert api.stats()["streams_started"] == 3
