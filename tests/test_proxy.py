@@ -89,6 +89,7 @@ def server(upstream, tmp_path_factory):
         f"--IdentityProvider.token={TOKEN}",
         "--ServerApp.open_browser=False",
         "--ServerApp.allow_root=True",
+        "--ServerApp.allow_remote_access=True",  # answer to a hub's public name, as behind a real hub's proxy
         f"--ServerApp.root_dir={root}",
     ]
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -215,6 +216,41 @@ def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, h
     assert joined_text(got) == "1, 2, 3."
 
 
+HUB = "hub.example.org"  # the public name a hub's users reach the notebook server by
+
+
+@needs_web
+def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_site(server, http, upstream, behind_hub):
+    """The proxy forwards the browser's headers; /relay/ names the relay in Host, so any hub works unconfigured, and a
+    cross-site navigation that carries the notebook server's login is still refused before the upstream."""
+    url, params = server + proxy.page_url("/chat"), {"message": "Count to 3"}
+    before = upstream.stats()
+    refused = http.get(url, params=params, headers={"Host": HUB, "Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
+    assert upstream.stats()["requests"] == before["requests"]
+    with http.stream(
+        "GET", url, params=params, headers={"Host": HUB, "Sec-Fetch-Site": "same-origin", "Accept": "text/event-stream"}
+    ) as r:
+        assert r.status_code == 200
+        assert joined_text(list(events(r.iter_lines()))) == "1, 2, 3."
+
+
+@needs_web
+def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server, http, behind_hub):
+    from helpers.web import start as start_relay
+
+    headers = {"Host": HUB, "Accept": "text/event-stream"}
+    with start_relay() as relay:
+        url = server + proxy.page_url("/chat", local_url=relay.url)
+        refused = http.get(url, params={"message": "Count to 3"}, headers=headers)
+    assert refused.status_code == 421 and "COURSE_RELAY_HOSTS" in refused.json()["error"]["message"]
+    with start_relay(allowed_hosts=[HUB]) as relay:
+        url = server + proxy.page_url("/chat", local_url=relay.url)
+        with http.stream("GET", url, params={"message": "Count to 3"}, headers=headers) as r:
+            got = list(events(r.iter_lines()))
+    assert joined_text(got) == "1, 2, 3."
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # page_url and the entry points, without a server
 
@@ -250,6 +286,7 @@ def test_entry_points_name_the_course_servers():
     assert api["command"][1:3] == ["-m", "helpers.offline"] and "{port}" in api["command"]
     assert relay["launcher_entry"]["title"] and api["launcher_entry"]["title"]
     assert relay["timeout"] >= 30
+    assert relay["request_headers_override"] == {"Host": "127.0.0.1:{port}"}  # the relay's own name, not the hub's
     entry = {e.name: e.value for e in importlib.metadata.entry_points(group="jupyter_serverproxy_servers")}
     assert entry.get("relay") == "helpers.proxy:relay" and entry.get("offline-api") == "helpers.proxy:offline_api"
     assert (ROOT / "pyproject.toml").read_text().count("jupyter_serverproxy_servers") == 1
