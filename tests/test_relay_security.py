@@ -130,10 +130,18 @@ def test_configured_public_names_are_served(relay, host):
     assert streamed(post_chat(relay, {"host": host}))
 
 
+def test_a_star_answers_to_any_name_but_still_refuses_other_sites(api):
+    """``*``: for a relay in a hub's container, which a browser reaches only through the notebook server's proxy."""
+    with relay_to(api, allowed_hosts=["*"]) as relay, Upstream(api) as upstream:
+        assert streamed(get_chat(relay, {"host": "hub.anything.example"}))
+        refused(get_chat(relay, {"host": "x.example", "sec-fetch-site": "cross-site"}), 403, "permission_error", "")
+    assert upstream.streams == 1
+
+
 def test_public_names_come_from_the_environment_too_and_bad_ones_are_refused(monkeypatch):
     monkeypatch.setenv(HOSTS_ENV, " lab.example.org, *.hub.example.net ,")
     assert public_hosts(["Extra.example.com"]) == ("extra.example.com", "lab.example.org", "*.hub.example.net")
-    for bad in ("https://hub.example.org", "hub.example.org:443", "hub.example.org/user", "*", "a*.example.org"):
+    for bad in ("https://hub.example.org", "hub.example.org:443", "hub.example.org/user", "*.", "a*.example.org"):
         with pytest.raises(ValueError, match="expected a host name such as 'hub.example.org'"):
             public_hosts([bad])
 

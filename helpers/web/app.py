@@ -114,10 +114,12 @@ def error_response(status: int, kind: str, message: str) -> JSONResponse:
 def public_hosts(names: Iterable[str] = ()) -> tuple[str, ...]:
     """Host names the relay answers to besides loopback: ``names`` and those in ``$COURSE_RELAY_HOSTS``
     (comma-separated). Each is a host without scheme or port (``hub.example.org``), or ``*.example.org`` for every
-    name under it. Raises ValueError for anything else."""
+    name under it, or ``*`` for any name: only for a relay no browser reaches but through a proxy, such as one in a
+    hub's container (DNS rebinding reaches the browser's own machine). Raises ValueError for anything else."""
     hosts = []
     for name in (n.strip().lower() for n in [*names, *os.environ.get(HOSTS_ENV, "").split(",")]):
-        if name and (not name.removeprefix("*.") or any(c in name.removeprefix("*.") for c in "/:*@ ")):
+        bare = name.removeprefix("*.")
+        if name not in ("", "*") and (not bare or any(c in bare for c in "/:*@ ")):
             raise ValueError(
                 f"allowed host {name!r}: expected a host name such as 'hub.example.org' or '*.example.org' "
                 "(no scheme, port or path)"
@@ -138,7 +140,7 @@ def _hostname(netloc: str) -> str:
 
 
 def _host_matches(host: str, patterns: Iterable[str]) -> bool:
-    return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
+    return any(p in (host, "*") or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
 
 
 def _shown(value: str) -> str:
