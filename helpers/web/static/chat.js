@@ -107,7 +107,7 @@ async function ask(prompt) {
     });
     if (!response.ok) {
       const body = await response.json().catch(() => null);
-      throw Object.assign(new Error(body?.error?.message || `HTTP ${response.status}`), { type: "invalid_request" });
+      throw Object.assign(new Error(body?.error?.message || `HTTP ${response.status}`), { type: body?.error?.type || "http_error" });
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     const feed = sseParser(onEvent);
