@@ -135,6 +135,7 @@ def test_a_star_answers_to_any_name_but_still_refuses_other_sites(api):
     with relay_to(api, allowed_hosts=["*"]) as relay, Upstream(api) as upstream:
         assert streamed(get_chat(relay, {"host": "hub.anything.example"}))
         refused(get_chat(relay, {"host": "x.example", "sec-fetch-site": "cross-site"}), 403, "permission_error", "")
+        refused(get_chat(relay, {"host": "x.example", "origin": ATTACKER}), 403, "permission_error", "Origin")
     assert upstream.streams == 1
 
 

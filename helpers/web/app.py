@@ -167,6 +167,7 @@ class Gate:
         self.app = app
         self.public_hosts = tuple(public_hosts)
         self.hosts = LOOPBACK_HOSTS + self.public_hosts
+        self.public_origins = tuple(h for h in self.public_hosts if h != "*")  # "*" names no site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (refusal := self.refusal(Headers(scope=scope), scope["method"], scope["path"])):
@@ -200,7 +201,7 @@ class Gate:
         if (origin := headers.get("origin")) is None:
             return None
         netloc = origin.partition("://")[2]
-        if netloc.lower() == host.lower() or _host_matches(_hostname(netloc), self.public_hosts):
+        if netloc.lower() == host.lower() or _host_matches(_hostname(netloc), self.public_origins):
             return None
         return f"Origin: {_shown(origin)}"
 
