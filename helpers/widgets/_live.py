@@ -16,6 +16,7 @@ block's field · ``["r", row]`` append a row to ``items``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import threading
 import time
@@ -28,7 +29,8 @@ import traitlets
 from anthropic.lib import streaming
 
 HERE = Path(__file__).parent
-MAX_RATE = 30  # messages per second, at most: each waits at most 1/MAX_RATE s
+MAX_RATE = 15  # messages per second, at most: a delta waits at most 1/MAX_RATE s (67 ms); at a realistic 28 deltas/s
+# this sends fewer, larger messages than the print loop does (bench/widgets.py), at 30/s it sent more
 FIGURES_EVERY = 0.5  # seconds between refreshes of the live figures
 
 SYNC_STREAMS = (streaming.MessageStream, streaming.BetaMessageStream)
@@ -87,8 +89,9 @@ def usage_of(message) -> dict:
 class LiveView(anywidget.AnyWidget):
     """Base of the live views. Subclasses add what they accept (``append``/``add``) and how they look when done."""
 
-    _esm = HERE / "views.js"
-    _css = HERE / "views.css"
+    # The views' code and style (views.js, views.css: ~20 kB) travel with the kernel's first view only; every later
+    # view ships the small loader.js, which waits for that code on the page (sent with every view, 50 views cost 1 MB).
+    # Set per instance in __init__, before anywidget reads them.
     KIND = "text"  # which renderer views.js uses
 
     kind = traitlets.Unicode("text").tag(sync=True)
@@ -100,6 +103,7 @@ class LiveView(anywidget.AnyWidget):
     figures = traitlets.Dict().tag(sync=True, echo_update=False)
     # Names this view's static rendering (data-cw-view), which views.js hides wherever the live view renders.
     view_id = traitlets.Unicode("").tag(sync=True)
+    code_version = traitlets.Unicode("").tag(sync=True)
     blocks = traitlets.List().tag(sync=True, echo_update=False)
     items = traitlets.List().tag(sync=True, echo_update=False)
     svg = traitlets.Unicode("").tag(sync=True, echo_update=False)
@@ -108,7 +112,9 @@ class LiveView(anywidget.AnyWidget):
     def __init__(self, *, title: str = "", display: bool = True):
         if not isinstance(title, str):
             raise TypeError(f"{type(self).__name__}(title=...) expects a str, got {type(title).__name__}")
-        super().__init__(title=title, kind=self.KIND, view_id=uuid.uuid4().hex)
+        code = views_code()
+        self._esm, self._css = code.pop("module"), code.pop("css")
+        super().__init__(title=title, kind=self.KIND, view_id=uuid.uuid4().hex, code_version=code["version"])
         self._lock = threading.RLock()
         self._pending: list[list] = []
         self._timer: threading.Timer | None = None
@@ -366,6 +372,24 @@ class LiveView(anywidget.AnyWidget):
 
     def _plain(self) -> str:
         return f"{type(self).__name__}: {self._summary()}"
+
+
+_SHIPPED: set[str] = set()  # versions of the views' code a view of this kernel has carried already
+
+
+def views_code() -> dict:
+    """The module and style for a new view: the whole code for the kernel's first view, the loader after that.
+
+    ``version`` (a hash of the code) keys the page's slot for it, so a new version of the package loads anew.
+    """
+    read = lambda name: (HERE / name).read_text()  # noqa: E731
+    code, css, registry = read("views.js"), read("views.css"), read("registry.js")
+    version = hashlib.sha256((code + css).encode()).hexdigest()[:16]
+    if version in _SHIPPED:
+        return {"module": registry + read("loader.js"), "css": "", "version": version}
+    _SHIPPED.add(version)
+    full = f"{registry}{code}\nslot({version!r}).resolve({{ initialize, render }});\n"
+    return {"module": full, "css": css, "version": version}
 
 
 def short_for(op: list, target: tuple | None) -> bool:

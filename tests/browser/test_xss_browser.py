@@ -260,13 +260,18 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
             assert snippet in outputs, snippet
         static = page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').all_text_contents()
         assert len(static) >= 7 and all("<img" in s for s in static)  # every static rendering shows the markup as text
+        # each live view ends with its answer's markdown rendered, copied from the sanitized static rendering
+        page.wait_for_function("() => document.querySelectorAll('.cw .cw-md').length >= 5", timeout=15_000)
+        assert "<script>" in page.locator('.cw[data-title="text"] .cw-md').first.text_content()
         status = page.locator(".cw-playground .cw-pg-status").all_text_contents()
         assert any("end_turn<img" in s for s in status) and any("Overloaded <img" in s for s in status), status
 
         # a notebook its own user saved is trusted when reopened: the same outputs must stay inert
         notebook.save()
         notebook.reload()
-        page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').first.wait_for(timeout=60_000)
+        page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').first.wait_for(
+            state="attached", timeout=60_000
+        )
         notebook.wait_until_idle(timeout=60)
         notebook.screenshot("xss-reopened")
         check_inert(notebook, "reopened notebook")
