@@ -33,7 +33,12 @@ TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "details", "summary"),
     *("div", "span", "b", "small"),
 }
-ATTRIBUTES = {"a": {"href", "title"}, "div": {"class", "data-cw-view", "data-cw-block"}, "span": {"class"}, "ol": {"start"}}
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "div": {"class", "data-cw-view", "data-cw-block"},
+    "span": {"class"},
+    "ol": {"start"},
+}
 
 
 def safe_link(url: str) -> bool:

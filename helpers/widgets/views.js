@@ -1,4 +1,5 @@
-// Live views of helpers.widgets (anywidget). No dependencies and nothing fetched: this file ships in the package.
+// Live views of helpers.widgets (anywidget). No dependencies and nothing fetched: this file ships in the package,
+// and reaches a page once per kernel, with its first view (helpers/widgets/_live.py: views_code).
 //
 // The kernel sends {seq, o: ops, f?: live figures, end?: final state} as custom messages, and the commonest one,
 // more text for the field the last "+" op appended to, as [seq, text]. `initialize` applies the ops to the model's
@@ -31,7 +32,8 @@ function applyOps(model, ops) {
   return next;
 }
 
-function initialize({ model }) {
+// `early`: messages that reached a later view while it waited for this code (helpers/widgets/loader.js)
+function initialize({ model }, early = []) {
   const queue = [];
   let target = null; // [block, field] of the last "+" op applied: where a short message's text goes
   let waiting = false; // a resync was asked for: only the kernel changes `seq` until it answers
@@ -62,12 +64,14 @@ function initialize({ model }) {
     model.set("resyncs", (model.get("resyncs") || 0) + 1);
     model.send({ resync: model.get("seq") || 0 });
   };
-  model.on("msg:custom", (msg) => {
+  const receive = (msg) => {
     if (Array.isArray(msg) && typeof msg[0] === "number") msg = { seq: msg[0], t: msg[1] };
     if (!msg || typeof msg.seq !== "number") return;
     queue.push(msg);
     if (!waiting) resync();
-  });
+  };
+  model.on("msg:custom", receive);
+  early.forEach(receive);
   model.on("change:seq", () => {
     if (!waiting) return;
     waiting = false;
