@@ -84,6 +84,7 @@ c.Spawner.default_url = "/lab"
 c.Spawner.environment = settings["environment"]
 c.Spawner.start_timeout = c.Spawner.http_timeout = settings["timeout"]
 c.JupyterHub.concurrent_spawn_limit = 0  # a whole class starts at the same minute
+c.JupyterHub.implicit_spawn_seconds = 1  # a link into a stopped server (nbgitpuller's) starts it, no extra click
 
 
 def copy_course(spawner):
@@ -185,20 +186,26 @@ class Hub:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
 
     def __exit__(self, *exc) -> None:
-        """Stop the hub by its PID (it stops the learners' servers and its proxy), then end whatever is left of
-        its process group (kernels, relays)."""
+        """Stop the hub by its PID (it stops the learners' servers and its proxy), then end by PID whatever it had
+        started that is still running (servers and kernels run in sessions of their own, so no process group holds
+        them all)."""
         if self.process is None:
             return
+        try:
+            started = self.processes()[1:]
+        except psutil.Error:
+            started = []
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for process in started:
+            try:
+                process.kill()  # psutil checks it is still the same process, not a reused PID
+            except psutil.NoSuchProcess:
+                pass
         self.process = None
 
     # -- processes, for memory and CPU figures -------------------------------------------------------------------
@@ -512,19 +519,23 @@ def tree_cpu(hub: Hub) -> dict[int, float]:
 
 
 def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
-    per_learner: dict[str, list[float]] = {"total": [], "server": [], "kernel": [], "relay": []}
+    """RSS per learner (total and by part; "uss": what a learner's processes add on their own), hub's, proxy's."""
+    per_learner: dict[str, list[float]] = {"total": [], "server": [], "kernel": [], "relay": [], "uss": []}
     for server in hub.servers().values():
-        parts = {"server": server.memory_info().rss / MIB, "kernel": 0.0, "relay": 0.0}
-        for child in server.children(recursive=True):
+        parts, uss = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0
+        for process in [server, *server.children(recursive=True)]:
             try:
-                line = " ".join(child.cmdline())
+                line = " ".join(process.cmdline())
                 kind = "kernel" if "ipykernel" in line else "relay" if "helpers.web" in line else "server"
-                parts[kind] += child.memory_info().rss / MIB
+                info = process.memory_full_info()
             except psutil.Error:
                 continue
+            parts[kind] += info.rss / MIB
+            uss += info.uss / MIB
         for kind, mib in parts.items():
             per_learner[kind].append(mib)
         per_learner["total"].append(sum(parts.values()))
+        per_learner["uss"].append(uss)
     hub_process = psutil.Process(hub.process.pid)
     proxies = [p for p in hub_process.children() if "configurable-http-proxy" in " ".join(p.cmdline())]
     return per_learner, hub_process.memory_info().rss / MIB, sum(p.memory_info().rss for p in proxies) / MIB
@@ -620,7 +631,7 @@ def report(result: Result) -> list[str]:
         f"p99 {percentile(relay, 99):.0f} ms",
         f"memory per learner (RSS): {per_learner:.0f} MiB = server {mean(mem['server'] or [0]):.0f} + kernel with "
         f"its local API thread {mean(mem['kernel'] or [0]):.0f} + relay {mean(mem['relay'] or [0]):.0f} "
-        f"(max {max(mem['total'] or [0]):.0f})",
+        f"(max {max(mem['total'] or [0]):.0f}); USS {mean(mem['uss'] or [0]):.0f} MiB (what it adds on its own)",
         f"hub's own memory (RSS): hub {result.hub_mib:.0f} MiB + proxy {result.proxy_mib:.0f} MiB",
         f"kernel websocket reconnects, as JupyterLab makes them when the server closes a socket: "
         f"{sum(x.reconnects for x in result.learners)}",
@@ -640,10 +651,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", type=int, default=30, help="how many learners start at once (default 30)")
     parser.add_argument("--serve", action="store_true", help="only start the hub, with every lesson in each home")
     parser.add_argument("--port", type=int, default=0, help="the hub's port (default: free; --serve: 8000)")
+    parser.add_argument("--keep", type=Path, help="run the hub in this new folder and keep it (its log, the homes)")
     args = parser.parse_args(argv)
     if not 1 <= args.learners <= 500:
         parser.error(f"--learners: expected 1 to 500, got {args.learners}")
+    if args.keep and args.keep.exists():
+        parser.error(f"--keep: expected a folder that does not exist yet, got {args.keep}")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
+        tmp = args.keep or tmp
         if args.serve:
             notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
             with Hub(Path(tmp), port=args.port or 8000, copy=notebooks) as hub:

@@ -89,7 +89,8 @@ class HubNotebook(Notebook):
 
 
 def click_link(page, url: str) -> None:
-    """Open the link as a learner: log in if asked, launch the server if the hub offers to, wait for JupyterLab."""
+    """Open the link as a learner: log in if asked, then wait for JupyterLab. No "Launch Server" click: the hub's
+    ``implicit_spawn_seconds`` (as docs/workshop.md sets it) starts a stopped server by itself."""
     page.goto(url)
     deadline = time.monotonic() + TIMEOUT
     while "/lab/tree/" not in page.url:
@@ -98,8 +99,6 @@ def click_link(page, url: str) -> None:
             page.fill("#username_input", LEARNER)
             page.fill("#password_input", PASSWORD)
             page.click("#login_submit")
-        elif page.locator("#start").is_visible():  # "Server not running" with its Launch button
-            page.click("#start")
         time.sleep(0.5)
     page.wait_for_url(f"**/user/{LEARNER}/lab/tree/{REPO}/notebooks/00_setup.ipynb", timeout=TIMEOUT * 1000)
 
@@ -127,7 +126,7 @@ def run_and_sample(notebook: HubNotebook, script: str) -> list[int]:
 
 OUTPUT_CHARS = "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')].reduce((n, e) => n + e.textContent.length, 0)"
 LIVE_TEXT = (
-    "() => { const e = document.querySelector('.jp-NotebookPanel .cw .cw-text'); return e ? e.textContent.length : 0; }"
+    "() => { const e = document.querySelector('.jp-NotebookPanel .cw-text'); return e ? e.textContent.length : 0; }"
 )
 
 
@@ -169,6 +168,7 @@ def test_a_live_view_streams_with_its_javascript_from_the_hub_base_url(hub, cont
     notebook = HubNotebook(page, "01_text_stream.ipynb")
     samples = run_and_sample(notebook, LIVE_TEXT)
     notebook.screenshot("hub-01_text_stream")
+    notebook.save_dom("hub-01_text_stream")
     assert notebook.error_outputs() == []
     growing = sorted({n for n in samples if n})
     assert len(growing) >= 3, f"the live view's text did not grow while it streamed: {samples}"
