@@ -18,11 +18,12 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # a server in a n
 
 def start(host: str = "127.0.0.1", port: int = 0, *, read_timeout: float | None = None, **options):
     """Serve :func:`create_app(**options) <create_app>` in a background thread; returns a handle with ``.url`` and
-    ``.stop()`` (also a context manager). ``read_timeout``: seconds a request may take to arrive (default
-    :data:`~helpers.web.server.READ_TIMEOUT`)."""
-    from .server import READ_TIMEOUT, serve_in_thread
+    ``.stop()`` (also a context manager). uvicorn runs with the course's limits (``helpers.offline.server``): bounded
+    connections, and ``read_timeout`` seconds (default 20) for each request to arrive whole."""
+    from helpers.offline.server import READ_TIMEOUT, serve_in_thread
 
-    return serve_in_thread(create_app(**options), host, port, READ_TIMEOUT if read_timeout is None else read_timeout)
+    timeout = READ_TIMEOUT if read_timeout is None else read_timeout
+    return serve_in_thread(create_app(**options), host, port, name="web-relay", read_timeout=timeout)
 
 
 __all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start"]

@@ -10,9 +10,8 @@ import sys
 import uvicorn
 
 from helpers.connect import async_client
-from helpers.offline.server import bind, url_of
+from helpers.offline.server import bind, url_of, uvicorn_config
 
-from . import server as relay_server
 from .app import HOSTS_ENV, create_app, public_hosts
 
 
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     logging.basicConfig(format="relay: %(message)s", level=logging.WARNING)  # one line per refused client
     app = create_app(lambda: client, allowed_hosts=hosts)
-    server = uvicorn.Server(relay_server.config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))  # bounded connections, stalled clients closed
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 
