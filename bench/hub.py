@@ -235,6 +235,10 @@ class Refused(Exception):
     """A request the hub or a server answered with an unexpected status; carries what was sent and received."""
 
 
+class KernelLost(Exception):
+    """The kernel is gone from its server (it died and was removed): the websocket's URL answers 404."""
+
+
 def expect(response: httpx2.Response, *statuses: int) -> httpx2.Response:
     if response.status_code not in statuses:
         request = response.request
@@ -256,6 +260,7 @@ class Learner:
     ttft_relay: float | None = None
     cells_run: int = 0
     reconnects: int = 0  # kernel websocket reconnections (see Kernel)
+    kernels_lost: int = 0  # kernels that died, so the learner started another and ran the lesson again
     run_s: float | None = None  # from opening JupyterLab to the relay's last event
     relay_text: str = ""
     error: str | None = None
@@ -331,9 +336,20 @@ class Learner:
         return await self.http.request(method, url, headers=self.browser_headers(url), **kwargs)
 
     async def run_lesson(self, lesson: str) -> None:
-        """Open the notebook, start its kernel through a session, run every code cell over the websocket."""
+        """Open the notebook, start its kernel through a session, run every code cell over the websocket.
+
+        If the kernel dies on the way (its server then forgets it), do what a learner does in JupyterLab: start a
+        new kernel for the notebook and run all the cells again, once."""
         notebook = expect(await self.api("GET", f"api/contents/{lesson}?content=1&type=notebook"), 200).json()
         cells = [cell for cell in notebook["content"]["cells"] if cell["cell_type"] == "code"]
+        try:
+            await self._run_cells(lesson, cells)
+        except KernelLost:
+            self.kernels_lost += 1
+            self.cells_run = 0
+            await self._run_cells(lesson, cells)
+
+    async def _run_cells(self, lesson: str, cells: list[dict]) -> None:
         body = {"path": lesson, "name": lesson, "type": "notebook", "kernel": {"name": "python3"}}
         session = expect(await self.api("POST", "api/sessions", json=body), 201).json()
         async with Kernel(self, session["kernel"]["id"]) as kernel:
@@ -400,7 +416,7 @@ class Kernel:
         self.ws = None
 
     async def connect(self) -> None:
-        from tornado.httpclient import HTTPRequest
+        from tornado.httpclient import HTTPClientError, HTTPRequest
         from tornado.websocket import websocket_connect
 
         learner = self.learner
@@ -408,7 +424,12 @@ class Kernel:
         url = f"{learner.hub_url.replace('http', 'ws', 1)}{path}?session_id={self.session}"
         headers = {"Cookie": learner.cookie_header(path), "Origin": learner.hub_url}
         request = HTTPRequest(url, headers=headers, connect_timeout=120, request_timeout=120)
-        self.ws = await websocket_connect(request, max_message_size=64 * MIB)
+        try:
+            self.ws = await websocket_connect(request, max_message_size=64 * MIB)
+        except HTTPClientError as err:
+            if err.code == 404:
+                raise KernelLost(f"kernel {self.kernel_id} is gone from {learner.name}'s server") from err
+            raise
 
     async def reconnect(self, during: str) -> None:
         if self.learner.reconnects >= self.RECONNECTS:
@@ -634,7 +655,8 @@ def report(result: Result) -> list[str]:
         f"(max {max(mem['total'] or [0]):.0f}); USS {mean(mem['uss'] or [0]):.0f} MiB (what it adds on its own)",
         f"hub's own memory (RSS): hub {result.hub_mib:.0f} MiB + proxy {result.proxy_mib:.0f} MiB",
         f"kernel websocket reconnects, as JupyterLab makes them when the server closes a socket: "
-        f"{sum(x.reconnects for x in result.learners)}",
+        f"{sum(x.reconnects for x in result.learners)}; kernels lost and started again by their learner: "
+        f"{sum(x.kernels_lost for x in result.learners)}",
     ]
     for learner in result.learners:
         if learner.error:
