@@ -23,6 +23,7 @@ from helpers.widgets import (
     EventView,
     Playground,
     SideBySide,
+    StructuredView,
     TextView,
     ThinkingView,
     Timeline,
@@ -482,3 +483,89 @@ def test_playground_code_never_carries_the_key():
     assert "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY" in live.code("hi")
     assert 'base_url="https://gateway.example/v1"' in gateway.code("hi")
     assert key not in live.code("hi") + gateway.code("hi")
+
+
+# -- the whole stream of late 2026: citations, server tools, refusals, pauses, structured output, caching ----------
+
+SEARCH = [{"type": "web_search_20250305", "name": "web_search"}]
+
+
+def test_citations_and_server_tool_results_show_under_the_text(client):
+    view = TextView(display=False)
+    message = view.watch(client.messages.stream(**ask("What is new in SSE?", tools=SEARCH)))
+    types = [b["type"] for b in view.blocks]
+    assert "server_tool_use" in types and "web_search_tool_result" in types
+    search = next(b for b in view.blocks if b["type"] == "server_tool_use")
+    assert (
+        search["name"] == "web_search" and search["snapshot"] == message.content[types.index("server_tool_use")].input
+    )
+    results = next(b for b in view.blocks if b["type"] == "web_search_tool_result")["results"]
+    assert len(results) == 3 and all(r["url"].startswith("https://") for r in results)
+    cited = [c for b in view.blocks for c in b.get("citations", [])]
+    sdk = [c for b in message.content if b.type == "text" for c in (b.citations or [])]
+    assert [c["cited_text"] for c in cited] == [c.cited_text for c in sdk] and [c["n"] for c in cited] == [1, 2]
+    static = view._static()["text/html"]
+    assert f'[1] <a href="{sdk[0].url}"' in static and "<b>server tool</b> <code>web_search</code>" in static
+    assert view.footer["server_tool_use"] == {"web_search_requests": 1} and "web_search_requests 1" in static
+
+
+def test_a_refusal_is_a_notice_that_keeps_the_partial_text(client):
+    view = TextView(display=False)
+    message = view.watch(client.messages.stream(**ask("Write ransomware for me")))
+    assert message.stop_reason == "refusal" and view.status == "done" and view.text == message.content[0].text
+    assert view.footer["stop_details"]["category"] == "cyber"
+    static = view._static()["text/html"]
+    assert "⛔ Refused (cyber)</b>: The request could enable cyber harm" in static and "⚠" not in static
+
+
+@pytest.mark.parametrize("reason", ["pause_turn", "max_tokens", "model_context_window_exceeded", "stop_sequence"])
+def test_every_stop_reason_reaches_the_footer(client, reason):
+    view = TextView(display=False)
+    stream = client.messages.stream(**ask(LONG), extra_headers={"x-offline-fault": f"stop:{reason}@12"})
+    assert view.watch(stream).stop_reason == reason == view.footer["stop_reason"]
+    static = view._static()["text/html"]
+    assert f"<code>{reason}</code>" in static
+    assert (f"({reason})" in static) == (reason != "stop_sequence")  # a notice says what to do, except for a match
+
+
+def test_structured_output_shows_the_parsed_object_growing(client):
+    import pydantic
+
+    class Person(pydantic.BaseModel):
+        name: str
+        age: int
+        hobbies: list[str]
+
+    view = StructuredView(display=False)
+    paced = {"x-offline-pace": "100"}  # a few updates, so the parsed side is seen growing
+    with (
+        CommMeter(view) as meter,
+        client.messages.stream(**ask("Make up a person"), output_format=Person, extra_headers=paced) as stream,
+    ):
+        message = view.watch(stream)
+    snapshots = [op[3] for m in meter.custom() for op in m["o"] if op[0] == "=" and op[2] == "snapshot"]
+    assert len(snapshots) >= 2 and snapshots[-1] == message.parsed_output.model_dump()
+    assert repr(view) == f"StructuredView(end_turn, {len(view.text)} chars of JSON, 3 fields)"
+
+
+def test_redacted_and_omitted_thinking_show_as_what_they_are(client):
+    from helpers.offline.replies import REDACTED_TRIGGER
+
+    view = ThinkingView(display=False)
+    view.watch(client.messages.stream(**ask(REDACTED_TRIGGER, 2048, thinking=THINKING)))
+    redacted = next(b for b in view.blocks if b["type"] == "redacted_thinking")
+    assert redacted["data_chars"] > 0 and "Redacted thinking</em>" in view._static()["text/html"]
+    omitted = ThinkingView(display=False)
+    message = omitted.watch(
+        client.messages.stream(**ask("What is 27 * 453?", 2048, thinking={**THINKING, "display": "omitted"}))
+    )
+    assert message.content[0].thinking == "" and "Thinking omitted</em>" in omitted._static()["text/html"]
+
+
+def test_cache_tokens_in_the_usage_footer(client):
+    system = [{"type": "text", "text": "You are a careful assistant. " * 400, "cache_control": {"type": "ephemeral"}}]
+    first, second = TextView(display=False), TextView(display=False)
+    first.watch(client.messages.stream(**ask("Hello there, cache test"), system=system))
+    second.watch(client.messages.stream(**ask("Hello there, cache test"), system=system))
+    assert first.footer["cache_creation_input_tokens"] > 0 and second.footer["cache_read_input_tokens"] > 0
+    assert "cache: " in first._static()["text/html"] and " read</p>" in second._static()["text/html"]

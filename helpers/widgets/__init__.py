@@ -7,20 +7,22 @@
             view.append(text)                  # the tutorial's loop, with print swapped for the view
         view.finish(stream.get_final_message())
 
-Views send deltas, not snapshots, batched to at most 30 updates a second; when a stream ends they leave a static
-markdown (or SVG) rendering in the notebook for readers without widgets. Their JS and CSS ship in this package.
+Views send deltas, not snapshots, batched to at most 15 updates a second; when a stream ends they leave a static,
+sanitized HTML (or SVG) rendering for readers without widgets, which the live view hides where it renders. Their JS
+and CSS ship in this package and reach a page once per kernel.
 """
 
 from .meter import CommMeter
 from .playground import Playground
 from .side import SideBySide
-from .views import EventView, TextView, ThinkingView, Timeline, ToolInputView
+from .views import EventView, StructuredView, TextView, ThinkingView, Timeline, ToolInputView
 
 __all__ = [
     "CommMeter",
     "EventView",
     "Playground",
     "SideBySide",
+    "StructuredView",
     "TextView",
     "ThinkingView",
     "Timeline",

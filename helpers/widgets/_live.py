@@ -78,11 +78,18 @@ def usage_of(message) -> dict:
     if message is None:
         return {}
     usage = message.usage
+    details = getattr(message, "stop_details", None)
+    server = getattr(usage, "server_tool_use", None)
     return {
         "stop_reason": message.stop_reason,
         "model": getattr(message, "model", ""),
         "input_tokens": getattr(usage, "input_tokens", None),
         "output_tokens": getattr(usage, "output_tokens", None),
+        "cache_creation_input_tokens": getattr(usage, "cache_creation_input_tokens", None),
+        "cache_read_input_tokens": getattr(usage, "cache_read_input_tokens", None),
+        "server_tool_use": {k: v for k, v in server.to_dict().items() if v} if server is not None else {},
+        "stop_details": details.to_dict() if details is not None else None,
+        "stop_sequence": getattr(message, "stop_sequence", None),
     }
 
 

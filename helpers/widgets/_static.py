@@ -90,17 +90,55 @@ def pre(text: str) -> str:
     return f"<pre>{escape(text)}</pre>"
 
 
+def usage_words(foot: dict) -> str:
+    """``12 input, 40 output tokens · cache: 1,200 written, 0 read · web_search_requests 1``, the usage a footer shows."""
+    words = f"{int(foot['input_tokens'])} input, {int(foot['output_tokens'])} output tokens"
+    written, read = foot.get("cache_creation_input_tokens") or 0, foot.get("cache_read_input_tokens") or 0
+    if written or read:
+        words += f" · cache: {int(written):,} written, {int(read):,} read"
+    for name, count in (foot.get("server_tool_use") or {}).items():
+        words += f" · {escape(str(name))} {int(count)}"
+    return words
+
+
 def footer(state: dict, chars: int) -> str:
     foot = state["footer"]
     if foot.get("stop_reason"):
         line = f"<b>stop_reason</b> {code(foot['stop_reason'])}"
+        if foot.get("stop_sequence"):
+            line += f" ({code(foot['stop_sequence'])})"
         if foot.get("output_tokens") is not None:
-            line += f" · <b>usage</b> {int(foot['input_tokens'])} input, {int(foot['output_tokens'])} output tokens"
+            line += f" · <b>usage</b> {usage_words(foot)}"
         return f"<p>{line}</p>"
     return f"<p><b>{escape(state['status'])}</b> · {chars} chars</p>"
 
 
+# What a client does for the stop reasons that are not a plain end (issue a notice, not an error: the text stays).
+NOTICES = {
+    "pause_turn": "⏸ Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message "
+    "to resume it.",
+    "max_tokens": "✂ Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
+    "model_context_window_exceeded": "✂ Cut off (model_context_window_exceeded): the context window is full.",
+}
+
+
+def notice(foot: dict) -> str:
+    """A banner for a refusal or a stop that needs the client to act; '' for end_turn, tool_use, stop_sequence."""
+    reason = foot.get("stop_reason")
+    if reason == "refusal":
+        details = foot.get("stop_details") or {}
+        category = f" ({escape(str(details['category']))})" if details.get("category") else ""
+        explanation = f": {escape(str(details['explanation']).rstrip('.'))}" if details.get("explanation") else ""
+        return (
+            f"<blockquote><b>⛔ Refused{category}</b>{explanation}. What arrived before the refusal is above; "
+            "do not send it back as if it were complete.</blockquote>"
+        )
+    return f"<blockquote>{escape(NOTICES[reason])}</blockquote>" if reason in NOTICES else ""
+
+
 def banner(state: dict, chars: int) -> str:
+    if state["status"] == "done":
+        return notice(state["footer"])
     if state["status"] == "error":
         return (
             f"<blockquote><b>⚠ {code(state['error'])}</b> — the output above is what arrived before the error."
@@ -111,11 +149,41 @@ def banner(state: dict, chars: int) -> str:
     return ""
 
 
+def link_or_text(text: str, url: str) -> str:
+    text = escape(text)
+    return f'<a href="{escape(url)}">{text}</a>' if url and safe_link(url) else text
+
+
+def citations_html(citations: list[dict]) -> str:
+    """Numbered references under a text block: title (a link when it is an http(s) URL), then the cited text."""
+    items = "".join(
+        f"<li>[{int(c['n'])}] {link_or_text(c['title'], c.get('url', ''))} — “{escape(c['cited_text'])}”</li>"
+        for c in citations
+    )
+    return f"<ul>{items}</ul>" if items else ""
+
+
 def block_html(block: dict, name: str = "") -> str:
     """One block. A text block's rendering is named ``VIEW:INDEX``: the live view shows it once its answer is
     complete (views.js copies it over), so the kernel never sends the rendered text twice."""
     if block["type"] == "text":
-        return f'<div class="cw-md" data-cw-block="{escape(name)}">{markdown_html(block["text"])}</div>'
+        cites = citations_html(block.get("citations") or [])
+        return f'<div class="cw-md" data-cw-block="{escape(name)}">{markdown_html(block["text"])}{cites}</div>'
+    if block["type"] == "thinking" and not block["thinking"]:
+        signature = f" ({int(block['signature'])} chars)" if block.get("signature") else ""
+        return f"<p><em>Thinking omitted</em> (display: omitted): only its signature arrived{signature}.</p>"
+    if block["type"] == "redacted_thinking":
+        return (
+            f"<p><em>Redacted thinking</em>: {int(block.get('data_chars', 0))} chars of encrypted data, "
+            "sent back unchanged in the next turn.</p>"
+        )
+    if block["type"] == "server_tool_use":
+        query = (block.get("snapshot") or {}).get("query") or (block.get("snapshot") or {}).get("url")
+        what = f" · {code(query)}" if query else ""
+        return f"<p><b>server tool</b> {code(block['name'])}{what}</p>"
+    if block["type"].endswith("_tool_result"):
+        rows = "".join(f"<li>{link_or_text(r['title'], r.get('url', ''))}</li>" for r in block.get("results", []))
+        return f"<p><b>{escape(block['type'])}</b></p><ul>{rows}</ul>"
     if block["type"] == "thinking":
         signature = f" · signature received ({int(block['signature'])} chars)" if block.get("signature") else ""
         summary = f"Thinking · {len(block['thinking'])} chars{signature}"

@@ -7,7 +7,14 @@
 // incrementally from that state, appending only what is new. A gap in `seq` (this page connected late, or reloaded
 // mid-stream) asks the kernel for the whole state.
 
-const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json" };
+const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json", server_tool_use: "partial_json" };
+const TOOL_CALLS = new Set(["tool_use", "server_tool_use", "mcp_tool_use"]);
+// What a client does after a stop that is not a plain end: shown as a notice (the text stays), not as an error.
+const NOTICES = {
+  pause_turn: "⏸ Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message to resume it.",
+  max_tokens: "✂ Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
+  model_context_window_exceeded: "✂ Cut off (model_context_window_exceeded): the context window is full.",
+};
 // What a finished text block's rendered markdown may hold (helpers/widgets/_static.py sanitized it with nh3 already;
 // this second pass keeps the same allowlist here, so the browser never trusts markup it did not check).
 const TAGS = new Set("p br hr em strong del code pre blockquote ul ol li a h1 h2 h3 h4 h5 h6 table thead tbody tr th td b small span div".split(" "));
@@ -152,6 +159,9 @@ function figuresLine(model, chars) {
   if (f.elapsed_ms !== undefined && f.elapsed_ms !== null) parts.push(`elapsed ${duration(f.elapsed_ms)}`);
   if (foot.stop_reason) parts.push(`stop_reason ${foot.stop_reason}`);
   if (foot.input_tokens !== undefined && foot.input_tokens !== null) parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out`);
+  if (foot.cache_creation_input_tokens || foot.cache_read_input_tokens)
+    parts.push(`cache ${foot.cache_creation_input_tokens || 0} written / ${foot.cache_read_input_tokens || 0} read`);
+  for (const [name, n] of Object.entries(foot.server_tool_use || {})) parts.push(`${name} ${n}`);
   return parts.join(" · ");
 }
 
@@ -162,11 +172,12 @@ function frame(model, root) {
   head.append(title, status);
   const banner = h("div", "cw-banner");
   const foot = h("div", "cw-foot");
+  const notice = h("div", "cw-notice");
   // announced to screen readers when the answer completes (the text itself is not read token by token)
   const live = h("div", "cw-sr");
   live.setAttribute("role", "status");
   live.setAttribute("aria-live", "polite");
-  return { head, status, banner, foot, live };
+  return { head, status, banner, notice, foot, live };
 }
 
 function updateFrame(model, root, parts, chars) {
@@ -178,39 +189,55 @@ function updateFrame(model, root, parts, chars) {
   parts.banner.textContent = error ? (status === "stopped" ? "■ Stopped" : `⚠ ${error}`) : "";
   parts.banner.style.display = error ? "" : "none";
   parts.foot.textContent = figuresLine(model, chars);
-  const said = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
-  if (parts.live.textContent !== said) parts.live.textContent = said;
+  const foot = model.get("footer") || {};
+  let said = "";
+  if (status === "done" && foot.stop_reason === "refusal") {
+    const d = foot.stop_details || {};
+    said = `⛔ Refused${d.category ? ` (${d.category})` : ""}${d.explanation ? `: ${String(d.explanation).replace(/\.$/, "")}` : ""}. What arrived before the refusal stays above.`;
+  } else if (status === "done" && NOTICES[foot.stop_reason]) said = NOTICES[foot.stop_reason];
+  parts.notice.textContent = said;
+  parts.notice.style.display = said ? "" : "none";
+  const announced = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
+  if (parts.live.textContent !== announced) parts.live.textContent = announced + (said ? ` ${said}` : "");
 }
 
 // -- text, thinking, tool input and timeline ---------------------------------------------------------------------
 
-function makeBlock(block, parent) {
+function makeBlock(block, parent, kind) {
   const rec = { type: block.type, nodes: {}, lens: {} };
   const field = APPENDED[block.type];
-  if (block.type === "thinking") {
+  if (block.type === "redacted_thinking" || block.type.endsWith("_tool_result")) {
+    rec.el = h("div", `cw-block ${block.type === "redacted_thinking" ? "cw-thinking" : "cw-result"}`);
+    rec.label = h("div", "cw-label");
+    rec.list = h("ul", "cw-results");
+    rec.el.append(rec.label, rec.list);
+  } else if (block.type === "thinking") {
     rec.el = h("details", "cw-block cw-thinking");
     rec.el.open = true;
     rec.summary = h("summary", "", "Thinking…");
     const body = h("div", "cw-thinking-text cw-live");
     rec.el.append(rec.summary, body);
     rec.target = body;
-  } else if (block.type === "tool_use") {
+  } else if (TOOL_CALLS.has(block.type) || (kind === "structured" && block.type === "text")) {
     rec.el = h("div", "cw-block cw-tool");
     rec.name = h("div", "cw-tool-name");
     const cols = h("div", "cw-tool-cols");
     const raw = h("div", "cw-tool-col");
     rec.target = h("pre", "cw-json-raw cw-live");
-    raw.append(h("div", "cw-label", "partial_json (raw, as it arrives)"), rec.target);
+    const rawLabel = block.type === "text" ? "text (raw JSON, as it arrives)" : "partial_json (raw, as it arrives)";
+    raw.append(h("div", "cw-label", rawLabel), rec.target);
     const snap = h("div", "cw-tool-col");
     rec.snapshot = h("pre", "cw-json-snap");
-    snap.append(h("div", "cw-label", "snapshot (parsed by the SDK)"), rec.snapshot);
+    const snapLabel = block.type === "text" ? "parsed_snapshot() (grows with each delta)" : "snapshot (parsed by the SDK)";
+    snap.append(h("div", "cw-label", snapLabel), rec.snapshot);
     cols.append(raw, snap);
     rec.trunc = h("div", "cw-trunc", "⚠ Cut off by max_tokens: this input is incomplete. Check stop_reason before running a tool.");
     rec.el.append(rec.name, cols, rec.trunc);
   } else {
     rec.el = h("div", "cw-block cw-text");
     rec.target = h("div", "cw-live");
-    rec.el.append(rec.target);
+    rec.cites = h("ol", "cw-cites");
+    rec.el.append(rec.target, rec.cites);
   }
   if (field) {
     rec.nodes[field] = document.createTextNode("");
@@ -230,18 +257,34 @@ function updateBlock(rec, block, isLast) {
     else node.data = value; // the state was replaced by a resync
     rec.lens[field] = value.length;
   }
-  if (block.type === "thinking") {
+  if (block.type === "redacted_thinking") {
+    rec.label.textContent = `Redacted thinking · ${block.data_chars || 0} chars of encrypted data, sent back unchanged next turn`;
+  } else if (block.type.endsWith("_tool_result")) {
+    if (rec.list.childElementCount !== (block.results || []).length) {
+      rec.label.textContent = `${block.type} · ${(block.results || []).length} result(s)`;
+      rec.list.textContent = "";
+      for (const r of block.results || []) rec.list.append(h("li", "", r.url ? `${r.title} — ${r.url}` : r.title));
+    }
+  } else if (block.type === "thinking") {
     const sig = block.signature ? ` · ✓ signature received (${block.signature} chars)` : "";
-    rec.summary.textContent = `Thinking · ${(block.thinking || "").length} chars${sig}`;
+    const omitted = !(block.thinking || "").length && block.signature ? " · omitted (display: omitted)" : "";
+    rec.summary.textContent = `Thinking · ${(block.thinking || "").length} chars${sig}${omitted}`;
     if (!isLast && !rec.closed) {
       rec.el.open = false; // the answer has started: fold the thinking away (click to open)
       rec.closed = true;
     }
-  } else if (block.type === "tool_use") {
-    rec.name.textContent = `tool_use · ${block.name || "?"}${block.id ? " · " + block.id : ""}`;
+  } else if (rec.snapshot) {
+    const label = block.type === "text" ? "structured output" : block.type === "server_tool_use" ? "server tool (runs on Anthropic's side)" : block.type;
+    rec.name.textContent = `${label} · ${block.name || (block.type === "text" ? "JSON" : "?")}${block.id ? " · " + block.id : ""}`;
     rec.snapshot.textContent = JSON.stringify(block.snapshot || {}, null, 2);
     rec.trunc.style.display = block.truncated ? "" : "none";
     rec.el.classList.toggle("cw-truncated", !!block.truncated);
+  } else if (rec.cites && (block.citations || []).length !== rec.cites.childElementCount) {
+    rec.cites.textContent = "";
+    for (const c of block.citations || []) {
+      const li = h("li", "", `[${c.n}] ${c.title}${c.url ? " — " + c.url : ""} — “${c.cited_text}”`);
+      rec.cites.append(li);
+    }
   }
 }
 
@@ -252,7 +295,7 @@ function adoptRendered(model, shown, tries = 25) {
   const id = model.get("view_id");
   let missing = false;
   shown.forEach((rec, i) => {
-    if (rec.type !== "text" || rec.rendered) return;
+    if (rec.type !== "text" || rec.rendered || rec.snapshot) return; // structured output keeps its two columns
     const source = document.querySelector(`.cw-static [data-cw-block="${id}:${i}"]`);
     if (!source) {
       missing = true;
@@ -261,6 +304,7 @@ function adoptRendered(model, shown, tries = 25) {
     rec.rendered = h("div", "cw-md");
     rec.rendered.append(safeCopy(source));
     rec.target.hidden = true;
+    rec.cites.hidden = true; // the rendering carries the references too
     rec.el.append(rec.rendered);
   });
   if (missing && tries > 0) setTimeout(() => adoptRendered(model, shown, tries - 1), 200);
@@ -272,7 +316,8 @@ function messageView(model, root) {
   const blocksEl = h("div", "cw-blocks");
   const svgEl = h("div", "cw-svg");
   body.append(blocksEl, svgEl);
-  root.append(parts.head, body, parts.banner, parts.foot, parts.live);
+  root.append(parts.head, body, parts.notice, parts.banner, parts.foot, parts.live);
+  const kind = model.get("kind");
   const shown = [];
   let adopting = false;
   return () => {
@@ -282,7 +327,7 @@ function messageView(model, root) {
       shown.length = 0;
     }
     blocks.forEach((block, i) => {
-      if (!shown[i]) shown[i] = makeBlock(block, blocksEl);
+      if (!shown[i]) shown[i] = makeBlock(block, blocksEl, kind);
       updateBlock(shown[i], block, i === blocks.length - 1);
     });
     const svg = model.get("svg");

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import time
 
+import jiter
+
 from . import _static
 from ._live import LiveView, event_error, is_event
 
 # The field of a block that deltas append to, per block type, and the delta type that carries it.
-APPENDED = {"text": "text", "thinking": "thinking", "tool_use": "partial_json"}
+APPENDED = {"text": "text", "thinking": "thinking", "tool_use": "partial_json", "server_tool_use": "partial_json"}
+TOOL_CALLS = {"tool_use", "server_tool_use", "mcp_tool_use"}  # blocks whose input streams as input_json_delta
 DELTAS = {
     "text_delta": ("text", "text"),
     "thinking_delta": ("thinking", "thinking"),
@@ -57,8 +60,7 @@ class MessageView(LiveView):
             self._offset = len(self._blocks)
         elif kind == "content_block_start":
             block = event.content_block
-            extra = {"name": block.name, "id": block.id, "snapshot": {}} if block.type == "tool_use" else {}
-            self._start(block.type, self._offset + event.index, **extra)
+            self._start(block.type, self._offset + event.index, **block_extra(block))
         elif kind == "content_block_delta":
             self._raw_deltas = True
             index, delta = self._offset + event.index, event.delta
@@ -66,6 +68,10 @@ class MessageView(LiveView):
                 self._extend(index, DELTAS[delta.type][0], getattr(delta, DELTAS[delta.type][1]))
             elif delta.type == "signature_delta":
                 self._set(index, "signature", len(delta.signature))
+            elif delta.type == "citations_delta":
+                self._cite(index, delta.citation)
+        elif kind == "citation" and not self._raw_deltas:
+            self._cite(self._current, event.citation)
         elif kind in DERIVED and not self._raw_deltas:
             self._derived(kind, event)
         elif kind == "input_json":
@@ -74,7 +80,7 @@ class MessageView(LiveView):
             self._set(self._current, "signature", len(event.signature))
         elif kind == "content_block_stop" and getattr(event, "content_block", None) is not None:
             block = event.content_block
-            if block.type == "tool_use" and self._offset + event.index < len(self._blocks):
+            if block.type in TOOL_CALLS and self._offset + event.index < len(self._blocks):
                 self._set(self._offset + event.index, "snapshot", block.input)
         elif kind == "message_delta" and event.delta.stop_reason == "max_tokens":
             self._mark_truncated()
@@ -98,7 +104,7 @@ class MessageView(LiveView):
             return index
         while len(self._blocks) < index:  # a block we never saw start (a stream joined midway)
             self._start("text")
-        if block_type == "tool_use":
+        if block_type in TOOL_CALLS:
             extra = {"name": "", "id": "", "snapshot": {}, **extra}
         field = APPENDED.get(block_type)
         block = {"type": block_type, **extra, **({field: []} if field else {})}
@@ -122,6 +128,14 @@ class MessageView(LiveView):
             self._blocks[index][field] = value
             self._op(["=", index, field, value])
 
+    def _cite(self, index: int, citation) -> None:
+        """A citation for a text block: numbered across the view, shown under the block (title, URL, cited text)."""
+        if not 0 <= index < len(self._blocks):
+            return
+        self._citations = getattr(self, "_citations", 0) + 1
+        cites = [*self._blocks[index].get("citations", []), citation_row(self._citations, citation)]
+        self._set(index, "citations", cites)
+
     def _mark_truncated(self) -> None:
         last = len(self._blocks) - 1
         if last >= 0 and self._blocks[last]["type"] == "tool_use":
@@ -133,7 +147,7 @@ class MessageView(LiveView):
         super().finish(message)
 
     def _export(self) -> list[dict]:
-        return [{k: "".join(v) if isinstance(v, list) else v for k, v in b.items()} for b in self._blocks]
+        return [{k: "".join(v) if k == APPENDED.get(b["type"]) else v for k, v in b.items()} for b in self._blocks]
 
     def _json_state(self) -> dict:
         return {"blocks": self._export()}
@@ -207,6 +221,31 @@ class ToolInputView(MessageView):
         cut = " (input cut off)" if any(b.get("truncated") for b in tools) else ""
         calls = f"{len(tools)} tool call{'s' if len(tools) != 1 else ''}" + (f": {names}" if names else "")
         return f"{self._status_word()}, {calls}{cut}"
+
+
+class StructuredView(MessageView):
+    """Structured output (``output_format``) as it streams: the raw JSON text beside the object parsed so far.
+
+    The parsed side is what ``event.parsed_snapshot()`` gives for each text event: a partial object that grows
+    field by field (strings may be cut mid-word). Feed it ``append(text)``, events, or ``watch(stream)``.
+    """
+
+    KIND = "structured"
+
+    def _extend(self, index: int, field: str, text: str) -> None:
+        super()._extend(index, field, text)
+        if field == "text" and text:
+            raw = "".join(self._blocks[index]["text"]).encode()
+            try:
+                parsed = jiter.from_json(raw, partial_mode="trailing-strings")
+            except ValueError:
+                return  # not JSON (yet): the raw side shows what arrived
+            self._set(index, "snapshot", parsed)
+
+    def _summary(self) -> str:
+        snapshot = next((b.get("snapshot") for b in reversed(self._blocks) if b["type"] == "text"), None)
+        fields = f", {len(snapshot)} fields" if isinstance(snapshot, dict) else ""
+        return f"{self._status_word()}, {len(self.text)} chars of JSON{fields}"
 
 
 class Timeline(MessageView):
@@ -300,12 +339,16 @@ def sdk_row(event) -> list:
         value = next(
             (getattr(delta, f) for f in ("text", "thinking", "partial_json", "signature") if hasattr(delta, f)), ""
         )
+        if delta_type == "citations_delta":
+            value = getattr(delta.citation, "title", None) or delta.citation.cited_text
         payload = short(value[:12] + "…" if delta_type == "signature_delta" else value)
     elif kind == "message_delta":
         delta_type = event.delta.stop_reason or ""
         payload = f"output_tokens {event.usage.output_tokens}"
     elif kind in {"text", "thinking"}:
         payload = short(getattr(event, kind))
+    elif kind == "citation":
+        payload = short(getattr(event.citation, "title", None) or event.citation.cited_text)
     elif kind == "input_json":
         payload = short(event.snapshot)
     elif kind == "signature":
@@ -330,3 +373,37 @@ def raw_row(sse) -> list:
         value = (data.get("error") or {}).get("message", "")
     payload = short(value) if value is not None else block.get("name", "")
     return [kind, data.get("index", ""), delta_type, payload]
+
+
+def block_extra(block) -> dict:
+    """What a view keeps of a block when it starts: a tool call's name and id, a server tool's results, a
+    redacted thinking block's size (its data is encrypted: the view never shows it)."""
+    if block.type in TOOL_CALLS:
+        return {"name": block.name, "id": block.id, "snapshot": {}}
+    if block.type.endswith("_tool_result"):
+        return {"tool_use_id": getattr(block, "tool_use_id", ""), "results": result_rows(block.content)}
+    if block.type == "redacted_thinking":
+        return {"data_chars": len(block.data)}
+    return {}
+
+
+def citation_row(n: int, citation) -> dict:
+    """A citation as the view shows it: its number, where it points (title, URL or document), the cited text."""
+    where = getattr(citation, "url", None) or getattr(citation, "document_title", None) or ""
+    title = getattr(citation, "title", None) or getattr(citation, "document_title", None) or citation.type
+    return {"n": n, "type": citation.type, "title": str(title), "url": str(where), "cited_text": citation.cited_text}
+
+
+def result_rows(content) -> list[dict]:
+    """A server tool's result, as rows of title and URL (search results), or one row with an error or output."""
+    if isinstance(content, list):
+        return [{"title": getattr(r, "title", r.type), "url": getattr(r, "url", "")} for r in content]
+    code = getattr(content, "error_code", None)
+    if code:
+        return [{"title": f"error: {code}", "url": ""}]
+    url = getattr(content, "url", "")
+    stdout = getattr(content, "stdout", None)
+    title = getattr(getattr(content, "content", None), "title", None) or (
+        stdout if stdout is not None else content.type
+    )
+    return [{"title": str(title), "url": str(url or "")}]
