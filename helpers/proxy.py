@@ -8,7 +8,7 @@ requirements.txt) fixes that: pyproject.toml registers the two functions below u
 - ``{server URL}/offline-api/``: the local Messages API (``python -m helpers.offline``), e.g. ``/offline-api/v1/models``;
 - and, built into jupyter-server-proxy, ``{server URL}/proxy/PORT/`` for a server a notebook started itself.
 
-Lesson 07 prints its link with :func:`page_url`, which is right in local JupyterLab and behind a hub alike.
+Lesson 08 prints its link with :func:`page_url`, which is right in local JupyterLab and behind a hub alike.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ READY_TIMEOUT = 60  # seconds: a busy hub machine can take a while to import the
 
 
 def relay() -> dict:
-    """jupyter-server-proxy's settings for ``/relay/``: the chat page of lesson 07 and its ``/chat`` stream."""
+    """jupyter-server-proxy's settings for ``/relay/``: the chat page of lesson 08 and its ``/chat`` stream."""
     return {
         "command": [sys.executable, "-m", "helpers.web", "--host", "127.0.0.1", "--port", "{port}"],
         # The proxy forwards the browser's Host (the notebook server's public name, unknown here); the relay answers
         # only to its own names. The notebook server has already checked the Host and the login, so name the relay.
         "request_headers_override": {"Host": "127.0.0.1:{port}"},
         "timeout": READY_TIMEOUT,
-        "launcher_entry": {"title": "Streaming chat (lesson 07)", "category": "Other"},
+        "launcher_entry": {"title": "Streaming chat (lesson 08)", "category": "Other"},
     }
 
 

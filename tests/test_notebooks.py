@@ -20,8 +20,10 @@ LESSONS = [
     "04_errors",
     "05_tool_deltas",
     "06_thinking",
-    "07_fastapi_sse",
-    "08_playground",
+    "07_server_tools",
+    "08_fastapi_sse",
+    "09_playground",
+    "10_capstone",
 ]
 NOTEBOOKS = ROOT / "notebooks"
 KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}")
@@ -104,3 +106,29 @@ def test_hygiene(name):
 def test_navigation_and_readme_table_are_current():
     result = subprocess.run([sys.executable, "tools/nav.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+WORD_BUDGET = 1200  # words of markdown a lesson may have (code and Mermaid diagrams not counted)
+TIME = re.compile(r"⏱ About (\d+) minutes · (core path|going further)")
+CORE = {"00_setup", "01_text_stream", "02_raw_events", "03_async", "04_errors"}
+
+
+def markdown_words(nb: nbformat.NotebookNode) -> int:
+    text = "\n".join("".join(c.source) for c in nb.cells if c.cell_type == "markdown")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # diagrams and code samples are pictures, not prose
+    return len(re.findall(r"\S+", text))
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lessons_are_short_and_say_how_long_they_take(name):
+    nb = load(name)
+    words = markdown_words(nb)
+    assert words <= WORD_BUDGET, f"{name} has {words} words of markdown; the budget is {WORD_BUDGET}"
+    found = TIME.search("".join(nb.cells[0].source))
+    assert found, "the first cell says how long the lesson takes: '⏱ About N minutes · core path|going further'"
+    assert found.group(2) == ("core path" if name in CORE else "going further")
+
+
+def test_the_core_path_takes_about_ninety_minutes():
+    minutes = {n: int(TIME.search("".join(load(n).cells[0].source)).group(1)) for n in sorted(CORE)}
+    assert 60 <= sum(minutes.values()) <= 95, minutes

@@ -1,47 +1,73 @@
-"""Lesson 08 · Try it: change only the system prompt, and compare the two answers side by side."""
+"""Lesson 08 · Try it: a framing function that any piece of text survives."""
 
 from __future__ import annotations
 
-import re
+import json
+from collections.abc import Callable
 
 from helpers.exercises import report
+from helpers.web import parse
 
-# Words a pirate's answer can hardly do without. Offline, a system prompt that mentions a pirate makes the local API
-# begin its answer with "Arr!"; live, Claude picks its own words, and any of these will do.
-PIRATE = re.compile(
-    r"\b(arr+|ahoy|avast|matey|me hearties|aye|ye|yer|yo[- ]ho|scallywag|landlubber|plunder|booty|grog|buccaneer|parrot)\b",
-    re.I,
+# Pieces of text a model can stream: each but the last two is a trap for raw `data:` framing (the first is the
+# commonest); the last two check that quotes, backslashes and unicode come through the JSON unchanged.
+TRICKY = [
+    "two\nlines",
+    "ends with a newline\n",
+    "a blank line\n\nin the middle",
+    "\ndata: a line that looks like a field",
+    "x\nevent: done",
+    "windows\r\nline end",
+    "a lone \r carriage return",
+    'quotes " and \\ backslash, a tab\t, café 東京 🚀',
+    "plain words",
+]
+JSON_HINT = (
+    "write the event as 'event: text', then a data line 'data: ' + json.dumps({'text': text}), then a blank line"
 )
 
 
-def _text(message, which: str) -> str:
-    if not (hasattr(message, "content") and hasattr(message, "stop_reason")):
-        raise TypeError(
-            f"{which}: expected the final Message of a stream (stream.get_final_message()), got {type(message).__name__}"
-        )
-    return "".join(block.text for block in message.content if block.type == "text")
+def check_framing(frame_text: Callable[[str], str | bytes]) -> None:
+    """Frame each tricky piece with ``frame_text``, read it back as a browser would, and say what went wrong first."""
+    if not callable(frame_text):
+        raise TypeError(f"check_framing expects your function frame_text(text), got {type(frame_text).__name__}")
+    report(*_verdict(frame_text))
 
 
-def check_pirate(system: str, left, right) -> None:
-    """``left`` answered without a system prompt, ``right`` with ``system``: is the right one a pirate's?"""
-    if not isinstance(system, str):
-        raise TypeError(f"SYSTEM: expected a string, got {type(system).__name__}")
-    report(*_verdict(_text(left, "left"), right, _text(right, "right")))
-
-
-def _verdict(plain: str, right, pirate: str) -> tuple[bool, str, str]:
-    if right.stop_reason != "end_turn":
-        return (
-            False,
-            f"the right answer stopped with {right.stop_reason!r}",
-            "give it room: max_tokens=300 is plenty for a haiku",
-        )
-    if not PIRATE.search(pirate):
-        return (
-            False,
-            "the right pane doesn't sound like a pirate yet",
-            "a system prompt sets who Claude is for the whole conversation: tell it to be a pirate",
-        )
-    if plain == pirate:
-        return False, "both panes gave the same answer", "only the right pane should get the system prompt"
-    return True, "same prompt, different system prompt, and the right pane answers like a pirate", ""
+def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
+    for text in TRICKY:
+        wire = frame_text(text)
+        if isinstance(wire, bytes):
+            wire = wire.decode("utf-8")
+        if not isinstance(wire, str):
+            raise TypeError(f"frame_text(text) must return the SSE event as a str, it returned {type(wire).__name__}")
+        events = parse(wire)
+        if len(events) != 1:
+            return (
+                False,
+                f"{text!r} arrived as {len(events)} events, not 1",
+                "a blank line ends an event, and a missing one never ends it: end with one blank line ('\\n\\n')",
+            )
+        (event,) = events
+        try:
+            value = json.loads(event.data)
+        except ValueError:
+            value = None
+        if value is not None and not (isinstance(value, dict) and "text" in value):
+            return False, f"the data is JSON, but {event.data!r} is not an object with a 'text' field", JSON_HINT
+        got = event.data if value is None else value["text"]
+        if got != text:
+            return (
+                False,
+                f"{text!r} came back as {got!r}",
+                "a newline in the text ends the data: line; put the text in JSON, whose strings never hold one; "
+                + JSON_HINT,
+            )
+        if value is None:
+            return False, "the data line is not JSON", JSON_HINT
+        if event.event != "text":
+            return (
+                False,
+                f"the event is named {event.event!r}",
+                "start the event with 'event: text\\n' so a client can tell text from stop, error and done",
+            )
+    return True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte", ""

@@ -1,12 +1,12 @@
-"""Solution to 08_playground's "Try it": a system prompt that makes the right pane answer like a pirate.
+"""Solution to 09_playground's "Try it": a system prompt that makes the right pane answer like a pirate.
 
-Run from the repository: ``python notebooks/solutions/08_playground.py`` (offline unless a key is configured).
+Run from the repository: ``python notebooks/solutions/09_playground.py`` (offline unless a key is configured).
 """
 
 import asyncio
 
 from helpers import connect
-from helpers.exercises import lesson08
+from helpers.exercises import lesson09
 from helpers.widgets import SideBySide
 
 MODEL = "claude-sonnet-4-6"
@@ -27,7 +27,7 @@ async def main() -> None:
         [ask("Write a haiku about debugging."), ask("Write a haiku about debugging.", system=SYSTEM)]
     )
     print(right.content[0].text, end="\n\n")
-    lesson08.check_pirate(SYSTEM, left, right)
+    lesson09.check_pirate(SYSTEM, left, right)
 
 
 asyncio.run(main())

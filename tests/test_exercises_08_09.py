@@ -1,4 +1,4 @@
-"""The checkers of lessons 07 and 08 say NOT YET to the lesson's starting state, PASS to a right answer, and a
+"""The checkers of lessons 08 and 09 say NOT YET to the lesson's starting state, PASS to a right answer, and a
 clear error (or hint) to anything else."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers.exercises import lesson07, lesson08
+from helpers.exercises import lesson08, lesson09
 
 from .conftest import MODEL
 
@@ -18,15 +18,15 @@ def json_frame(text: str) -> str:
     return f"event: text\ndata: {json.dumps({'text': text})}\n\n"
 
 
-def test_lesson07_says_not_yet_to_the_tutorials_framing_and_shows_the_lost_text(capsys):
-    lesson07.check_framing(lambda text: f"data: {text}\n\n")
+def test_lesson08_says_not_yet_to_the_tutorials_framing_and_shows_the_lost_text(capsys):
+    lesson08.check_framing(lambda text: f"data: {text}\n\n")
     out = capsys.readouterr().out
     assert out.startswith("NOT YET ✗ 'two\\nlines' came back as 'two'") and "json.dumps" in out
 
 
-def test_lesson07_passes_json_framing_as_str_or_bytes(capsys):
-    lesson07.check_framing(json_frame)
-    lesson07.check_framing(lambda text: json_frame(text).encode())
+def test_lesson08_passes_json_framing_as_str_or_bytes(capsys):
+    lesson08.check_framing(json_frame)
+    lesson08.check_framing(lambda text: json_frame(text).encode())
     assert capsys.readouterr().out.count("PASS ✓") == 2
 
 
@@ -39,24 +39,24 @@ def test_lesson07_passes_json_framing_as_str_or_bytes(capsys):
         (lambda text: json_frame(text) * 2, "arrived as 2 events"),
     ],
 )
-def test_lesson07_names_what_is_wrong(frame_text, expected, capsys):
-    lesson07.check_framing(frame_text)
+def test_lesson08_names_what_is_wrong(frame_text, expected, capsys):
+    lesson08.check_framing(frame_text)
     out = capsys.readouterr().out
     assert out.startswith("NOT YET ✗") and expected in out and "hint:" in out
 
 
-def test_lesson07_bad_input_is_a_clear_error():
+def test_lesson08_bad_input_is_a_clear_error():
     with pytest.raises(TypeError, match="your function frame_text"):
-        lesson07.check_framing("data: {text}\n\n")
+        lesson08.check_framing("data: {text}\n\n")
     with pytest.raises(TypeError, match="must return the SSE event as a str"):
-        lesson07.check_framing(lambda text: None)
+        lesson08.check_framing(lambda text: None)
 
 
-def test_lesson07_tricky_pieces_all_break_naive_framing_except_the_two_controls():
+def test_lesson08_tricky_pieces_all_break_naive_framing_except_the_two_controls():
     from helpers.web import naive_frame, parse
 
-    broken = [t for t in lesson07.TRICKY if [e.data for e in parse(naive_frame(t))] != [t]]
-    assert broken == lesson07.TRICKY[:-2]  # every trap is a real one; the last two check that JSON keeps the rest
+    broken = [t for t in lesson08.TRICKY if [e.data for e in parse(naive_frame(t))] != [t]]
+    assert broken == lesson08.TRICKY[:-2]  # every trap is a real one; the last two check that JSON keeps the rest
 
 
 async def final(aclient, **options):
@@ -64,29 +64,29 @@ async def final(aclient, **options):
         return await stream.get_final_message()
 
 
-async def test_lesson08_says_not_yet_to_the_starting_system_prompt_and_pass_to_a_pirate(aclient, capsys):
+async def test_lesson09_says_not_yet_to_the_starting_system_prompt_and_pass_to_a_pirate(aclient, capsys):
     plain = await final(aclient)
     system = "You are a helpful assistant."
-    lesson08.check_pirate(system, plain, await final(aclient, system=system))
+    lesson09.check_pirate(system, plain, await final(aclient, system=system))
     assert capsys.readouterr().out.startswith("NOT YET ✗ the right pane doesn't sound like a pirate")
     system = "You are a pirate. Answer like one."
-    lesson08.check_pirate(system, plain, await final(aclient, system=system))
+    lesson09.check_pirate(system, plain, await final(aclient, system=system))
     assert capsys.readouterr().out.startswith("PASS ✓")
 
 
-async def test_lesson08_wants_the_left_pane_without_the_system_prompt(aclient, capsys):
+async def test_lesson09_wants_the_left_pane_without_the_system_prompt(aclient, capsys):
     pirate = await final(aclient, system="Talk like a pirate.")
-    lesson08.check_pirate("Talk like a pirate.", pirate, pirate)
+    lesson09.check_pirate("Talk like a pirate.", pirate, pirate)
     assert capsys.readouterr().out.startswith("NOT YET ✗ both panes gave the same answer")
 
 
-async def test_lesson08_notices_a_cut_answer_and_rejects_bad_input(aclient, capsys):
+async def test_lesson09_notices_a_cut_answer_and_rejects_bad_input(aclient, capsys):
     plain = await final(aclient)
     async with aclient.messages.stream(model=MODEL, max_tokens=3, system="You are a pirate.", messages=HAIKU) as stream:
         cut = await stream.get_final_message()
-    lesson08.check_pirate("You are a pirate.", plain, cut)
+    lesson09.check_pirate("You are a pirate.", plain, cut)
     assert "NOT YET ✗ the right answer stopped with 'max_tokens'" in capsys.readouterr().out
     with pytest.raises(TypeError, match="get_final_message"):
-        lesson08.check_pirate("You are a pirate.", plain, "Arr!")
+        lesson09.check_pirate("You are a pirate.", plain, "Arr!")
     with pytest.raises(TypeError, match="SYSTEM: expected a string"):
-        lesson08.check_pirate(None, plain, plain)
+        lesson09.check_pirate(None, plain, plain)
