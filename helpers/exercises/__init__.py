@@ -1,9 +1,13 @@
 """Checkers for the notebooks' "Try it" exercises: one module per lesson, each printing PASS or NOT YET with a hint.
 
-Every checker reports through :func:`report`, so all lessons speak the same way.
+Every checker reports through :func:`report`, so all lessons speak the same way, and runs the learner's own code
+through :func:`call_learner`, so a mistake in it comes back as a NOT YET line that names it, never as a traceback
+from inside the checker.
 """
 
 from __future__ import annotations
+
+import traceback
 
 
 def report(ok: bool, what: str, hint: str = "") -> bool:
@@ -13,3 +17,22 @@ def report(ok: bool, what: str, hint: str = "") -> bool:
     else:
         print(f"NOT YET ✗ {what}" + (f" — hint: {hint}" if hint else ""))
     return ok
+
+
+class LearnerError(Exception):
+    """The learner's function raised: ``str()`` is the NOT YET line's text (``your function raised …``)."""
+
+    def __init__(self, name: str, exc: BaseException):
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" (line {frame.lineno}: {frame.line})" if frame and frame.line else ""
+        super().__init__(f"your function {name} raised {type(exc).__name__}: {exc}{where}")
+        self.original = exc
+
+
+def call_learner(fn, *args, name: str | None = None):
+    """Call the learner's ``fn(*args)``; if it raises, raise :class:`LearnerError` naming it, for the checker to
+    report (``except LearnerError as err: report(False, str(err), hint)``)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # the learner's code may raise anything: it is reported, not re-raised
+        raise LearnerError(name or getattr(fn, "__name__", "?"), exc) from exc
