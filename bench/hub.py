@@ -1,5 +1,5 @@
 """A class at once on a real JupyterHub: N learners log in, start their servers together, run lesson 01 and stream
-lesson 07's relay page, all through the hub's proxy, the way their browsers would.
+lesson 08's relay page, all through the hub's proxy, the way their browsers would.
 
 The hub is the real thing, on loopback, in a temporary folder: ``jupyterhub`` with configurable-http-proxy (from npm,
 ``make hub`` installs both), ``DummyAuthenticator`` with a fixed password, ``SimpleLocalProcessSpawner`` (each
@@ -90,9 +90,9 @@ c.JupyterHub.implicit_spawn_seconds = 1  # a link into a stopped server (nbgitpu
 def copy_course(spawner):
     home = Path(spawner.home_dir)
     home.mkdir(parents=True, exist_ok=True)
-    for source in settings["copy"]:
-        if not (home / Path(source).name).exists():
-            shutil.copy(source, home)
+    for source in map(Path, settings["copy"]):
+        if not (home / source.name).exists():
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, home / source.name)
 
 
 c.Spawner.pre_spawn_hook = copy_course
@@ -361,7 +361,7 @@ class Learner:
                 self.cells_run = index + 1
 
     async def stream_relay(self) -> None:
-        """Lesson 07's page at /user/NAME/relay/, then one chat POST the way its chat.js sends it."""
+        """Lesson 08's page at /user/NAME/relay/, then one chat POST the way its chat.js sends it."""
         page_path = self.prefix + "relay/"
         page = expect(
             await self.http.get(page_path, headers={"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"}), 200
@@ -682,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
         tmp = args.keep or tmp
         if args.serve:
-            notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
-            with Hub(Path(tmp), port=args.port or 8000, copy=notebooks) as hub:
+            # every lesson and its solutions, and the files 00_setup looks for upward from the notebook
+            course = [*sorted((ROOT / "notebooks").iterdir()), ROOT / ".env.example", ROOT / ".gitignore"]
+            with Hub(Path(tmp), port=args.port or 8000, copy=course) as hub:
                 print(f"JupyterHub on {hub.url}: any user name, password {PASSWORD!r}; Ctrl-C stops it", flush=True)
                 try:
                     hub.process.wait()

@@ -2,7 +2,7 @@
 
 One hub on 127.0.0.1 (configurable-http-proxy, DummyAuthenticator, SimpleLocalProcessSpawner, homes in a temporary
 folder, the course installed in the single-user environment, offline). Three learners log in with the password,
-start their servers together, run every cell of lesson 01 over the kernel websocket and stream lesson 07's relay
+start their servers together, run every cell of lesson 01 over the kernel websocket and stream lesson 08's relay
 through ``/user/NAME/relay/``. The figures (times, memory) are bench/hub.py's job; this test checks that it all works.
 """
 
