@@ -109,7 +109,9 @@ def proxy_command() -> str:
     """configurable-http-proxy: the copy `make hub` installs from npm, else one on PATH."""
     found = str(CHP) if CHP.exists() else shutil.which("configurable-http-proxy")
     if not found:
-        raise SystemExit("configurable-http-proxy not found: run `make hub` (it installs it from npm into .venv/node)")
+        raise RuntimeError(
+            "configurable-http-proxy not found: run `make hub` (it installs it from npm into .venv/node)"
+        )
     return found
 
 
@@ -679,6 +681,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--learners: expected 1 to 500, got {args.learners}")
     if args.keep and args.keep.exists():
         parser.error(f"--keep: expected a folder that does not exist yet, got {args.keep}")
+    try:
+        proxy_command()
+    except RuntimeError as err:
+        parser.exit(1, f"{err}\n")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
         tmp = args.keep or tmp
         if args.serve:
