@@ -22,8 +22,10 @@ def report(ok: bool, what: str, hint: str = "") -> bool:
 class LearnerError(Exception):
     """The learner's function raised: ``str()`` is the NOT YET line's text (``your function raised …``)."""
 
-    def __init__(self, name: str, exc: BaseException):
-        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    def __init__(self, name: str, exc: BaseException, filename: str | None = None):
+        frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+        own = [f for f in frames if f.filename == filename]  # the learner's line, not the library's that raised
+        frame = (own or frames or [None])[-1]
         where = f" (line {frame.lineno}: {frame.line})" if frame and frame.line else ""
         super().__init__(f"your function {name} raised {type(exc).__name__}: {exc}{where}")
         self.original = exc
@@ -35,4 +37,5 @@ def call_learner(fn, *args, name: str | None = None):
     try:
         return fn(*args)
     except Exception as exc:  # the learner's code may raise anything: it is reported, not re-raised
-        raise LearnerError(name or getattr(fn, "__name__", "?"), exc) from exc
+        code = getattr(fn, "__code__", None)
+        raise LearnerError(name or getattr(fn, "__name__", "?"), exc, code and code.co_filename) from exc

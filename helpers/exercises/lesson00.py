@@ -24,10 +24,11 @@ def _verdict(message: anthropic.types.Message) -> tuple[bool, str, str]:
         return (
             False,
             f"the answer stopped after {tokens} output tokens (stop_reason 'max_tokens')",
-            "max_tokens caps the answer's length; a haiku needs about 20 tokens, so give it 200",
+            "max_tokens is the most tokens the answer may use, and three lines of poetry need more than that: "
+            "raise it on the marked line, with room to spare (a token is roughly three quarters of a word)",
         )
     return (
         False,
         f"the answer ended with stop_reason {message.stop_reason!r}",
-        "stream the haiku prompt as it is, with no stop_sequences or tools, and a max_tokens of 200",
+        "stream the haiku prompt as the cell has it (no stop_sequences, no tools): only the marked line needs a change",
     )

@@ -1,4 +1,5 @@
-"""Checker for 02_raw_events' "Try it": pick out the text deltas, and nothing else, from a stream with a tool call."""
+"""Checker for 02_raw_events' "Try it": pick out the text deltas, and nothing else, from streams that also carry a
+tool call, a server tool's search and citations."""
 
 from __future__ import annotations
 
@@ -7,42 +8,66 @@ from collections.abc import Callable
 import anthropic
 
 from helpers.demo_tool import WEATHER_TOOL
+from helpers.models import DEFAULT_MODEL
 
-from . import report
+from . import LearnerError, call_learner, report
 
-MODEL = "claude-sonnet-4-6"
-PROMPT = [{"role": "user", "content": "What's the weather in Paris?"}]
-WHAT = "the weather question (text, then a get_weather tool call)"
+MODEL = DEFAULT_MODEL
+STREAMS = {  # what each stream carries besides text: request
+    "the weather question (text, then a get_weather tool call)": {
+        "messages": [{"role": "user", "content": "What's the weather in Paris?"}],
+        "tools": [WEATHER_TOOL],
+    },
+    "the web search (text, a search, its results, then text with citations)": {
+        "messages": [{"role": "user", "content": "Search the web for Server-Sent Events."}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+    },
+}
+DELTA_HINT = (
+    "a content_block_delta can also carry a tool's input or a citation: look at what kind of delta it holds "
+    "(the table in section 2)"
+)
 
 
 def check_is_text(is_text: Callable[[object], bool], client: anthropic.Anthropic) -> None:
-    """Stream a question that makes Claude write text and then call a tool; keep ``event.delta.text`` of the events
-    ``is_text`` picks; PASS when that is exactly the text of the final message."""
+    """Stream a tool call and a web search; keep ``event.delta.text`` of the events ``is_text`` picks; PASS when that
+    is exactly the text of each final message."""
     if not callable(is_text):
         raise TypeError(f"check_is_text expects your function is_text(event), got {type(is_text).__name__}")
     if not isinstance(client, anthropic.Anthropic):
         raise TypeError(f"check_is_text expects the notebook's anthropic.Anthropic client, got {type(client).__name__}")
-    report(*_verdict(is_text, client))
+    counts = []
+    for what, request in STREAMS.items():
+        ok, line, hint = _verdict(is_text, client, what, request)
+        if not ok:
+            report(ok, line, hint)
+            return
+        counts.append(line)
+    report(True, f"is_text picked exactly the text deltas of the tool call and the web search ({' and '.join(counts)})")
 
 
-def _verdict(is_text, client) -> tuple[bool, str, str]:
+def _verdict(is_text, client, what: str, request: dict) -> tuple[bool, str, str]:
     pieces = []
-    with client.messages.stream(model=MODEL, max_tokens=1024, messages=PROMPT, tools=[WEATHER_TOOL]) as stream:
+    with client.messages.stream(model=MODEL, max_tokens=1024, **request) as stream:
         for event in stream:
-            if not is_text(event):
+            try:
+                picked = call_learner(is_text, event, name="is_text")
+            except LearnerError as err:
+                return False, f"on a {event.type!r} event of {what}, {err}", _hint_for(err.original, event)
+            if not picked:
                 continue
             if event.type != "content_block_delta":
                 also = " (the SDK's own 'text' events repeat it)" if event.type == "text" else ""
                 return (
                     False,
-                    f"is_text picked a {event.type!r} event, which carries no delta",
+                    f"on {what}, is_text picked a {event.type!r} event, which is no raw text delta",
                     f"the text arrives in 'content_block_delta' events{also}",
                 )
             if event.delta.type != "text_delta":
                 return (
                     False,
-                    f"on {WHAT}, is_text picked a content_block_delta carrying an {event.delta.type!r}, which has no .text",
-                    "a content_block_delta can also carry tool input or thinking: check event.delta.type == 'text_delta' too",
+                    f"on {what}, is_text picked a content_block_delta carrying {event.delta.type!r}, which has no .text",
+                    DELTA_HINT,
                 )
             pieces.append(event.delta.text)
         message = stream.get_final_message()
@@ -51,7 +76,16 @@ def _verdict(is_text, client) -> tuple[bool, str, str]:
     if got != expected:
         return (
             False,
-            f"the picked deltas spell {len(got)} characters, the final message has {len(expected)}",
-            "pick every content_block_delta whose delta.type is 'text_delta'",
+            f"on {what}, the picked deltas spell {len(got)} characters, the final message has {len(expected)}",
+            "every piece of text arrives in a content_block_delta: pick all of those that carry text",
         )
-    return True, f"on {WHAT}, is_text picked exactly the text deltas ({len(pieces)} of them)", ""
+    return True, f"{len(pieces)} deltas", ""
+
+
+def _hint_for(exc: BaseException, event) -> str:
+    if isinstance(exc, AttributeError) and ("delta" in str(exc) or "type" in str(exc)):
+        return (
+            "not every event has a .delta, and a message_delta's delta has no .type: "
+            "check event.type first, and read event.delta only on the events that carry a block's piece"
+        )
+    return f"is_text is called with every event of the stream, this one a {event.type!r}: it must return True or False"

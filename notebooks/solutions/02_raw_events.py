@@ -1,4 +1,5 @@
-"""Solution to 02_raw_events' "Try it": a text delta is a content_block_delta whose delta is a text_delta.
+"""Solution to 02_raw_events' "Try it": a text delta is a content_block_delta whose delta is a text_delta (not an
+input_json_delta of a tool call, nor a citations_delta). Check event.type first: most events carry no delta.
 
 Run from the repository: ``python notebooks/solutions/02_raw_events.py`` (offline unless a key is configured).
 """
