@@ -1,0 +1,116 @@
+"""Checker for 07_server_tools' "Try it": resume a turn that stopped with ``pause_turn``, in a conversation.
+
+It streams from the local API (in live mode too): a search, then a research question whose turn the local API
+pauses after two searches. The learner's ``resume(messages, paused)`` builds the next request; the checker reads
+it as the real API would, sends it, and looks at what came back: the rest of the turn, or a turn started over.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from helpers import connect
+
+from . import LearnerError, call_learner, report
+
+MODEL = "claude-sonnet-4-6"
+SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+FIRST = "Search the web for the latest news on Server-Sent Events."
+RESEARCH = "Research Server-Sent Events in depth: browser support and proxies."
+HEADERS = {"x-offline-pace": "instant"}
+SHAPE = (
+    'resume(messages, paused) returns the list of messages for the next request: [{"role": ..., "content": ...}, ...]'
+)
+
+
+def check(resume: Callable) -> None:
+    """Run a conversation whose second turn pauses, resume it with ``resume(messages, paused)`` until it ends, and
+    print PASS or NOT YET."""
+    if not callable(resume):
+        raise TypeError(f"check expects your function resume(messages, paused), got {type(resume).__name__}")
+    report(*_verdict(resume))
+
+
+def plain(value):
+    """JSON-like data for a block or message (an SDK object or a dict), without the fields left unset (None)."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _verdict(resume: Callable) -> tuple[bool, str, str]:
+    client = connect.client(offline=True, quiet=True)
+    options = {"model": MODEL, "max_tokens": 1024, "tools": [SEARCH], "extra_headers": HEADERS}
+
+    def ask(messages):
+        with client.messages.stream(messages=messages, **options) as stream:
+            return stream.get_final_message()
+
+    first = [{"role": "user", "content": FIRST}]
+    answer = ask(first)
+    messages = [*first, {"role": "assistant", "content": answer.content}, {"role": "user", "content": RESEARCH}]
+    paused = ask(messages)
+    searches = paused.usage.server_tool_use.web_search_requests
+    print(f"  request 1: stop_reason {paused.stop_reason!r} after {searches} searches")
+    try:
+        sent = call_learner(resume, list(messages), paused)
+    except LearnerError as err:
+        return False, str(err), "resume(messages, paused) only builds a list: start from the messages you sent"
+    problem = _read(sent, messages, paused)
+    if problem:
+        return problem
+    final = ask(sent)
+    again = sum(1 for b in final.content if b.type == "server_tool_use")
+    print(f"  request 2: roles {[m['role'] for m in sent]} → stop_reason {final.stop_reason!r}, {again} new searches")
+    if again or final.stop_reason != "end_turn":
+        return (
+            False,
+            "the turn started over: Claude searched again instead of finishing with what it had found",
+            "the API continues a paused turn only when that turn is the request's last message",
+        )
+    cited = {c.url for b in final.content if b.type == "text" for c in b.citations or []}
+    print(f"  the resumed turn ends: {''.join(b.text for b in final.content if b.type == 'text')[:90]}…")
+    return True, f"the paused turn went back unchanged and finished, citing {len(cited)} sources", ""
+
+
+def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:
+    """What is wrong with the learner's request, as the real API would see it (None when it resumes the turn)."""
+    if not isinstance(sent, list):
+        return False, f"resume returned {type(sent).__name__}, not a list of messages", SHAPE
+    odd = next((m for m in sent if not (isinstance(m, dict) and "role" in m and "content" in m)), None)
+    if odd is not None:
+        return False, f"resume's list holds {type(odd).__name__} {str(odd)[:60]!r}, not a message dict", SHAPE
+    if plain(sent[: len(messages)]) != plain(messages):
+        return (
+            False,
+            "the conversation so far is missing or changed: Claude would lose the question it is answering",
+            "keep every message you already sent, in order, and add to the end",
+        )
+    added = sent[len(messages) :]
+    roles = [m["role"] for m in added]
+    print(f"  you add: {roles} after the {len(messages)} messages already sent")
+    turn = next((m for m in added if m["role"] == "assistant"), None)
+    if turn is None:
+        return (
+            False,
+            "the paused turn is not in the request: the API starts the turn again, and searches again (billed again)",
+            "which role wrote the paused turn? That message goes back",
+        )
+    if roles[-1] != "assistant":
+        return (
+            False,
+            "a message follows the paused turn: the API reads it as a new request, not as the rest of the turn",
+            "the paused turn itself is the last message of the request",
+        )
+    if json.dumps(plain(turn.get("content")), sort_keys=True) != json.dumps(plain(paused.content), sort_keys=True):
+        return (
+            False,
+            "the paused turn was changed: its searches and their results must go back exactly as they came",
+            "the paused turn goes back as it arrived: every block, the search results too",
+        )
+    return None
