@@ -7,6 +7,7 @@ import json
 
 import anthropic
 import httpx2
+import pydantic
 import pytest
 
 from helpers.demo_tool import WEATHER_TOOL
@@ -28,10 +29,14 @@ def verdict(capsys) -> str:
 @pytest.mark.parametrize(
     ("catch", "expected"),
     [
-        ((anthropic.APIConnectionError, anthropic.RateLimitError), "add httpx2.TransportError"),  # the starting state
-        ((anthropic.APIConnectionError, anthropic.RateLimitError, httpx2.TransportError), "APIStatusError covers"),
+        ((anthropic.APIConnectionError, anthropic.RateLimitError), "dropped or stalled"),  # the starting state
+        ((anthropic.APIConnectionError, anthropic.RateLimitError, httpx2.TransportError), "the API reported"),
+        ((anthropic.APIError, httpx2.TransportError), "cannot parse escapes"),
+        # the tuple this course taught before: the SDK's ValueError for tool JSON and pydantic's ValidationError escape
+        ((anthropic.APIError, httpx2.TransportError, json.JSONDecodeError), "(ValidationError, ValueError)"),
+        ((anthropic.APIError, httpx2.TransportError, pydantic.ValidationError), "(JSONDecodeError, ValueError)"),
         (Exception, "catch-all"),
-        ((anthropic.APIError, httpx2.TransportError, LookupError), "LookupError also catches KeyError"),
+        ((anthropic.APIError, httpx2.TransportError, ValueError, LookupError), "LookupError also catches KeyError"),
     ],
 )
 def test_lesson04_names_what_escapes_or_what_is_too_broad(catch, expected, capsys):
@@ -40,9 +45,20 @@ def test_lesson04_names_what_escapes_or_what_is_too_broad(catch, expected, capsy
     assert out.startswith("NOT YET") and expected in out and "hint:" in out
 
 
-def test_lesson04_passes_api_and_transport_errors(capsys):
-    lesson04.check((anthropic.APIError, httpx2.TransportError))
-    assert verdict(capsys).startswith("PASS")
+def test_lesson04_hints_point_without_naming_the_class_to_add(capsys):
+    lesson04.check((anthropic.APIConnectionError, anthropic.RateLimitError))
+    out = verdict(capsys)
+    assert "TransportError" not in out.split("hint:", 1)[1]
+
+
+def test_lesson04_passes_api_transport_and_value_errors(capsys):
+    lesson04.check((anthropic.APIError, httpx2.TransportError, ValueError))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("PASS"), lines
+    tried = {line.split("  ")[2].strip(): line.split()[-1] for line in lines[:-1]}
+    assert tried["broken tool input JSON"] == "ValueError"  # the SDK's own, for unparsable tool JSON
+    assert tried["structured output cut short"] == "ValidationError"
+    assert tried["malformed line"] == "JSONDecodeError"
 
 
 @pytest.mark.parametrize("catch", ["APIError", (), (anthropic.APIError, "x"), 42])

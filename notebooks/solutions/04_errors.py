@@ -3,8 +3,6 @@
 Run from the repository: ``python notebooks/solutions/04_errors.py`` (the failures come from the local API).
 """
 
-import json
-
 import anthropic
 import httpx2
 
@@ -12,7 +10,8 @@ from helpers.exercises import lesson04
 
 # APIError covers everything the API reports (HTTP errors, error events inside a 200) and APIConnectionError;
 # httpx2.TransportError covers what the SDK does not wrap while you iterate: drops and stalls;
-# json.JSONDecodeError (a ValueError) covers a malformed line.
-CATCH = (anthropic.APIError, httpx2.TransportError, json.JSONDecodeError)  # ✏️ solved
+# ValueError covers what cannot be parsed: a malformed line (json.JSONDecodeError), tool input JSON that breaks
+# (the SDK's own ValueError) and structured output that fails its model (pydantic's ValidationError).
+CATCH = (anthropic.APIError, httpx2.TransportError, ValueError)  # ✏️ solved
 
 lesson04.check(CATCH)
