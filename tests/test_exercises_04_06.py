@@ -144,6 +144,7 @@ def without_tool_use(final):
         (without_thinking, "must start with its thinking block"),  # the starting state
         (with_new_signature, "signature no longer matches"),
         (without_tool_use, "tool_use block is missing"),
+        (lambda final: {"role": "assistant", "content": final["content"]}, "your function <lambda> raised TypeError"),
     ],
 )
 def test_lesson06_names_each_mistake(assistant_turn, expected, capsys):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from helpers import connect
 
-from . import report
+from . import LearnerError, call_learner, report
 
 MODEL = "claude-sonnet-4-6"
 THINKING = {"type": "enabled", "budget_tokens": 1024}
@@ -37,7 +37,10 @@ def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
     options = {"model": MODEL, "max_tokens": 2048, "thinking": THINKING, "tools": tools, "extra_headers": HEADERS}
     with client.messages.stream(messages=QUESTION, **options) as stream:
         final = stream.get_final_message()
-    turn = assistant_turn(final)
+    try:
+        turn = call_learner(assistant_turn, final)
+    except LearnerError as err:
+        return False, str(err), "assistant_turn(final) builds the assistant's message from final.content"
     if not isinstance(turn, dict) or turn.get("role") != "assistant" or not isinstance(turn.get("content"), list):
         raise TypeError(f'assistant_turn(final) must return {{"role": "assistant", "content": [...]}}, got {turn!r}')
     sent = [_as_dict(b) for b in turn["content"]]
@@ -47,17 +50,21 @@ def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
         return (
             False,
             "the API answers 400: a tool-use turn with thinking on must start with its thinking block",
-            "send the whole final.content back, thinking block first",
+            "the API checks the turn as Claude wrote it: which block comes first in final.content?",
         )
     if (sent[0].get("thinking"), sent[0].get("signature")) != (thinking["thinking"], thinking["signature"]):
         return (
             False,
             "the thinking block was changed: its signature no longer matches, and the API answers 400",
-            "send the block exactly as it arrived (final.content[0]), signature included",
+            "the signature covers the whole block: any change to the block, or to its thinking, breaks it",
         )
     call = next((b for b in final.content if b.type == "tool_use"), None)
     if call is None or not any(b.get("type") == "tool_use" and b.get("id") == call.id for b in sent):
-        return False, "the tool_use block is missing from the assistant turn", "keep every block of final.content"
+        return (
+            False,
+            "the tool_use block is missing from the assistant turn",
+            "the tool_result you send next answers a tool_use block of this very turn",
+        )
     result = {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(WEATHER)}
     with client.messages.stream(messages=[*QUESTION, turn, {"role": "user", "content": [result]}], **options) as s:
         answer = s.get_final_text()
