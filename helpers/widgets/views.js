@@ -155,7 +155,7 @@ function figuresLine(model, chars) {
   if (f.ttft_ms !== undefined && f.ttft_ms !== null) parts.push(`TTFT ${duration(f.ttft_ms)}`);
   if (f.tok_s) parts.push(`${f.estimated ? "≈ " : ""}${f.tok_s} tok/s`);
   if (foot.output_tokens !== undefined && foot.output_tokens !== null) parts.push(`${foot.output_tokens} output tokens`);
-  else if (chars !== undefined || f.chars !== undefined) parts.push(`${chars !== undefined ? chars : f.chars} chars`);
+  else if (chars !== undefined || f.chars) parts.push(`${chars !== undefined ? chars : f.chars} chars`);
   if (f.elapsed_ms !== undefined && f.elapsed_ms !== null) parts.push(`elapsed ${duration(f.elapsed_ms)}`);
   if (foot.stop_reason) parts.push(`stop_reason ${foot.stop_reason}`);
   if (foot.input_tokens !== undefined && foot.input_tokens !== null) parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out`);

@@ -92,8 +92,16 @@ def free_port() -> int:
 class JupyterLab:
     """``python -m jupyter lab`` serving ``root``; a context manager. ``env`` adds to the server's (and kernels') environment."""
 
-    def __init__(self, root: Path, env: dict | None = None, name: str = "jupyterlab", timeout: float = 90):
+    def __init__(
+        self,
+        root: Path,
+        env: dict | None = None,
+        name: str = "jupyterlab",
+        timeout: float = 90,
+        settings: dict | None = None,
+    ):
         self.root, self.name, self.timeout = Path(root), name, timeout
+        self.settings = {**SETTINGS, **(settings or {})}  # e.g. the dark theme
         self.env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_PACE": "instant", **(env or {})}
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -109,7 +117,7 @@ class JupyterLab:
         }.items():
             (home / folder).mkdir(parents=True, exist_ok=True)
             self.env[key] = str(home / folder)
-        for plugin, values in SETTINGS.items():
+        for plugin, values in self.settings.items():
             path = home / "settings" / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
