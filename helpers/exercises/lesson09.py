@@ -40,7 +40,7 @@ def _verdict(plain: str, right, pirate: str) -> tuple[bool, str, str]:
         return (
             False,
             "the right pane doesn't sound like a pirate yet",
-            "a system prompt sets who Claude is for the whole conversation: tell it to be a pirate",
+            "a system prompt sets who Claude is for the whole conversation: who should be answering in the right pane?",
         )
     if plain == pirate:
         return False, "both panes gave the same answer", "only the right pane should get the system prompt"
