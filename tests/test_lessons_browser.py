@@ -26,6 +26,7 @@ import pytest
 from helpers.offline import start
 from helpers.offline.app import Pace
 
+from .browser.a11y import audit, contrast_failures
 from .browser.lab import JupyterLab, chromium, copy_notebook
 from .conftest import ROOT
 from .test_notebooks import LESSONS
@@ -155,6 +156,7 @@ def test_the_lesson_runs_in_jupyterlab_and_streams(lab, browser, api, name):
         pace(api, "instant")
         wait_until_finished(notebook)
         notebook.screenshot(f"lesson-{name}")
+        violations = audit(notebook.page) + contrast_failures(notebook.page)  # the course's own elements
         notebook.save()  # then the file holds what the browser showed, cell by cell
         saved = nbformat.read(lab.root / f"{name}.ipynb", as_version=4)
         widget_errors = notebook.page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count()
@@ -164,6 +166,7 @@ def test_the_lesson_runs_in_jupyterlab_and_streams(lab, browser, api, name):
         forget_lesson(lab)
     assert failed_cells(saved) == []
     assert widget_errors == 0, "a widget failed to display"
+    assert violations == [], "accessibility: " + "\n".join(violations)
     grown = {
         stream: seen
         for stream, seen in samples.items()

@@ -12,6 +12,7 @@ from helpers.offline import start as start_api
 from helpers.web import start
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS
 
+from .browser.a11y import audit, contrast_failures
 from .browser.lab import CHROMIUM_ARGS, chromium_path
 from .conftest import ROOT
 
@@ -89,6 +90,8 @@ def test_the_page_streams_an_answer_stops_it_and_carries_on_the_conversation(pag
         assert "turn 2 of the conversation" in second.locator(".text").text_content()  # the history was sent
         assert "end_turn" in second.locator(".meta").text_content()
         page.screenshot(path=str(screenshot("web-chat.png")), full_page=True)
+        violations = audit(page, ["body"]) + contrast_failures(page, "body *")  # the whole page is the course's
+        assert violations == [], "\n".join(violations)
         assert page.locator("#log li.user .text").all_text_contents() == [
             "Explain streaming in detail",
             "What did I ask you before?",
