@@ -1,0 +1,15 @@
+"""Solution to 10_capstone: the finished chat.py and main.py are in solutions/capstone/, beside this file.
+
+This script checks them as the lesson checks yours: in a copy of capstone/ (so main.py finds its index.html) with the
+two solution files in it. Run from the repository's notebooks/ folder: ``python solutions/10_capstone.py``.
+To try the finished app yourself, copy them over your own: ``cp solutions/capstone/*.py capstone/``.
+"""
+
+import sys
+
+from helpers.exercises import lesson10
+
+solved = lesson10.solution_folder()
+chat_ok = lesson10.check_chat(solved)
+app_ok = lesson10.check_app(solved)
+sys.exit(0 if chat_ok and app_ok else 1)

@@ -1,0 +1,69 @@
+"""Capstone, part 2, solved: your chat as a web app, served with uvicorn and read by a browser.
+
+uvicorn main:app        # from the folder with index.html; then open http://127.0.0.1:8000/
+"""
+
+from pathlib import Path
+
+import anthropic
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel
+
+from helpers import connect
+from helpers.models import DEFAULT_MODEL as MODEL
+
+app = FastAPI()
+client = connect.async_client()  # async: FastAPI can cancel the generator when the browser leaves
+OWN_HOSTS = ("127.0.0.1", "localhost")
+
+
+def refuse(status: int, kind: str, message: str) -> JSONResponse:
+    """The real API's error shape, so a client handles the app's refusals like the API's."""
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status_code=status)
+
+
+@app.middleware("http")
+async def only_our_own_page(request: Request, call_next):
+    host = request.headers.get("host", "")
+    if host.rsplit(":", 1)[0] not in OWN_HOSTS:  # another name for this machine: DNS rebinding
+        return refuse(421, "invalid_request_error", f"this server answers only {' and '.join(OWN_HOSTS)}")
+    site, origin = request.headers.get("sec-fetch-site"), request.headers.get("origin")
+    if site not in (None, "same-origin", "none") or (site is None and origin not in (None, f"http://{host}")):
+        return refuse(403, "permission_error", "requests from other sites are refused")  # CSRF
+    return await call_next(request)
+
+
+class Conversation(BaseModel):
+    messages: list[dict]  # [{"role": "user", "content": "..."}, {"role": "assistant", ...}, ...]
+
+
+@app.get("/")
+async def page():
+    return FileResponse(Path(__file__).with_name("index.html"))
+
+
+async def answer(messages: list[dict]):
+    """``text`` events as the answer arrives, ``error`` if the API fails, and always ``done`` last."""
+    try:
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+            async for text in stream.text_stream:
+                yield ServerSentEvent(event="text", data={"text": text})  # JSON: no newline can end the line
+    except anthropic.APIError as err:  # before or during the stream: the page keeps what arrived
+        yield ServerSentEvent(event="error", data={"message": f"The model API failed ({type(err).__name__})."})
+    yield ServerSentEvent(event="done", data={})
+
+
+@app.get("/chat", response_class=EventSourceResponse)
+async def chat(message: str):
+    """One question in the URL: what a browser's EventSource can send."""
+    async for event in answer([{"role": "user", "content": message}]):
+        yield event
+
+
+@app.post("/chat", response_class=EventSourceResponse)
+async def chat_conversation(conversation: Conversation):
+    """A whole conversation as JSON: what the page sends."""
+    async for event in answer(conversation.messages):
+        yield event

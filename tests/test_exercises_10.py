@@ -1,0 +1,167 @@
+"""The capstone's checker runs a learner's chat.py and main.py for real: NOT YET with a hint that points for the
+starters and for each typical mistake, never a traceback (the solution's PASS is in test_solutions: 10_capstone.py).
+
+Each scenario is a folder of learner files checked in its own process, all started up front and run a few at a time:
+most of a check is Python and uvicorn starting, so this file takes about as long as its slowest scenario.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from helpers.exercises import lesson10
+
+from .conftest import ROOT
+
+STARTERS = ROOT / "notebooks" / "capstone"
+SOLVED = ROOT / "notebooks" / "solutions" / "capstone"
+
+# Each mistake: the file, the solution's line it changes, and what replaces it.
+MISTAKES = {
+    "syntax": ("chat.py", "def main() -> None:", "def main() -> None"),
+    "forgets": (
+        "chat.py",
+        '        messages.append({"role": "user", "content": prompt})',
+        '        messages = [{"role": "user", "content": prompt}]',
+    ),
+    "unflushed": (  # and --raw answered with messages.stream()
+        "chat.py",
+        '            print(text, end="", flush=True)\n        return stream',
+        '            print(text, end="")\n        return stream',
+    ),
+    "import": (
+        "main.py",
+        "from fastapi.sse import EventSourceResponse,",
+        "from fastapi.sse import EventSourceRespons,",
+    ),
+    "hangs": ("main.py", "app = FastAPI()", "import time\n\ntime.sleep(60)\napp = FastAPI()"),
+    "no_done": ("main.py", '    yield ServerSentEvent(event="done", data={})', ""),
+}
+CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to run)
+    "starter_chat": (None, "check_chat"),
+    "starter_app": (None, "check_app"),
+    "syntax": ("syntax", "check_chat"),
+    "forgets": ("forgets", "check_chat"),
+    "unflushed": ("unflushed", "check_chat"),
+    "import": ("import", "check_app"),
+    "hangs": ("hangs", "check_app,3"),
+    "no_done": ("no_done", "check_app"),
+}
+
+
+def make_folder(tmp, mistake: str) -> str:
+    folder = tmp / mistake
+    shutil.copytree(STARTERS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("chat.py", "main.py"):
+        shutil.copy(SOLVED / name, folder / name)
+    name, old, new = MISTAKES[mistake]
+    source = (folder / name).read_text()
+    assert old in source, f"the solution's {name} no longer has {old!r}: update MISTAKES"
+    (folder / name).write_text(source.replace(old, new, 1))
+    if mistake == "unflushed":
+        chat = (folder / "chat.py").read_text()
+        (folder / "chat.py").write_text(chat.replace("reply = raw_reply if", "reply = stream_reply if"))
+    return str(folder)
+
+
+class PerThreadStdout(io.TextIOBase):
+    """sys.stdout for checks running side by side: each thread's prints go to its own buffer."""
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        return getattr(self.local, "buffer", sys.__stdout__).write(text)
+
+
+def run_check(stdout: PerThreadStdout, folder: str, call: str) -> str:
+    stdout.local.buffer = io.StringIO()
+    check, _, timeout = call.partition(",")
+    options = {"start_timeout": float(timeout)} if timeout else {}
+    getattr(lesson10, check)(folder, **options)
+    return stdout.local.buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("capstone")
+    folders = {
+        name: str(STARTERS) if mistake is None else make_folder(tmp, mistake) for name, (mistake, _) in CHECKS.items()
+    }
+    stdout, saved = PerThreadStdout(), (sys.stdout, lesson10.HOLD)
+    sys.stdout, lesson10.HOLD = stdout, 1.5  # a screen that never shows the text costs one HOLD
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {name: pool.submit(run_check, stdout, folders[name], call) for name, (_, call) in CHECKS.items()}
+            yield {name: future.result() for name, future in futures.items()}
+    finally:
+        sys.stdout, lesson10.HOLD = saved
+
+
+def lines(output: str) -> list[str]:
+    out = output.splitlines()
+    assert out and all(line.startswith(("PASS ✓", "NOT YET ✗")) for line in out), output
+    assert all("hint:" in line for line in out if line.startswith("NOT YET")), output
+    return out
+
+
+def test_the_starter_chat_is_not_yet_streamed(outputs):
+    assert lines(outputs["starter_chat"]) == [
+        "NOT YET ✗ chat.py asked for whole answers, not streams — hint: open each answer with "
+        "client.messages.stream() and read it piece by piece as it arrives",
+        "NOT YET ✗ chat.py --raw asked for whole answers, not streams — hint: open each answer with "
+        "client.messages.create(stream=True) and read it piece by piece as it arrives",
+    ]
+
+
+def test_the_starter_app_has_the_tutorials_four_holes(outputs):
+    out = lines(outputs["starter_app"])
+    assert out[0].startswith("PASS ✓ GET / answered 200 text/html")
+    assert out[1].startswith("NOT YET ✗ GET /chat sent no events named text") and "ServerSentEvent" in out[1]
+    assert out[2].startswith("NOT YET ✗ POST /chat sent no events named text")
+    assert out[3].startswith("NOT YET ✗ a page on another site") and "reached Claude" in out[3]
+    assert out[4].startswith("NOT YET ✗ 5 s after the client left, the app was still reading") and "async" in out[4]
+
+
+def test_a_syntax_error_is_named_with_its_line(outputs):
+    out = lines(outputs["syntax"])
+    assert len(out) == 2 and all("stopped with an error: SyntaxError" in line for line in out)
+    assert "fix the line the error names" in out[0]
+
+
+def test_a_chat_that_forgets_is_told_what_turn_2_sent(outputs):
+    out = lines(outputs["forgets"])
+    assert all("turn 2 sent 1 message(s), so Claude had forgotten turn 1" in line for line in out), out
+
+
+def test_text_printed_without_flush_and_the_wrong_method_for_raw(outputs):
+    out = lines(outputs["unflushed"])
+    assert out[0].startswith("NOT YET ✗ chat.py: answer 1 was not on screen while it streamed") and "flush" in out[0]
+    assert out[1].startswith("NOT YET ✗ chat.py --raw used client.messages.stream()")
+
+
+def test_an_app_that_cannot_import_or_never_starts(outputs):
+    (imported,) = lines(outputs["import"])
+    assert "uvicorn main:app stopped (exit code 1): ImportError: cannot import name 'EventSourceRespons'" in imported
+    assert "an import failed" in imported
+    (hangs,) = lines(outputs["hangs"])
+    assert hangs.startswith("NOT YET ✗ uvicorn main:app did not answer within 3 s")
+
+
+def test_an_app_without_a_done_event(outputs):
+    out = lines(outputs["no_done"])
+    assert [line.split(" ✗")[0].split(" ✓")[0] for line in out] == ["PASS", "NOT YET", "NOT YET", "PASS", "PASS"]
+    assert "GET /chat ended with 'text', not a done event" in out[1]
+
+
+def test_bad_folders(capsys):
+    assert lesson10.check_chat(ROOT / "no-such-folder") is False
+    assert capsys.readouterr().out.startswith("NOT YET ✗ there is no chat.py in")
+    with pytest.raises(TypeError, match="expected the folder with your main.py as a str or Path, got int"):
+        lesson10.check_app(5)
