@@ -22,5 +22,6 @@ def check_concurrent(answers: list, spans: list) -> None:
         report(
             False,
             f"the {len(answers)} streams ran one after another: each waited for the one before",
-            "asyncio.gather(...) awaits several coroutines at once: give it one ask(prompt) per prompt, and await it",
+            "section 2 starts its three streams with one awaited call that runs coroutines together: "
+            "do the same with one ask(prompt) per prompt",
         )
