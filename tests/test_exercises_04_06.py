@@ -76,14 +76,14 @@ def weather(block) -> str:
     return json.dumps({"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"})
 
 
-def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True):
+def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True, flag=True):
     result = {"type": "tool_result", **({"tool_use_id": block.id} if name_call else {})}
     try:
         result["content"] = weather(block)
     except ValueError as err:
         result["content"] = str(err)
         if flag_errors:
-            result["is_error"] = True
+            result["is_error"] = flag
     if flag_all:
         result["is_error"] = True
     return result
@@ -94,6 +94,8 @@ def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True):
     [
         ({"flag_errors": False}, "failed call for Atlantis succeeded"),  # the starting state
         ({"flag_all": True}, "only in the result of a failed call"),
+        ({"flag": "true"}, "'true', a str: the API takes only a JSON boolean"),  # the real API rejects a string
+        ({"flag": 1}, "1, a int: the API takes only a JSON boolean"),
         ({"name_call": False}, '"tool_use_id": block.id'),
     ],
 )
@@ -108,7 +110,9 @@ def test_lesson05_tells_a_tool_that_raises_from_one_that_reports(capsys):
         return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
 
     lesson05.check(raising, TOOLS)
-    assert "run_tool raised ValueError for Atlantis" in verdict(capsys)
+    out = verdict(capsys)
+    assert "for Atlantis, your function raising raised ValueError: no weather data for 'Atlantis'" in out
+    assert "hint: catch the tool's exception" in out
     lesson05.check(run_tool, TOOLS)
     out = capsys.readouterr().out
     assert out.strip().endswith("and Claude answers both") and "PASS" in out

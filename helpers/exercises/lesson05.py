@@ -10,10 +10,10 @@ from collections.abc import Callable
 import anthropic
 
 from helpers import connect
+from helpers.models import DEFAULT_MODEL as MODEL
 
-from . import report
+from . import LearnerError, call_learner, report
 
-MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-offline-pace": "instant"}
 
 
@@ -47,22 +47,29 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
     for city in ("Paris", "Atlantis"):
         question, final, block = _tool_call(client, tools, city)
         try:
-            result = run_tool(block)
-        except (TypeError, ValueError, KeyError) as err:
+            result = call_learner(run_tool, block)
+        except LearnerError as err:
             return (
                 False,
-                f"run_tool raised {type(err).__name__} for {city}",
-                "catch the tool's exception and return a tool_result that carries the message",
+                f"for {city}, {err}",
+                "catch the tool's exception inside run_tool and return a tool_result that carries the message",
             )
         _expect_tool_result(result)
         if result.get("tool_use_id") != block.id:
             return False, "the tool_result does not name its call", '"tool_use_id": block.id'
+        flag = result.get("is_error", False)
+        if not isinstance(flag, bool):
+            return (
+                False,
+                f'"is_error" is {flag!r}, a {type(flag).__name__}: the API takes only a JSON boolean there',
+                "which Python value does json.dumps turn into true?",
+            )
         turn = [*question, {"role": "assistant", "content": final.content}, {"role": "user", "content": [result]}]
         with client.messages.stream(
             model=MODEL, max_tokens=1024, tools=tools, messages=turn, extra_headers=HEADERS
         ) as s:
             answer = s.get_final_text()
-        outcomes[city] = (bool(result.get("is_error")), answer)
+        outcomes[city] = (flag, answer)
         print(f"  {city:<9} is_error={outcomes[city][0]!s:<5} → {answer}")
     if outcomes["Paris"][0]:
         return (
@@ -74,6 +81,6 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
         return (
             False,
             "Claude was told the failed call for Atlantis succeeded",
-            'add "is_error": True to the tool_result of a failed call, so Claude knows the content is an error message',
+            "the Try it text names the field that marks a tool_result as an error message",
         )
     return True, "run_tool reports a result for Paris and an error for Atlantis, and Claude answers both", ""
