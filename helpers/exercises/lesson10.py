@@ -218,14 +218,15 @@ def _text_of(content) -> str:
 # Part 1: the terminal chat
 
 
-def check_chat(folder="capstone") -> bool:
+def check_chat(folder="capstone") -> None:
     """Run ``chat.py`` (``messages.stream()``) and ``chat.py --raw`` (``create(stream=True)``), two turns each."""
     path = _folder(folder, "chat.py")
     if path is None:
-        return False
+        return
     with ThreadPoolExecutor(max_workers=2) as pool:  # most of a run is Python starting: run both at once
         runs = list(pool.map(lambda raw: _run_chat(path, raw), (False, True)))
-    return all([report(*verdict) for verdict in runs])
+    for verdict in runs:
+        report(*verdict)
 
 
 def _run_chat(path: Path, raw: bool) -> tuple[bool, str, str]:
@@ -347,11 +348,11 @@ def _chat_verdict(command, method, raw, code, errors: Output, screen: str, excha
 # Part 2: the web app
 
 
-def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> bool:
+def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> None:
     """Serve ``main.py`` with ``uvicorn main:app`` on 127.0.0.1 and try it as a browser and as an attacker would."""
     path = _folder(folder, "main.py")
     if path is None:
-        return False
+        return
     recorder, api = _serve(APP_PACE)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -372,26 +373,22 @@ def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> bool:
             page = _wait_for(server, http, start_timeout)
             if isinstance(page, str):
                 line = errors.last_line()
-                return report(False, f"uvicorn main:app {page}: {line}", _crash_hint(line, "uvicorn main:app"))
-            results = [
-                report(
-                    page.status_code == 200 and page.headers.get("content-type", "").startswith("text/html"),
-                    f"GET / answered {page.status_code} {page.headers.get('content-type', '')}".strip(),
-                    "serve the chat page (index.html) at /",
-                )
-            ]
+                report(False, f"uvicorn main:app {page}: {line}", _crash_hint(line, "uvicorn main:app"))
+                return
+            report(
+                page.status_code == 200 and page.headers.get("content-type", "").startswith("text/html"),
+                f"GET / answered {page.status_code} {page.headers.get('content-type', '')}".strip(),
+                "serve the chat page (index.html) at /",
+            )
             for step in (_check_get, _check_post, _check_other_sites, _check_leaving):
                 try:
-                    results.append(step(http, recorder, api))
+                    step(http, recorder, api)
                 except (httpx2.HTTPError, ValueError, KeyError, TypeError) as err:
-                    results.append(
-                        report(
-                            False,
-                            f"{step.__doc__}: {type(err).__name__}: {err}",
-                            "see what the server printed: run uvicorn main:app in a terminal",
-                        )
+                    report(
+                        False,
+                        f"{step.__doc__}: {type(err).__name__}: {err}",
+                        "see what the server printed: run uvicorn main:app in a terminal",
                     )
-            return all(results)
     finally:
         server.terminate()
         try:

@@ -5,11 +5,8 @@ two solution files in it. Run from the repository's notebooks/ folder: ``python 
 To try the finished app yourself, copy them over your own: ``cp solutions/capstone/*.py capstone/``.
 """
 
-import sys
-
 from helpers.exercises import lesson10
 
 solved = lesson10.solution_folder()
-chat_ok = lesson10.check_chat(solved)
-app_ok = lesson10.check_app(solved)
-sys.exit(0 if chat_ok and app_ok else 1)
+lesson10.check_chat(solved)
+lesson10.check_app(solved)
