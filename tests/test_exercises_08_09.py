@@ -52,6 +52,15 @@ def test_lesson08_bad_input_is_a_clear_error():
         lesson08.check_framing(lambda text: None)
 
 
+def test_lesson08_reports_an_exception_in_the_learners_function(capsys):
+    def frame_text(text):
+        return "event: text\ndata: " + json.dumps({"text": text}, sort_keys="yes please") + 1
+
+    lesson08.check_framing(frame_text)
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗ your function frame_text raised TypeError:") and "(line " in out and "hint:" in out
+
+
 def test_lesson08_tricky_pieces_all_break_naive_framing_except_the_two_controls():
     from helpers.web import naive_frame, parse
 

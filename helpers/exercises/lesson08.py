@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from helpers.exercises import report
+from helpers.exercises import LearnerError, call_learner, report
 from helpers.web import parse
 
 # Pieces of text a model can stream: each but the last two is a trap for raw `data:` framing (the first is the
@@ -30,12 +30,15 @@ def check_framing(frame_text: Callable[[str], str | bytes]) -> None:
     """Frame each tricky piece with ``frame_text``, read it back as a browser would, and say what went wrong first."""
     if not callable(frame_text):
         raise TypeError(f"check_framing expects your function frame_text(text), got {type(frame_text).__name__}")
-    report(*_verdict(frame_text))
+    try:
+        report(*_verdict(frame_text))
+    except LearnerError as err:
+        report(False, str(err), "frame_text(text) gets one piece of text and returns one SSE event as a str")
 
 
 def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
     for text in TRICKY:
-        wire = frame_text(text)
+        wire = call_learner(frame_text, text)
         if isinstance(wire, bytes):
             wire = wire.decode("utf-8")
         if not isinstance(wire, str):
