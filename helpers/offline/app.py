@@ -69,8 +69,8 @@ class Pace:
         rate = rng.uniform(50, 70) if self.mode == "realistic" else self.rate
         ttft = rng.uniform(0.4, 0.9) if self.mode == "realistic" else min(0.3, 1 / rate)
         if self.mode == "realistic" and events and events[0].name == "message_start":
-            usage = events[0].data["message"]["usage"]
-            uncached = usage["input_tokens"] + usage.get("cache_creation_input_tokens", 0)
+            usage = (events[0].data.get("message") or {}).get("usage") or {}  # a replayed stream carries none here
+            uncached = usage.get("input_tokens", 0) + usage.get("cache_creation_input_tokens", 0)
             ttft += max(uncached - 1000, 0) / self.prefill_rate  # a cached prefix is read, not recomputed
         out, first = [], True
         for ev in events:
