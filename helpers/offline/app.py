@@ -97,6 +97,7 @@ class Stats:
     streams_cut_by_client: int = 0
     streams_failed_by_fault: int = 0
     streams_replayed: int = 0  # served from --replay or a cassette
+    streams_forced: int = 0  # streams a fault rewrote (stop:REASON, badjson@N): scripted even where recordings exist
     uploads_cut_by_client: int = 0  # clients that left before their request body arrived
     events_sent: int = 0
     last_cut_at: float | None = None  # time.time() when a client last left mid-stream
@@ -202,7 +203,11 @@ class LocalMessagesAPI:
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-pace: {err}") from None
         seed = wire.fingerprint(request)
-        recorded = self._recorded(request) if request.get("stream") else None  # non-streaming: scripted
+        # Non-streaming requests, and streams whose content a fault rewrites (a forced stop reason, broken tool JSON),
+        # get the scripted answer: a recording cannot show what the fault asks for.
+        rewrites = fault.stop_reason is not None or fault.badjson_at is not None
+        recorded = self._recorded(request) if request.get("stream") and not rewrites else None
+        self.stats.streams_forced += bool(request.get("stream") and rewrites)
         if recorded:
             self.stats.streams_replayed += 1
             chunks = [(e.raw, e.event) for e in recorded]
