@@ -1,18 +1,43 @@
-"""``python -m helpers.web``: serve the relay and its chat page until Ctrl-C."""
+"""``python -m helpers.web``: serve the relay and its chat page until Ctrl-C.
+
+``--workers N`` serves the same socket from N processes (uvicorn's supervisor): the relay keeps nothing between
+requests, so each request may go to any worker, and N relays on several hosts behind any load balancer work the same
+way (README, "Scaling the relay"). One worker is rated at about one core (bench/relay.py).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 import logging
+import os
 import sys
 
+import anthropic
+import httpx2
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
-from helpers.connect import async_client
-from helpers.offline.server import bind, url_of, uvicorn_config
+from helpers.connect import async_client, local_api_url, mode
+from helpers.offline.server import MAX_CONNECTIONS, DeadlineHttpToolsProtocol, bind, url_of, uvicorn_config
 
 from .app import HOSTS_ENV, create_app, public_hosts
+
+MAX_WORKERS = 64
+
+
+def app():
+    """The app one worker serves (uvicorn calls this in each worker process): its own upstream client, made now,
+    then ``gc.freeze()``: what start-up made is never scanned again, so a full collection stays short while hundreds
+    of streams are open (bench/relay.py: ~150 ms pauses without it)."""
+    logging.basicConfig(format="relay: %(message)s", level=logging.WARNING)  # one line per refused client
+    # As many kept-alive upstream connections as the relay takes streams (the SDK keeps 100): no connect per stream.
+    limits = httpx2.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
+    client = async_client(quiet=True, http_client=anthropic.DefaultAsyncHttpxClient(limits=limits))
+    relay = create_app(lambda: client)  # allowed hosts: $COURSE_RELAY_HOSTS, which main() extends
+    gc.collect()
+    gc.freeze()
+    return relay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"a public host name to answer to besides 127.0.0.1/localhost, e.g. a hub's (repeatable; also ${HOSTS_ENV})",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the same port (default 1; one per free core: each is rated at ~1 core)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: expected 0 (a free port) to 65535, got {args.port}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers: expected 1 to {MAX_WORKERS} processes, got {args.workers}")
     try:
         hosts = public_hosts(args.allow_host)
     except ValueError as err:
@@ -40,12 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         parser.error(f"cannot listen on {args.host}:{args.port}: {err}")
     print(f"listening on {url_of(sock)}", flush=True)
-    client = async_client()  # prints one line: where requests go (live or offline)
+    async_client()  # prints one line: where requests go (live or offline); fails here on a bad key
     sys.stdout.flush()
-    logging.basicConfig(format="relay: %(message)s", level=logging.WARNING)  # one line per refused client
-    app = create_app(lambda: client, allowed_hosts=hosts)
-    server = uvicorn.Server(uvicorn_config(app, log_level="warning"))  # bounded connections, stalled clients closed
-    asyncio.run(server.serve(sockets=[sock]))
+    # What each worker reads: the allowed hosts, and in offline mode one local API for all of them (started here).
+    os.environ[HOSTS_ENV] = ",".join(hosts)
+    if mode().offline:
+        os.environ["COURSE_OFFLINE_URL"] = local_api_url()
+    config = uvicorn_config(
+        "helpers.web.__main__:app",
+        http=DeadlineHttpToolsProtocol,  # httptools and uvloop ("auto"): uvicorn[standard]'s fast parts
+        factory=True,
+        workers=args.workers,
+        log_level="warning",
+    )
+    if args.workers == 1:
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        Multiprocess(config, sockets=[sock]).run()
     return 0
 
 

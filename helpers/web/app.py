@@ -88,14 +88,31 @@ def error_event(exc: Exception) -> dict:
 
 
 async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterator[bytes]:
-    """Claude's answer as SSE: ``text``…, ``stop``, ``done``; or, on failure, ``error`` then ``done``."""
+    """Claude's answer as SSE: ``text``…, ``stop``, ``done``; or, on failure, ``error`` then ``done``.
+
+    Lesson 07 writes this with ``messages.stream()`` and its ``text_stream``; the relay reads the raw events of
+    ``messages.create(stream=True)`` instead and keeps only the text, the stop reason and the usage. The SDK's
+    status errors, retries and mid-stream ``error`` events are the same; what goes is the accumulation of a whole
+    ``Message`` and a ``TextEvent`` per delta, which nobody here reads (bench/relay.py: CPU per relayed event).
+    """
     try:
-        async with client.messages.stream(**request) as stream:
-            async for text in stream.text_stream:
-                yield frame("text", {"text": text})
-            final = await stream.get_final_message()
-        usage = {"input_tokens": final.usage.input_tokens, "output_tokens": final.usage.output_tokens}
-        yield frame("stop", {"stop_reason": final.stop_reason, "usage": usage})
+        upstream = await client.messages.create(**request, stream=True)
+        async with upstream:  # closed when the browser leaves: Starlette cancels this generator
+            usage, stop_reason = {"input_tokens": 0, "output_tokens": 0}, None
+            async for event in upstream:
+                kind = event.type
+                if kind == "content_block_delta":
+                    if event.delta.type == "text_delta":
+                        yield frame("text", {"text": event.delta.text})
+                elif kind == "message_start":
+                    usage["input_tokens"] = event.message.usage.input_tokens
+                    usage["output_tokens"] = event.message.usage.output_tokens
+                elif kind == "message_delta":
+                    stop_reason = event.delta.stop_reason
+                    usage["output_tokens"] = event.usage.output_tokens
+                    if event.usage.input_tokens is not None:  # cumulative, when the API sends it
+                        usage["input_tokens"] = event.usage.input_tokens
+        yield frame("stop", {"stop_reason": stop_reason, "usage": usage})
     except UPSTREAM_ERRORS as exc:  # before the first token or mid-stream: the browser keeps what it has
         log.info("upstream failed: %r", exc)
         yield frame("error", error_event(exc))

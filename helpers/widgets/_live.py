@@ -121,7 +121,9 @@ class LiveView(anywidget.AnyWidget):
             raise TypeError(f"{type(self).__name__}(title=...) expects a str, got {type(title).__name__}")
         code = views_code()
         self._esm, self._css = code.pop("module"), code.pop("css")
-        super().__init__(title=title, kind=self.KIND, view_id=uuid.uuid4().hex, code_version=code["version"])
+        super().__init__(
+            title=title, kind=self.KIND, view_id=uuid.uuid4().hex, code_version=code["version"], layout=shared_layout()
+        )
         self._lock = threading.RLock()
         self._pending: list[list] = []
         self._timer: threading.Timer | None = None
@@ -382,6 +384,17 @@ class LiveView(anywidget.AnyWidget):
 
 
 _SHIPPED: set[str] = set()  # versions of the views' code a view of this kernel has carried already
+_LAYOUT: list = []  # the one Layout every view of this kernel shares
+
+
+def shared_layout():
+    """One ``Layout`` for all views: each widget would otherwise open a Layout of its own, a second comm of ~1.7 kB
+    per view (bench/widgets.py: a second view then opens in under 4 kB). Views never change their layout."""
+    if not _LAYOUT:
+        import ipywidgets
+
+        _LAYOUT.append(ipywidgets.Layout())
+    return _LAYOUT[0]
 
 
 def views_code() -> dict:
