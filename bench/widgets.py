@@ -15,14 +15,14 @@ from __future__ import annotations
 import ast
 import json
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
 
 import zmq
 from jupyter_client.manager import start_new_kernel
-
-from helpers.offline import start
 
 MODEL = "claude-sonnet-4-6"
 CASES = [("realistic", "Explain streaming in detail.", 1024), ("instant", "Count to 3700", 20_000)]
@@ -118,10 +118,10 @@ class Iopub:
 
 def evaluate(client, expression: str):
     """The value of ``expression`` in the kernel, from the shell reply (the client's own iopub queue is never read)."""
-    msg_id = client.execute("", silent=True, user_expressions={"x": expression})
+    msg_id = client.execute("", silent=True, user_expressions={"x": f"json.dumps({expression})"})  # a str: whole
     while (reply := client.get_shell_msg(timeout=60))["parent_header"].get("msg_id") != msg_id:
         pass
-    return ast.literal_eval(reply["content"]["user_expressions"]["x"]["data"]["text/plain"])
+    return json.loads(ast.literal_eval(reply["content"]["user_expressions"]["x"]["data"]["text/plain"]))
 
 
 def kinds(messages: list[dict]) -> dict:
@@ -168,15 +168,24 @@ def kb(n: float) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
+def local_api(pace: str) -> tuple[subprocess.Popen, str]:
+    """The local API in a process of its own (a thread here would compete with the iopub reader for the GIL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.offline", "--port", "0", "--pace", pace], stdout=subprocess.PIPE, text=True
+    )
+    return proc, proc.stdout.readline().strip().removeprefix("listening on ")
+
+
 def run(pace: str, prompt: str, max_tokens: int) -> dict:
-    with start(pace=pace) as api:
+    api_proc, url = local_api(pace)
+    try:
         manager, client = start_new_kernel(kernel_name="python3")
         try:
             iopub = Iopub(manager.get_connection_info())
             while not iopub.messages:  # the SUB socket is connected once it hears the kernel
                 client.execute("pass")
                 time.sleep(0.2)
-            iopub.cell(client, SETUP.format(url=api.url, model=MODEL, max_tokens=max_tokens, prompt=prompt))
+            iopub.cell(client, SETUP.format(url=url, model=MODEL, max_tokens=max_tokens, prompt=prompt))
             opens = [
                 iopub.cell(client, "view = TextView()") for _ in range(2)
             ]  # the kernel's first view, then a second
@@ -186,6 +195,9 @@ def run(pace: str, prompt: str, max_tokens: int) -> dict:
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
+    finally:
+        api_proc.terminate()
+        api_proc.wait(timeout=10)
     return {"pace": pace, "prompt": prompt, "text": text, "opens": opens, "cells": cells, "arrivals": arrivals}
 
 
