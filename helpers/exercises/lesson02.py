@@ -7,22 +7,31 @@ from collections.abc import Callable
 
 import anthropic
 
+from helpers import connect
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.models import DEFAULT_MODEL
 
 from . import LearnerError, call_learner, report
 
 MODEL = DEFAULT_MODEL
-STREAMS = {  # what each stream carries besides text: request
-    "the weather question (text, then a get_weather tool call)": {
-        "messages": [{"role": "user", "content": "What's the weather in Paris?"}],
-        "tools": [WEATHER_TOOL],
-    },
-    "the web search (text, a search, its results, then text with citations)": {
-        "messages": [{"role": "user", "content": "Search the web for Server-Sent Events."}],
-        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
-    },
-}
+# (what the stream carries besides text, whether it runs on the local API, the request). The web search always runs
+# on the local API (its events are the real API's): live, a search is billed and must be allowed for the
+# organization, which a checker cannot assume.
+STREAMS = [
+    (
+        "the weather question (text, then a get_weather tool call)",
+        False,
+        {"messages": [{"role": "user", "content": "What's the weather in Paris?"}], "tools": [WEATHER_TOOL]},
+    ),
+    (
+        "the web search (text, a search, its results, then text with citations)",
+        True,
+        {
+            "messages": [{"role": "user", "content": "Search the web for Server-Sent Events."}],
+            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+        },
+    ),
+]
 DELTA_HINT = (
     "a content_block_delta can also carry a tool's input or a citation: look at what kind of delta it holds "
     "(the table in section 2)"
@@ -30,15 +39,16 @@ DELTA_HINT = (
 
 
 def check_is_text(is_text: Callable[[object], bool], client: anthropic.Anthropic) -> None:
-    """Stream a tool call and a web search; keep ``event.delta.text`` of the events ``is_text`` picks; PASS when that
-    is exactly the text of each final message."""
+    """Stream a tool call (with ``client``) and a web search (on the local API); keep ``event.delta.text`` of the
+    events ``is_text`` picks; PASS when that is exactly the text of each final message."""
     if not callable(is_text):
         raise TypeError(f"check_is_text expects your function is_text(event), got {type(is_text).__name__}")
     if not isinstance(client, anthropic.Anthropic):
         raise TypeError(f"check_is_text expects the notebook's anthropic.Anthropic client, got {type(client).__name__}")
     counts = []
-    for what, request in STREAMS.items():
-        ok, line, hint = _verdict(is_text, client, what, request)
+    for what, local, request in STREAMS:
+        sdk = connect.client(offline=True, quiet=True) if local else client
+        ok, line, hint = _verdict(is_text, sdk, what, request)
         if not ok:
             report(ok, line, hint)
             return
