@@ -151,7 +151,10 @@ def test_a_live_lesson_shows_no_key(logs, live, key, name):
     everything = json.dumps(nb) + "\n".join(runner.messages)  # outputs, widget state, every message on the way
     assert leaks(key, everything) == []
     assert leaks(key, "\n".join(logs)) == []
-    assert live.stats()["requests"] > 0 or name == "00_setup", "the lesson never reached the live base URL"
+    # 00 may stop at its key check; 10's checker runs the learner's files against its own local API, never live
+    assert live.stats()["requests"] > 0 or name in {"00_setup", "10_capstone"}, (
+        "the lesson never reached the live base URL"
+    )
     banners = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
     assert any("mode: live" in text for text in banners), "the lesson did not run in live mode"
 

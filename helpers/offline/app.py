@@ -74,7 +74,13 @@ class Pace:
             ttft += max(uncached - 1000, 0) / self.prefill_rate  # a cached prefix is read, not recomputed
         out, first = [], True
         for ev in events:
-            if ev.tokens and first:
+            if (
+                self.mode == "realistic"
+                and ev.name == "content_block_start"
+                and ev.data.get("content_block", {}).get("type", "").endswith("_tool_result")
+            ):
+                out.append(rng.uniform(0.8, 1.6))  # a server tool (a web search, a fetch) takes a moment to run
+            elif ev.tokens and first:
                 out.append(ttft)
                 first = False
             elif ev.tokens:
