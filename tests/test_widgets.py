@@ -515,7 +515,7 @@ def test_a_refusal_is_a_notice_that_keeps_the_partial_text(client):
     assert message.stop_reason == "refusal" and view.status == "done" and view.text == message.content[0].text
     assert view.footer["stop_details"]["category"] == "cyber"
     static = view._static()["text/html"]
-    assert "⛔ Refused (cyber)</b>: The request could enable cyber harm" in static and "⚠" not in static
+    assert "Refused (cyber)</b>: The request could enable cyber harm" in static and "⚠" not in static
 
 
 @pytest.mark.parametrize("reason", ["pause_turn", "max_tokens", "model_context_window_exceeded", "stop_sequence"])

@@ -67,7 +67,7 @@ class Pace:
             return [0.0] * len(events)
         rng = random.Random(seed)
         rate = rng.uniform(50, 70) if self.mode == "realistic" else self.rate
-        ttft = rng.uniform(0.4, 0.9) if self.mode == "realistic" else min(0.3, 1 / rate)
+        ttft = rng.uniform(0.4, 0.9)  # a paced stream (any rate) waits for its first token as the real API does
         if self.mode == "realistic" and events and events[0].name == "message_start":
             usage = (events[0].data.get("message") or {}).get("usage") or {}  # a replayed stream carries none here
             uncached = usage.get("input_tokens", 0) + usage.get("cache_creation_input_tokens", 0)

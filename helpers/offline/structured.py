@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 
 FORMATS = {
     "date": "2026-01-15",
@@ -69,7 +70,7 @@ def instance(schema: dict, hint: str = "", root: dict | None = None, name: str =
         items = schema.get("items") or {}
         return [instance(items, hint, root, f"{name} {i + 1}") for i in range(count)]
     if kind in {"integer", "number"}:
-        return _number(kind, bounds)
+        return _number(kind, bounds, name)
     if kind == "boolean":
         return True
     if kind == "null":
@@ -102,24 +103,48 @@ def _bounds(schema: dict) -> dict[str, float]:
     return found
 
 
-def _number(kind: str, b: dict[str, float]) -> int | float:
-    """42 (or 42.5) when the bounds allow it, else a value inside them."""
+def _number(kind: str, b: dict[str, float], name: str = "") -> int | float:
+    """A plausible small number that differs from field to field (deterministic in ``name``), inside the bounds."""
+    pick = 5 + zlib.crc32(name.encode()) % 36  # 5..40: a temperature, an age, a count all look like themselves
     low = b.get("minimum", b.get("exclusiveMinimum"))
     high = b.get("maximum", b.get("exclusiveMaximum"))
     if kind == "integer":
         low_int = None if low is None else math.floor(low) + 1 if "minimum" not in b else math.ceil(low)
         high_int = None if high is None else math.ceil(high) - 1 if "maximum" not in b else math.floor(high)
-        if (low_int is None or low_int <= 42) and (high_int is None or 42 <= high_int):
-            return 42
+        if (low_int is None or low_int <= pick) and (high_int is None or pick <= high_int):
+            return pick
         return low_int if low_int is not None else high_int
-    if (low is None or low < 42.5) and (high is None or 42.5 < high):
-        return 42.5
+    value = pick + 0.5
+    if (low is None or low < value) and (high is None or value < high):
+        return value
     if low is not None and high is not None:
         return (low + high) / 2
     return low + 1 if low is not None else high - 1
 
 
+# Plausible values for fields whose names say what they hold; the nth item of a list takes the nth word.
+SAMPLES = {
+    "city": ["Paris", "Lisbon", "Kyoto"],
+    "country": ["France", "Portugal", "Japan"],
+    "name": ["Ada Lovelace", "Grace Hopper", "Alan Turing"],
+    "hobbies": ["chess", "climbing", "baking"],
+    "hobby": ["chess", "climbing", "baking"],
+    "day": ["Monday", "Tuesday", "Wednesday"],
+    "days": ["Monday", "Tuesday", "Wednesday"],
+    "conditions": ["sunny", "light rain", "cloudy"],
+    "condition": ["sunny", "light rain", "cloudy"],
+    "title": ["Streaming, explained", "A short guide", "Notes"],
+    "tags": ["streaming", "sse", "python"],
+    "language": ["Python", "TypeScript", "Go"],
+}
+
+
 def _words(name: str, hint: str) -> str:
+    """A plausible string for a field: a sample word for a name it knows, else a short phrase saying what it is."""
     label = re.sub(r"[_\-]+", " ", name).strip() or "value"
-    topic = " ".join(hint.split()[:6])
-    return f"{label} for: {topic}" if topic else f"example {label}"
+    base, _, index = label.rpartition(" ") if label.rsplit(" ", 1)[-1].isdigit() else (label, "", "1")
+    for key, words in SAMPLES.items():
+        if base.lower() == key or base.lower().endswith(" " + key):
+            return words[(int(index) - 1) % len(words)]
+    topic = " ".join(hint.split()[:10]).rstrip("?.!")
+    return f"a {label} about {topic[:1].lower()}{topic[1:]}" if topic else f"an example {label}"

@@ -115,10 +115,10 @@ def footer(state: dict, chars: int) -> str:
 
 # What a client does for the stop reasons that are not a plain end (issue a notice, not an error: the text stays).
 NOTICES = {
-    "pause_turn": "⏸ Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message "
+    "pause_turn": "Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message "
     "to resume it.",
-    "max_tokens": "✂ Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
-    "model_context_window_exceeded": "✂ Cut off (model_context_window_exceeded): the context window is full.",
+    "max_tokens": "Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
+    "model_context_window_exceeded": "Cut off (model_context_window_exceeded): the context window is full.",
 }
 
 
@@ -130,7 +130,7 @@ def notice(foot: dict) -> str:
         category = f" ({escape(str(details['category']))})" if details.get("category") else ""
         explanation = f": {escape(str(details['explanation']).rstrip('.'))}" if details.get("explanation") else ""
         return (
-            f"<blockquote><b>⛔ Refused{category}</b>{explanation}. What arrived before the refusal is above; "
+            f"<blockquote><b>Refused{category}</b>{explanation}. What arrived before the refusal is above; "
             "do not send it back as if it were complete.</blockquote>"
         )
     return f"<blockquote>{escape(NOTICES[reason])}</blockquote>" if reason in NOTICES else ""

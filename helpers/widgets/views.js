@@ -11,9 +11,9 @@ const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json",
 const TOOL_CALLS = new Set(["tool_use", "server_tool_use", "mcp_tool_use"]);
 // What a client does after a stop that is not a plain end: shown as a notice (the text stays), not as an error.
 const NOTICES = {
-  pause_turn: "⏸ Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message to resume it.",
-  max_tokens: "✂ Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
-  model_context_window_exceeded: "✂ Cut off (model_context_window_exceeded): the context window is full.",
+  pause_turn: "Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message to resume it.",
+  max_tokens: "Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
+  model_context_window_exceeded: "Cut off (model_context_window_exceeded): the context window is full.",
 };
 // What a finished text block's rendered markdown may hold (helpers/widgets/_static.py sanitized it with nh3 already;
 // this second pass keeps the same allowlist here, so the browser never trusts markup it did not check).
@@ -184,7 +184,10 @@ function updateFrame(model, root, parts, chars) {
   const status = model.get("status");
   root.dataset.status = status;
   root.dataset.resyncs = String(model.get("resyncs") || 0);
-  parts.status.textContent = status === "done" ? "✓ done" : status === "streaming" ? "● streaming" : status;
+  const stop = (model.get("footer") || {}).stop_reason;
+  // a refusal or a pause is not "done": the header says what happened (the notice below says what to do)
+  const ended = { refusal: "refused", pause_turn: "paused", max_tokens: "cut off (max_tokens)", model_context_window_exceeded: "cut off (context window)" }[stop];
+  parts.status.textContent = status === "done" ? (ended ? `■ ${ended}` : "✓ done") : status === "streaming" ? "● streaming" : status;
   const error = model.get("error");
   parts.banner.textContent = error ? (status === "stopped" ? "■ Stopped" : `⚠ ${error}`) : "";
   parts.banner.style.display = error ? "" : "none";
@@ -193,11 +196,11 @@ function updateFrame(model, root, parts, chars) {
   let said = "";
   if (status === "done" && foot.stop_reason === "refusal") {
     const d = foot.stop_details || {};
-    said = `⛔ Refused${d.category ? ` (${d.category})` : ""}${d.explanation ? `: ${String(d.explanation).replace(/\.$/, "")}` : ""}. What arrived before the refusal stays above.`;
+    said = `Refused${d.category ? ` (${d.category})` : ""}${d.explanation ? `: ${String(d.explanation).replace(/\.$/, "")}` : ""}. What arrived before the refusal stays above.`;
   } else if (status === "done" && NOTICES[foot.stop_reason]) said = NOTICES[foot.stop_reason];
   parts.notice.textContent = said;
   parts.notice.style.display = said ? "" : "none";
-  const announced = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
+  const announced = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? ended || "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
   if (parts.live.textContent !== announced) parts.live.textContent = announced + (said ? ` ${said}` : "");
 }
 
