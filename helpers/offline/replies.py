@@ -137,7 +137,9 @@ def _count_reply(n: int) -> Reply:
 
 
 def _arithmetic(prompt: str) -> tuple[int, int] | None:
-    m = re.search(r"(?<!\d)(\d{1,30})\s*(?:\*|×|x|times|multiplied by)\s*(\d{1,30})(?!\d)", prompt)  # int() takes 4300 digits
+    m = re.search(
+        r"(?<!\d)(\d{1,30})\s*(?:\*|×|x|times|multiplied by)\s*(\d{1,30})(?!\d)", prompt
+    )  # int() takes 4300 digits
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
