@@ -61,10 +61,20 @@ def test_lesson04_passes_api_transport_and_value_errors(capsys):
     assert tried["malformed line"] == "JSONDecodeError"
 
 
-@pytest.mark.parametrize("catch", ["APIError", (), (anthropic.APIError, "x"), 42])
-def test_lesson04_bad_input_is_a_clear_error(catch):
-    with pytest.raises(TypeError, match="exception class or a tuple of exception classes"):
-        lesson04.check(catch)
+@pytest.mark.parametrize(
+    ("catch", "expected"),
+    [
+        ("httpx2.TransportError", "CATCH holds a string, 'httpx2.TransportError' — hint: name the class itself"),
+        ((anthropic.APIError, "ValueError"), "CATCH holds a string, 'ValueError' — hint: name the class itself"),
+        ((), "CATCH is an empty tuple: it catches nothing"),
+        ([anthropic.APIError, ValueError], "except takes an exception class or a tuple of exception classes"),
+        (42, "CATCH is 42: except takes an exception class"),
+    ],
+)
+def test_lesson04_a_catch_except_cannot_use_is_not_yet_and_says_why(catch, expected, capsys):
+    lesson04.check(catch)  # `except CATCH:` would raise TypeError: the checker says NOT YET instead, without a stream
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("NOT YET ✗") and "\n" not in out and expected in out and "hint:" in out, out
 
 
 # -- 05: the tool_result of a failed call --------------------------------------------------------------------------
@@ -117,6 +127,22 @@ def test_lesson05_tells_a_tool_that_raises_from_one_that_reports(capsys):
     out = capsys.readouterr().out
     assert out.strip().endswith("and Claude answers both") and "PASS" in out
     assert "The tool reported an error" in out  # Claude was told, and said so
+
+
+def test_lesson05_says_when_the_learners_except_branch_itself_raised(capsys):
+    def run_tool(block):
+        try:
+            return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+        except ValueError as err:
+            return {"type": "tool_result", "tool_use_id": block.id, "content": err.message, "is_error": True}
+
+    lesson05.check(run_tool, TOOLS)
+    out = verdict(capsys)
+    assert out.startswith("NOT YET ✗ for Atlantis, your function run_tool raised AttributeError:"), out
+    assert "(line " in out and "err.message" in out  # the line that raised, the learner's own
+    hint = out.split("hint:", 1)[1]
+    assert "your except branch itself raised, while handling the tool's ValueError" in hint
+    assert "catch the tool's exception" not in hint  # they did: that hint would send them in a circle
 
 
 def test_lesson05_bad_input_is_a_clear_error():

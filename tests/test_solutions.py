@@ -1,5 +1,4 @@
-"""Every exercise solution passes its checker, and the checker of lesson 03 says NOT YET to the starting state
-(lessons 00-02: tests/test_exercises_00_03.py).
+"""Every exercise solution passes its checker (the checkers' NOT YET cases: tests/test_exercises_*.py).
 
 Solutions are standalone scripts (``notebooks/solutions/NN_name.py``); each runs in its own process, offline at
 instant pace, from ``notebooks/`` like a lesson's kernel, and must print ``PASS`` and never ``NOT YET``.
@@ -10,12 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from helpers.exercises import lesson03
 
 from .conftest import ROOT
 
@@ -53,25 +49,3 @@ def test_every_lesson_has_a_solution():
     missing = sorted(lessons - {p.stem for p in SOLUTIONS})
     assert not missing, f"lessons without notebooks/solutions/<name>.py: {missing}"
 
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The checker of 03: the lesson's starting state is NOT YET, and bad input is a clear error
-
-
-def verdict(capsys) -> str:
-    out = capsys.readouterr().out
-    assert out.startswith(("PASS ✓", "NOT YET ✗")), out
-    return out
-
-
-def test_lesson03_tells_one_after_another_from_all_at_once(capsys):
-    t = time.perf_counter()
-    lesson03.check_concurrent(["a", "b"], [(t, t + 1), (t + 1, t + 2)])
-    out = verdict(capsys)
-    assert out.startswith("NOT YET") and "one after another" in out
-    lesson03.check_concurrent(["a", "b"], [(t, t + 2), (t + 1, t + 3)])
-    assert verdict(capsys).startswith("PASS")
-    with pytest.raises(ValueError, match="one span per answer"):
-        lesson03.check_concurrent(["a", "b"], [(t, t + 1)])
-    with pytest.raises(TypeError, match="list of strings"):
-        lesson03.check_concurrent("ab", [])

@@ -42,11 +42,20 @@ FAILURES = {  # what goes wrong -> the request that makes the local API (or the 
 BUGS = (KeyError, TypeError)  # mistakes in your own code: an except clause for the API must let them through
 
 
-def _classes(catch) -> tuple[type, ...]:
+def _not_classes(catch) -> tuple[bool, str, str] | None:
+    """The NOT YET for a CATCH that ``except`` cannot use (Python raises TypeError there), else None."""
     classes = catch if isinstance(catch, tuple) else (catch,)
-    if not classes or not all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
-        raise TypeError(f"CATCH must be an exception class or a tuple of exception classes, got {catch!r}")
-    return classes
+    if names := [c for c in classes if isinstance(c, str)]:
+        return False, f"CATCH holds a string, {names[0]!r}", "name the class itself, as the lesson's except clauses do"
+    if not classes:
+        return False, "CATCH is an empty tuple: it catches nothing", "put the exception classes in it"
+    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
+        return (
+            False,
+            f"CATCH is {catch!r:.60}: except takes an exception class or a tuple of exception classes",
+            "put the classes in a tuple, in parentheses",
+        )
+    return None
 
 
 def _failure(client: anthropic.Anthropic, request: dict) -> Exception:
@@ -63,7 +72,7 @@ def _failure(client: anthropic.Anthropic, request: dict) -> Exception:
 
 def check(catch) -> None:
     """Trigger each failure in :data:`FAILURES`, say which ``except catch:`` misses, and print PASS or NOT YET."""
-    report(*_verdict(_classes(catch)))
+    report(*(_not_classes(catch) or _verdict(catch if isinstance(catch, tuple) else (catch,))))
 
 
 def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:

@@ -33,6 +33,17 @@ def _expect_tool_result(result) -> None:
         raise TypeError(f'run_tool(block) must return a dict with "type": "tool_result", got {result!r}')
 
 
+def _handling(err: LearnerError, run_tool: Callable) -> BaseException | None:
+    """The exception ``run_tool``'s own ``except`` branch was handling when it raised ``err.original``, or None.
+
+    Python links them: the new exception's ``__context__`` is the one being handled, and that one's traceback starts
+    in the frame that caught it: here, run_tool's."""
+    handled = err.original.__context__
+    if handled is None or handled.__traceback__ is None:
+        return None
+    return handled if handled.__traceback__.tb_frame.f_code is getattr(run_tool, "__code__", None) else None
+
+
 def check(run_tool: Callable, tools: list) -> None:
     """Run ``run_tool`` on a call that works (Paris) and one that fails (Atlantis), send both results back, and
     print PASS or NOT YET."""
@@ -49,6 +60,13 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
         try:
             result = call_learner(run_tool, block)
         except LearnerError as err:
+            if handled := _handling(err, run_tool):
+                return (
+                    False,
+                    f"for {city}, {err}",
+                    f"your except branch itself raised, while handling the tool's {type(handled).__name__}: "
+                    "fix the line named above so that the branch returns its tool_result",
+                )
             return (
                 False,
                 f"for {city}, {err}",
