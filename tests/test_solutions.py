@@ -48,4 +48,3 @@ def test_every_lesson_has_a_solution():
     assert lessons, "no lessons found"
     missing = sorted(lessons - {p.stem for p in SOLUTIONS})
     assert not missing, f"lessons without notebooks/solutions/<name>.py: {missing}"
-
