@@ -181,6 +181,8 @@ def test_lesson03_a_span_too_many_or_too_few_is_not_yet_and_says_to_re_run(capsy
     assert out.startswith("NOT YET ✗ 3 answers but 5 (start, end) spans") and "re-run the whole cell" in out
     lesson03.check_concurrent(["a", "b"], [(t, t + 1)])
     assert "re-run" in verdict(capsys)
+    lesson03.check_concurrent(["a"], [(t, t + 1)])
+    assert verdict(capsys) == "NOT YET ✗ len(answers) is 1: fewer than the prompts — hint: ask every prompt in PROMPTS"
 
 
 def test_lesson03_bad_input_is_a_clear_error():

@@ -51,7 +51,7 @@ def check_concurrent(answers, spans: list) -> None:
     if not isinstance(spans, list) or not all(isinstance(s, tuple) and len(s) == 2 for s in spans):
         raise TypeError(f"check_concurrent expects spans as a list of (start, end) pairs, got {spans!r:.80}")
     if len(answers) < 2:
-        report(False, f"only {len(answers)} answer", "ask every prompt in PROMPTS")
+        report(False, f"len(answers) is {len(answers)}: fewer than the prompts", "ask every prompt in PROMPTS")
     elif len(spans) != len(answers):
         report(
             False,
