@@ -184,12 +184,17 @@ def uvicorn_config(
 
 
 def serve_in_thread(
-    app, host: str = "127.0.0.1", port: int = 0, name: str = "server", read_timeout: float = READ_TIMEOUT
+    app,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str = "server",
+    read_timeout: float = READ_TIMEOUT,
+    http: type = DeadlineH11Protocol,
 ) -> Running:
     """Serve an ASGI app with uvicorn in a daemon thread; prints nothing (output would land in later cells)."""
     sock = bind(host, port)
     config = uvicorn_config(
-        app, read_timeout, log_config=None, log_level="critical", access_log=False, timeout_graceful_shutdown=1
+        app, read_timeout, http, log_config=None, log_level="critical", access_log=False, timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # not the main thread

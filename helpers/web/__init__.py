@@ -19,11 +19,13 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())  # a server in a n
 def start(host: str = "127.0.0.1", port: int = 0, *, read_timeout: float | None = None, **options):
     """Serve :func:`create_app(**options) <create_app>` in a background thread; returns a handle with ``.url`` and
     ``.stop()`` (also a context manager). uvicorn runs with the course's limits (``helpers.offline.server``): bounded
-    connections, and ``read_timeout`` seconds (default 20) for each request to arrive whole."""
-    from helpers.offline.server import READ_TIMEOUT, serve_in_thread
+    connections, and ``read_timeout`` seconds (default 20) for each request to arrive whole; on httptools, as
+    ``python -m helpers.web`` does."""
+    from helpers.offline.server import READ_TIMEOUT, DeadlineHttpToolsProtocol, serve_in_thread
 
     timeout = READ_TIMEOUT if read_timeout is None else read_timeout
-    return serve_in_thread(create_app(**options), host, port, name="web-relay", read_timeout=timeout)
+    app = create_app(**options)
+    return serve_in_thread(app, host, port, name="web-relay", read_timeout=timeout, http=DeadlineHttpToolsProtocol)
 
 
 __all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start"]

@@ -71,7 +71,14 @@ ERROR_TYPES = {
     404: "not_found_error",
     413: "request_too_large",
 }  # the rest: invalid_request_error
-UPSTREAM_ERRORS = (anthropic.AnthropicError, httpx2.HTTPError, ValueError)  # ValueError: a malformed event's JSON
+UPSTREAM_ERRORS = (
+    anthropic.AnthropicError,
+    httpx2.HTTPError,
+    ValueError,  # a malformed event's JSON
+    KeyError,  # an event without a field the relay reads
+    TypeError,  # ... or with a field of another type
+)
+RawEvents = anthropic.AsyncStream[object]  # the stream's events as the JSON sent them (dicts)
 
 
 def error_event(exc: Exception) -> dict:
@@ -90,28 +97,31 @@ def error_event(exc: Exception) -> dict:
 async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterator[bytes]:
     """Claude's answer as SSE: ``text``…, ``stop``, ``done``; or, on failure, ``error`` then ``done``.
 
-    Lesson 07 writes this with ``messages.stream()`` and its ``text_stream``; the relay reads the raw events of
-    ``messages.create(stream=True)`` instead and keeps only the text, the stop reason and the usage. The SDK's
-    status errors, retries and mid-stream ``error`` events are the same; what goes is the accumulation of a whole
-    ``Message`` and a ``TextEvent`` per delta, which nobody here reads (bench/relay.py: CPU per relayed event).
+    Lesson 08 writes this with ``messages.stream()`` and its ``text_stream``. The relay asks for the same stream
+    (``POST /v1/messages`` with ``stream: true``, through the client's ``post()``: the SDK's retries, status errors and
+    mid-stream ``error`` events are the same) but reads its raw events as plain dicts, keeping only the text, the stop
+    reason and the usage: no ``Message`` accumulated, no typed event or ``TextEvent`` built per delta that nobody
+    here reads. bench/relay.py measures the difference in CPU per relayed event.
     """
     try:
-        upstream = await client.messages.create(**request, stream=True)
+        upstream = await client.post(
+            "/v1/messages", body={**request, "stream": True}, cast_to=object, stream=True, stream_cls=RawEvents
+        )
         async with upstream:  # closed when the browser leaves: Starlette cancels this generator
             usage, stop_reason = {"input_tokens": 0, "output_tokens": 0}, None
             async for event in upstream:
-                kind = event.type
+                kind = event["type"]
                 if kind == "content_block_delta":
-                    if event.delta.type == "text_delta":
-                        yield frame("text", {"text": event.delta.text})
+                    if event["delta"]["type"] == "text_delta":
+                        yield frame("text", {"text": event["delta"]["text"]})
                 elif kind == "message_start":
-                    usage["input_tokens"] = event.message.usage.input_tokens
-                    usage["output_tokens"] = event.message.usage.output_tokens
+                    usage["input_tokens"] = event["message"]["usage"]["input_tokens"]
+                    usage["output_tokens"] = event["message"]["usage"]["output_tokens"]
                 elif kind == "message_delta":
-                    stop_reason = event.delta.stop_reason
-                    usage["output_tokens"] = event.usage.output_tokens
-                    if event.usage.input_tokens is not None:  # cumulative, when the API sends it
-                        usage["input_tokens"] = event.usage.input_tokens
+                    stop_reason = event["delta"]["stop_reason"]
+                    usage["output_tokens"] = event["usage"]["output_tokens"]
+                    if event["usage"].get("input_tokens") is not None:  # cumulative, when the API sends it
+                        usage["input_tokens"] = event["usage"]["input_tokens"]
         yield frame("stop", {"stop_reason": stop_reason, "usage": usage})
     except UPSTREAM_ERRORS as exc:  # before the first token or mid-stream: the browser keeps what it has
         log.info("upstream failed: %r", exc)
