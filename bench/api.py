@@ -29,7 +29,7 @@ MODEL = "claude-sonnet-4-6"
 def consume(client: anthropic.Anthropic, prompt: str) -> tuple[float, int]:
     started = time.perf_counter()
     with client.messages.stream(
-        model=MODEL, max_tokens=100_000, messages=[{"role": "user", "content": prompt}]
+        model=MODEL, max_tokens=64_000, messages=[{"role": "user", "content": prompt}]
     ) as stream:
         for _ in stream:
             pass
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     prompt = f"Count to {args.tokens}"
-    request = {"model": MODEL, "max_tokens": 100_000, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    request = {"model": MODEL, "max_tokens": 64_000, "stream": True, "messages": [{"role": "user", "content": prompt}]}
 
     with own_process() as url, start(pace="instant") as api:
         body = httpx2.post(f"{url}/v1/messages", json=request).content  # the exact bytes, to parse from memory
