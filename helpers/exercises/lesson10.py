@@ -50,9 +50,9 @@ CONVERSATION = [
     {"role": "user", "content": "Now a haiku about debugging."},
 ]
 HOLD = 5.0  # seconds the recorder keeps a stream open, waiting for its first words on the learner's screen
-RUN_TIMEOUT = 30.0  # seconds for one run of chat.py
-START_TIMEOUT = 20.0  # seconds for uvicorn main:app to answer its first request
-LEAVE_TIMEOUT = 5.0  # seconds for the upstream stream to close after the client left
+RUN_TIMEOUT = 90.0  # seconds for one run of chat.py: a hang detector, generous for a busy machine
+START_TIMEOUT = 60.0  # seconds for uvicorn main:app to answer its first request
+LEAVE_TIMEOUT = 15.0  # seconds for the upstream stream to close after the client left
 APP_PACE = 100  # tokens per second: the count the client leaves stays open for ~40 s unless the app closes it
 OFFLINE_KEY = "offline-capstone-check"  # what the learner's process sees as ANTHROPIC_API_KEY: never a real key
 LESSON = Path(__file__).resolve().parents[2] / "notebooks"

@@ -164,3 +164,24 @@ def test_a_reloaded_page_shows_the_final_state_from_the_kernel(notebook):
     assert status_of(notebook, "count") == status_of(notebook, "paced") == "done"
     shown_once(notebook, 2, "count", expected("Count to 3700", 20_000))  # not twice after a reload
     shown_once(notebook, 1, "paced", expected(LONG))
+
+
+def test_citations_server_tools_refusal_and_structured_output(notebook):
+    """The views of the late-2026 stream, in the browser: numbered references and search results under the text, a
+    refusal as a notice with the header saying so (not an error), structured output parsed beside its raw JSON."""
+    page = notebook.page
+    search = '.cw[data-title="search"]'
+    page.wait_for_function(f"() => document.querySelectorAll('{search} .cw-md').length >= 2", timeout=15_000)
+    results = page.locator(f"{search} .cw-result li").all_text_contents()
+    assert len(results) == 3 and all(" — https://" in r for r in results)
+    assert "server tool" in notebook.text(f"{search} .cw-tool-name") and "web_search" in notebook.text(search)
+    links = page.locator(f"{search} .cw-md a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert links and all(href.startswith("https://") for href in links)  # the references, rendered
+    assert "web_search_requests 1" in notebook.text(f"{search} .cw-foot")
+    refused = '.cw[data-title="refused"]'
+    assert status_of(notebook, "refused") == "done" and notebook.text(f"{refused} .cw-status") == "■ refused"
+    assert notebook.text(f"{refused} .cw-notice").startswith("Refused (cyber): The request could enable cyber harm")
+    assert page.locator(f"{refused} .cw-banner").is_hidden()  # not an error
+    snapshot = json.loads(notebook.text('.cw[data-title="structured"] .cw-json-snap'))
+    assert set(snapshot) == {"name", "hobbies"} and len(snapshot["hobbies"]) == 2
+    assert json.loads(notebook.text('.cw[data-title="structured"] .cw-json-raw')) == snapshot
