@@ -109,7 +109,7 @@ def test_navigation_and_readme_table_are_current():
 
 
 WORD_BUDGET = 1200  # words of markdown a lesson may have (code and Mermaid diagrams not counted)
-TIME = re.compile(r"⏱ About (\d+) minutes · (core path|going further)")
+TIME = re.compile(r"\*\*Time:\*\* about (\d+) minutes · (core path|going further)")
 CORE = {"00_setup", "01_text_stream", "02_raw_events", "03_async", "04_errors"}
 
 
@@ -125,7 +125,7 @@ def test_lessons_are_short_and_say_how_long_they_take(name):
     words = markdown_words(nb)
     assert words <= WORD_BUDGET, f"{name} has {words} words of markdown; the budget is {WORD_BUDGET}"
     found = TIME.search("".join(nb.cells[0].source))
-    assert found, "the first cell says how long the lesson takes: '⏱ About N minutes · core path|going further'"
+    assert found, "the first cell says how long the lesson takes: '**Time:** about N minutes · core path|going further'"
     assert found.group(2) == ("core path" if name in CORE else "going further")
 
 
