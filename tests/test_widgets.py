@@ -402,6 +402,14 @@ async def test_side_by_side_error_in_one_pane_lets_the_other_finish(aclient):
         await side.arun([failing])
 
 
+async def test_side_by_side_pane_whose_stream_never_started_shows_an_error(client, aclient):
+    side = SideBySide(["async", "sync by mistake"], display=False)
+    with pytest.raises(TypeError, match="got a sync stream"):
+        await side.arun([aclient.messages.stream(**ask(HAIKU)), client.messages.stream(**ask(HAIKU))])
+    assert side.panes[0].status == "done" and side.panes[1].status == "error"  # not "✓ done · 0 chars"
+    assert "got a sync stream" in side.panes[1].error
+
+
 async def test_playground_conversation_tools_and_thinking(aclient):
     pg = Playground(aclient, display=False)
     assert repr(pg) == "Playground(claude-sonnet-4-6, 0 turns)"
@@ -469,8 +477,12 @@ async def test_playground_copies_as_code_that_runs_and_keeps_a_history(aclient, 
     assert "&lt;b&gt;And&lt;/b&gt;" in pg.history_table.value and "<b>And" not in pg.history_table.value
     pg.code_button.click()
     code = pg.code_box.value
-    assert code == pg.code("Thanks! <b>And</b> tomorrow?") and pg.code_box.layout.display == ""
-    assert "system='Be brief.'" in code and "tools=TOOLS" in code and api.url in code
+    assert code == pg.code("") and code.rstrip().endswith("main()") and "# <- your prompt here" in code
+    assert pg.code_box.layout.display == "" and "system='Be brief.'" in code and "tools=tools" in code
+    assert api.url in code and "Thanks! <b>And</b> tomorrow?" in code  # the conversation so far goes along
+    namespace: dict = {"client": "the notebook's", "message": "the notebook's"}
+    exec(compile(pg.code("Hello").replace("main()\n", ""), "copied", "exec"), namespace)  # defines main() only
+    assert namespace["client"] == namespace["message"] == "the notebook's"  # pasted in a cell, it rebinds nothing
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("output tokens") and "stop_reason: end_turn" in done.stdout

@@ -79,7 +79,7 @@ class Playground:
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
         self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="Nothing is streaming")
         self.new_button = W.Button(description="New conversation")
-        self.code_button = W.Button(description="Copy as code", icon="code", tooltip="The SDK call for these settings")
+        self.code_button = W.Button(description="Show as code", icon="code", tooltip="The SDK call for these settings")
         self.status = W.HTML()
         self.transcript = W.VBox()
         self.code_box = W.Textarea(layout=W.Layout(width="auto", max_width="100%", height="16em", display="none"))
@@ -231,9 +231,14 @@ class Playground:
     # -- copy as code and history ---------------------------------------------------------------------------------
 
     def code(self, prompt: str | None = None) -> str:
-        """The SDK call for the current settings and conversation, runnable as is (no key in it, ever)."""
-        prompt = prompt if prompt is not None else (self.prompt.value or self._last_prompt())
-        messages = [*self.messages, {"role": "user", "content": prompt or "Hello!"}]
+        """The SDK call for the current settings and conversation, runnable as is (no key in it, ever).
+
+        Everything sits inside ``main()``, so running it in a notebook cell rebinds none of the notebook's names.
+        The next user turn is ``prompt``, else what the prompt box holds, else a placeholder to edit.
+        """
+        prompt = prompt if prompt is not None else self.prompt.value
+        edit = "" if prompt else "  # <- your prompt here"
+        messages = [*self.messages, {"role": "user", "content": prompt or "Your prompt here"}]
         base_url = str(self.client.base_url).rstrip("/")
         if base_url == "https://api.anthropic.com":
             make = "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY from the environment"
@@ -250,31 +255,31 @@ class Playground:
         if self.thinking.value:
             args.append(f"thinking={THINKING!r}")
         if self.tools.value:
-            args.append("tools=TOOLS")
-        args.append("messages=MESSAGES")
-        lines = ["import anthropic", "", make]
+            args.append("tools=tools")
+        args.append("messages=messages")
+        indent = lambda text: text.replace("\n", "\n    ")  # noqa: E731
+        lines = ["import anthropic", "", "", "def main():", f"    {make}"]
         if self.tools.value:
-            lines.append(f"TOOLS = {pprint.pformat([WEATHER_TOOL], width=100, sort_dicts=False)}")
+            lines.append(f"    tools = {indent(pprint.pformat([WEATHER_TOOL], width=96, sort_dicts=False))}")
         lines += [
-            f"MESSAGES = {pprint.pformat(messages, width=100, sort_dicts=False)}",
+            f"    messages = {indent(pprint.pformat(messages, width=96, sort_dicts=False))}{edit}",
+            "    with client.messages.stream(",
+            *(f"        {a}," for a in args),
+            "    ) as stream:",
+            "        for text in stream.text_stream:",
+            '            print(text, end="", flush=True)',
+            "    message = stream.get_final_message()",
+            '    print("\\nstop_reason:", message.stop_reason, "·", message.usage.output_tokens, "output tokens")',
             "",
-            "with client.messages.stream(",
-            *(f"    {a}," for a in args),
-            ") as stream:",
-            "    for text in stream.text_stream:",
-            '        print(text, end="", flush=True)',
-            "message = stream.get_final_message()",
-            'print("\\nstop_reason:", message.stop_reason, "·", message.usage.output_tokens, "output tokens")',
+            "",
+            "main()",
         ]
         return "\n".join(lines) + "\n"
-
-    def _last_prompt(self) -> str:
-        return next((r["prompt"] for r in reversed(self.history)), "")
 
     def _show_code(self) -> None:
         self.code_box.value = self.code()
         self.code_box.layout.display = ""
-        self._say("The SDK call for these settings is below: select it and copy (Ctrl+A, Ctrl+C in the box).")
+        self._say("The SDK call for these settings is below: click in the box, Ctrl+A, Ctrl+C, and run it anywhere.")
 
     def _record(self, prompt: str, view: ThinkingView, message) -> None:
         figures = view._figures()

@@ -47,6 +47,9 @@ class SideBySide:
         results = await asyncio.gather(
             *(p.awatch(s) for p, s in zip(self.panes, streams, strict=True)), return_exceptions=True
         )
+        for pane, result in zip(self.panes, results, strict=True):
+            if isinstance(result, BaseException):
+                pane.fail(result)  # a pane whose stream never started (a wrong argument) shows its error too
         self.finish()
         for result in results:
             if isinstance(result, BaseException):
