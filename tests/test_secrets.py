@@ -155,6 +155,8 @@ def test_a_live_lesson_shows_no_key(logs, live, key, name):
     assert live.stats()["requests"] > 0 or name in {"00_setup", "10_capstone"}, (
         "the lesson never reached the live base URL"
     )
+    if name == "10_capstone":
+        return  # the learner's programs run against the checker's own local API: there is no mode to show
     banners = [o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
     assert any("mode: live" in text for text in banners), "the lesson did not run in live mode"
 
