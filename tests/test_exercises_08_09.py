@@ -21,7 +21,23 @@ def json_frame(text: str) -> str:
 def test_lesson08_says_not_yet_to_the_tutorials_framing_and_shows_the_lost_text(capsys):
     lesson08.check_framing(lambda text: f"data: {text}\n\n")
     out = capsys.readouterr().out
-    assert out.startswith("NOT YET ✗ 'two\\nlines' came back as 'two'") and "json.dumps" in out
+    assert out.startswith("NOT YET ✗ 'two\\nlines' came back as 'two'") and "which encoding" in out
+    assert "json.dumps" not in out  # the hint points; the solution file has the answer
+
+
+def test_lesson08_a_json_string_gets_a_pointing_hint_not_the_answer(capsys):
+    lesson08.check_framing(lambda text: f"event: text\ndata: {json.dumps(text)}\n\n")
+    out = capsys.readouterr().out
+    assert "not an object with a 'text' field" in out and "what JSON value" in out and "json.dumps" not in out
+
+
+def test_lesson08_a_server_sent_event_is_not_yet_not_a_traceback(capsys):
+    from fastapi.sse import ServerSentEvent
+
+    lesson08.check_framing(lambda text: ServerSentEvent(event="text", data={"text": text}))
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗ frame_text returned a ServerSentEvent, not the SSE event as a str")
+    assert "EventSourceResponse frames a ServerSentEvent for you; here return the str yourself" in out
 
 
 def test_lesson08_passes_json_framing_as_str_or_bytes(capsys):
@@ -48,8 +64,12 @@ def test_lesson08_names_what_is_wrong(frame_text, expected, capsys):
 def test_lesson08_bad_input_is_a_clear_error():
     with pytest.raises(TypeError, match="your function frame_text"):
         lesson08.check_framing("data: {text}\n\n")
-    with pytest.raises(TypeError, match="must return the SSE event as a str"):
-        lesson08.check_framing(lambda text: None)
+
+
+def test_lesson08_a_missing_return_is_not_yet(capsys):
+    lesson08.check_framing(lambda text: None)
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗ frame_text returned a NoneType") and "is a return missing?" in out
 
 
 def test_lesson08_reports_an_exception_in_the_learners_function(capsys):

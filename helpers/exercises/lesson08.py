@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from fastapi.sse import ServerSentEvent
+
 from helpers.exercises import LearnerError, call_learner, report
 from helpers.web import parse
 
@@ -21,9 +23,9 @@ TRICKY = [
     'quotes " and \\ backslash, a tab\t, café 東京 🚀',
     "plain words",
 ]
-JSON_HINT = (
-    "write the event as 'event: text', then a data line 'data: ' + json.dumps({'text': text}), then a blank line"
-)
+# Hints point at the idea; the solution file has the answer.
+NEWLINE_HINT = "a newline in the text ends the data: line (section 3): which encoding writes a newline without one?"
+JSON_HINT = "the client reads JSON.parse(data).text: what JSON value has a 'text' field?"
 
 
 def check_framing(frame_text: Callable[[str], str | bytes]) -> None:
@@ -42,7 +44,7 @@ def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
         if isinstance(wire, bytes):
             wire = wire.decode("utf-8")
         if not isinstance(wire, str):
-            raise TypeError(f"frame_text(text) must return the SSE event as a str, it returned {type(wire).__name__}")
+            return False, f"frame_text returned a {type(wire).__name__}, not the SSE event as a str", _type_hint(wire)
         events = parse(wire)
         if len(events) != 1:
             return (
@@ -62,8 +64,7 @@ def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
             return (
                 False,
                 f"{text!r} came back as {got!r}",
-                "a newline in the text ends the data: line; put the text in JSON, whose strings never hold one; "
-                + JSON_HINT,
+                NEWLINE_HINT,
             )
         if value is None:
             return False, "the data line is not JSON", JSON_HINT
@@ -71,6 +72,14 @@ def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
             return (
                 False,
                 f"the event is named {event.event!r}",
-                "start the event with 'event: text\\n' so a client can tell text from stop, error and done",
+                "a client tells text from stop, error and done by the event's name: which SSE field sets it?",
             )
     return True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte", ""
+
+
+def _type_hint(wire) -> str:
+    if isinstance(wire, ServerSentEvent):
+        return "EventSourceResponse frames a ServerSentEvent for you; here return the str yourself: the event's lines"
+    if wire is None:
+        return "frame_text must return the event: is a return missing?"
+    return "frame_text(text) returns one SSE event as a str: its lines, then a blank line"
