@@ -40,6 +40,17 @@ def misspelt(messages, paused):
     return [*messages, {"role": "assistant", "content": paused.contents}]
 
 
+def subscripted(messages, paused):
+    return [*messages, {"role": "assistant", "content": paused["content"]}]
+
+
+def test_lesson07_a_message_read_as_a_dict_gets_a_hint_that_points_at_it(capsys):
+    lesson07.check(subscripted)
+    out = verdict(capsys)
+    assert "raised TypeError: 'ParsedMessage' object is not subscriptable" in out
+    assert out.endswith("hint: paused is a Message: read its attributes (.content)")
+
+
 @pytest.mark.parametrize(
     ("resume", "expected"),
     [

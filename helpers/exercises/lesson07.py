@@ -60,7 +60,7 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
     try:
         sent = call_learner(resume, list(messages), paused)
     except LearnerError as err:
-        return False, str(err), "resume(messages, paused) only builds a list: start from the messages you sent"
+        return False, str(err), _error_hint(err.original)
     problem = _read(sent, messages, paused)
     if problem:
         return problem
@@ -76,6 +76,13 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
     cited = {c.url for b in final.content if b.type == "text" for c in b.citations or []}
     print(f"  the resumed turn ends: {''.join(b.text for b in final.content if b.type == 'text')[:90]}…")
     return True, f"the paused turn went back unchanged and finished, citing {len(cited)} sources", ""
+
+
+def _error_hint(exc: BaseException) -> str:
+    """A hint for an exception in the learner's function: ``paused["content"]`` reads a Message as if a dict."""
+    if isinstance(exc, TypeError | AttributeError) and "Message' object" in str(exc):
+        return "paused is a Message: read its attributes (.content)"
+    return "resume(messages, paused) only builds a list: start from the messages you sent"
 
 
 def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:
