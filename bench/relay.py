@@ -347,9 +347,19 @@ class Bench:
     def __init__(self, relay_cores: str | None, client_cores: str | None):
         self.relay_cores, self.client_cores = relay_cores, client_cores
         self.procs: list[subprocess.Popen] = []
-        api_proc, self.api = self.start([sys.executable, "-m", "helpers.offline", "--pace", str(PACE)], client_cores)
-        self.core_procs = [psutil.Process(api_proc.pid), psutil.Process()]
+        self.api_proc = None
+        self.fresh_api()
+
+    def fresh_api(self) -> Target:
+        """A new local API (each part starts from one: no connections or streams left over from the last part);
+        returns the target for streams straight from it."""
+        if self.api_proc is not None:
+            self.stop(self.api_proc)
+        command = [sys.executable, "-m", "helpers.offline", "--pace", str(PACE)]
+        self.api_proc, self.api = self.start(command, self.client_cores)
+        self.core_procs = [psutil.Process(self.api_proc.pid), psutil.Process()]
         self.env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": self.api}
+        return Target("direct", self.api)
 
     def start(self, command: list[str], cores: str | None, env: dict | None = None):
         proc, url = serve(command, cores, env)
@@ -393,7 +403,6 @@ async def run(args) -> None:
     reps = 1 if args.quick else args.reps
     levels = [100, 150, 200, 250, 300, 350] if not args.quick else [150, 200]
     bench = Bench(relay_cores, client_cores)
-    direct = Target("direct", bench.api)
     print(f"streams of {PROMPT!r} (~200 tokens) at {PACE} tokens/s, kept open; {where}; {reps} repetitions", flush=True)
     try:
         # 1. CPU per relayed text event, each variant at the same load (below saturation), the floor first
@@ -403,15 +412,15 @@ async def run(args) -> None:
         # 2. Rated load: the largest level whose relay TTFT p99 stays within SLACK of straight
         shipped_rating = levels[0]
         if "rated" in args.parts:
-            shipped_rating = await rated_load(bench, direct, reps, levels)
+            shipped_rating = await rated_load(bench, bench.fresh_api(), reps, levels)
 
         # 3. A burst, 4. one stream at a time, and a client that leaves
         if "burst" in args.parts:
-            await arrivals(bench, direct, reps)
+            await arrivals(bench, bench.fresh_api(), reps)
 
         # 5. Beyond one core: workers on free cores, and where this machine stops
         if "workers" in args.parts:
-            await scaling(bench, direct, reps, levels, cores, shipped_rating)
+            await scaling(bench, bench.fresh_api(), reps, levels, cores, shipped_rating)
     finally:
         bench.close()
 

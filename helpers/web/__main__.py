@@ -2,7 +2,8 @@
 
 ``--workers N`` serves the same socket from N processes (uvicorn's supervisor): the relay keeps nothing between
 requests, so each request may go to any worker, and N relays on several hosts behind any load balancer work the same
-way (README, "Scaling the relay"). One worker is rated at about one core (bench/relay.py).
+way (docs/workshop.md, "Scaling the relay"). A worker uses at most one core; bench/relay.py rates how many streams
+it serves there.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         metavar="N",
-        help="processes serving the same port (default 1; one per free core: each is rated at ~1 core)",
+        help="processes serving the same port (default 1; at most one per core that nothing else needs)",
     )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
