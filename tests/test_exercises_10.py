@@ -42,6 +42,16 @@ MISTAKES = {
     ),
     "hangs": ("main.py", "app = FastAPI()", "import time\n\ntime.sleep(60)\napp = FastAPI()"),
     "no_done": ("main.py", '    yield ServerSentEvent(event="done", data={})', ""),
+    "slow_chat": (
+        "chat.py",
+        'if __name__ == "__main__":\n',
+        'if __name__ == "__main__":\n    __import__("time").sleep(60)\n',
+    ),
+    "eof_loop": (  # keeps asking after the input ended (slowly, not to spin a core)
+        "chat.py",
+        "        except EOFError:  # Ctrl-D, or the end of piped input\n            break",
+        '        except EOFError:\n            __import__("time").sleep(0.2)\n            continue',
+    ),
 }
 CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to run)
     "starter_chat": (None, "check_chat"),
@@ -52,6 +62,8 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "import": ("import", "check_app"),
     "hangs": ("hangs", "check_app,3"),
     "no_done": ("no_done", "check_app"),
+    "slow_chat": ("slow_chat", "check_chat,3"),
+    "eof_loop": ("eof_loop", "check_chat,30"),
 }
 
 
@@ -83,7 +95,7 @@ class PerThreadStdout(io.TextIOBase):
 def run_check(stdout: PerThreadStdout, folder: str, call: str) -> str:
     stdout.local.buffer = io.StringIO()
     check, _, timeout = call.partition(",")
-    options = {"start_timeout": float(timeout)} if timeout else {}
+    options = {("start_timeout" if check == "check_app" else "run_timeout"): float(timeout)} if timeout else {}
     getattr(lesson10, check)(folder, **options)
     return stdout.local.buffer.getvalue()
 
@@ -126,7 +138,10 @@ def test_the_starter_app_has_the_tutorials_four_holes(outputs):
     assert out[1].startswith("NOT YET ✗ GET /chat sent no events named text") and "ServerSentEvent" in out[1]
     assert out[2].startswith("NOT YET ✗ POST /chat sent no events named text")
     assert out[3].startswith("NOT YET ✗ a page on another site") and "reached Claude" in out[3]
-    assert out[4].startswith("NOT YET ✗ 5 s after the client left, the app was still reading") and "async" in out[4]
+    assert (
+        out[4].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading")
+        and "async" in out[4]
+    )
 
 
 def test_a_syntax_error_is_named_with_its_line(outputs):
@@ -151,7 +166,23 @@ def test_an_app_that_cannot_import_or_never_starts(outputs):
     assert "uvicorn main:app stopped (exit code 1): ImportError: cannot import name 'EventSourceRespons'" in imported
     assert "an import failed" in imported
     (hangs,) = lines(outputs["hangs"])
-    assert hangs.startswith("NOT YET ✗ uvicorn main:app did not answer within 3 s")
+    assert hangs.startswith("NOT YET ✗ uvicorn main:app did not answer within 3 s: (nothing on stderr)")
+    assert hangs.endswith(
+        "hint: " + lesson10.SLOW
+    )  # silent and still starting: not the code's fault, as far as we know
+
+
+def test_a_chat_slow_to_start_is_not_blamed_on_its_code(outputs):
+    out = lines(outputs["slow_chat"])
+    assert len(out) == 2 and all("was still running 3 s after its input ended" in line for line in out), out
+    assert all("0 of 2 answers and nothing on stderr" in line and line.endswith(lesson10.SLOW) for line in out), out
+    assert not any("EOFError" in line for line in out)
+
+
+def test_a_chat_that_asks_again_after_the_input_ended_is_told_about_eof(outputs):
+    out = lines(outputs["eof_loop"])
+    assert len(out) == 2 and all("was still running 30 s after its input ended" in line for line in out), out
+    assert all("input() raises EOFError" in line for line in out), out
 
 
 def test_an_app_without_a_done_event(outputs):

@@ -218,18 +218,18 @@ def _text_of(content) -> str:
 # Part 1: the terminal chat
 
 
-def check_chat(folder="capstone") -> None:
+def check_chat(folder="capstone", run_timeout: float = RUN_TIMEOUT) -> None:
     """Run ``chat.py`` (``messages.stream()``) and ``chat.py --raw`` (``create(stream=True)``), two turns each."""
     path = _folder(folder, "chat.py")
     if path is None:
         return
     with ThreadPoolExecutor(max_workers=2) as pool:  # most of a run is Python starting: run both at once
-        runs = list(pool.map(lambda raw: _run_chat(path, raw), (False, True)))
+        runs = list(pool.map(lambda raw: _run_chat(path, raw, run_timeout), (False, True)))
     for verdict in runs:
         report(*verdict)
 
 
-def _run_chat(path: Path, raw: bool) -> tuple[bool, str, str]:
+def _run_chat(path: Path, raw: bool, run_timeout: float) -> tuple[bool, str, str]:
     command = "chat.py --raw" if raw else "chat.py"
     method = "client.messages.create(stream=True)" if raw else "client.messages.stream()"
     holder: dict = {}
@@ -248,18 +248,29 @@ def _run_chat(path: Path, raw: bool) -> tuple[bool, str, str]:
         process.stdin.write(("\n".join(TURNS) + "\n").encode())
         process.stdin.close()
         try:
-            code = process.wait(timeout=RUN_TIMEOUT)
+            code = process.wait(timeout=run_timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            return (
-                False,
-                f"{command} was still running {RUN_TIMEOUT:.0f} s after its input ended",
-                "end the loop when input() raises EOFError (the end of the input) or reads an empty line",
-            )
+            return _timeout_verdict(command, run_timeout, errors, screen.text(), recorder.exchanges)
         return _chat_verdict(command, method, raw, code, errors, screen.text(), recorder.exchanges)
     finally:
         api.stop()
+
+
+SLOW = "slow to start (a busy machine?): run the check again"
+
+
+def _timeout_verdict(command, timeout: float, errors: Output, screen: str, exchanges: list[Exchange]):
+    """(ok, what, hint) for a run of chat.py that had not ended ``timeout`` seconds after its input did."""
+    what = f"{command} was still running {timeout:.0f} s after its input ended"
+    answered = len(exchanges) >= len(TURNS) and all(e.text and e.text in screen for e in exchanges)
+    if screen.count("you:") > len(TURNS) or answered:  # it answered every line and asked for another
+        return False, what, "end the loop when input() raises EOFError (the end of the input) or reads an empty line"
+    line = errors.last_line()
+    if not errors.text().strip():
+        return False, f"{what}, with {len(exchanges)} of {len(TURNS)} answers and nothing on stderr", SLOW
+    return False, f"{what}, with {len(exchanges)} of {len(TURNS)} answers: {line}", _crash_hint(line, command)
 
 
 class _LateOutput:
@@ -373,7 +384,10 @@ def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> None:
             page = _wait_for(server, http, start_timeout)
             if isinstance(page, str):
                 line = errors.last_line()
-                report(False, f"uvicorn main:app {page}: {line}", _crash_hint(line, "uvicorn main:app"))
+                silent = server.poll() is None and not errors.text().strip()  # still starting, and no error
+                report(
+                    False, f"uvicorn main:app {page}: {line}", SLOW if silent else _crash_hint(line, "uvicorn main:app")
+                )
                 return
             report(
                 page.status_code == 200 and page.headers.get("content-type", "").startswith("text/html"),
