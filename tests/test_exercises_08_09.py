@@ -103,6 +103,15 @@ async def test_lesson09_says_not_yet_to_the_starting_system_prompt_and_pass_to_a
     assert capsys.readouterr().out.startswith("PASS ✓")
 
 
+@pytest.mark.parametrize("system", ["Never talk like a pirate.", "Don't answer as a pirate would.", "No pirates!"])
+async def test_lesson09_a_system_prompt_that_forbids_pirates_is_not_yet(system, aclient, capsys):
+    """Offline the local API says "Arr!" to any system prompt naming a pirate: the checker reads what was asked."""
+    plain = await final(aclient)
+    lesson09.check_pirate(system, plain, await final(aclient, system=system))
+    out = capsys.readouterr().out
+    assert out.startswith("NOT YET ✗ SYSTEM asks for anything but a pirate") and "who should be answering?" in out
+
+
 async def test_lesson09_wants_the_left_pane_without_the_system_prompt(aclient, capsys):
     pirate = await final(aclient, system="Talk like a pirate.")
     lesson09.check_pirate("Talk like a pirate.", pirate, pirate)

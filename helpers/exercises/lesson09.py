@@ -12,6 +12,9 @@ PIRATE = re.compile(
     r"\b(arr+|ahoy|avast|matey|me hearties|aye|ye|yer|yo[- ]ho|scallywag|landlubber|plunder|booty|grog|buccaneer|parrot)\b",
     re.I,
 )
+# A system prompt that mentions pirates only to forbid them ("Never talk like a pirate.") asks for no pirate: the
+# local API, which adds "Arr!" whenever a system prompt says "pirate", must not let it pass.
+NEGATED = re.compile(r"\b(no|not|never|don'?t|do not|avoid|without|stop|nothing like)\b[^.!?\n]*\bpirat", re.I)
 
 
 def _text(message, which: str) -> str:
@@ -26,10 +29,16 @@ def check_pirate(system: str, left, right) -> None:
     """``left`` answered without a system prompt, ``right`` with ``system``: is the right one a pirate's?"""
     if not isinstance(system, str):
         raise TypeError(f"SYSTEM: expected a string, got {type(system).__name__}")
-    report(*_verdict(_text(left, "left"), right, _text(right, "right")))
+    report(*_verdict(system, _text(left, "left"), right, _text(right, "right")))
 
 
-def _verdict(plain: str, right, pirate: str) -> tuple[bool, str, str]:
+def _verdict(system: str, plain: str, right, pirate: str) -> tuple[bool, str, str]:
+    if NEGATED.search(system):
+        return (
+            False,
+            f"SYSTEM asks for anything but a pirate: {system[:60]!r}",
+            "a system prompt works best when it says what to do, not what to avoid: who should be answering?",
+        )
     if right.stop_reason != "end_turn":
         return (
             False,
