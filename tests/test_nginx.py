@@ -21,7 +21,17 @@ import pytest
 
 from helpers.offline import replies
 from helpers.offline import start as start_api
-from helpers.web import Reader, start
+from helpers.offline.server import DeadlineH11Protocol, serve_in_thread
+from helpers.web import Reader, create_app
+
+
+def start(**options):
+    """A relay on uvicorn's h11 protocol. The shipped relay serves on httptools, which answers even nginx's default
+    HTTP/1.0 upstream request in chunks, and nginx 1.22 forwards chunks as they come: the buffering this test shows
+    needs a plain HTTP/1.0 response, which h11 gives (other proxies and CDNs buffer chunked answers too, hence the
+    header)."""
+    return serve_in_thread(create_app(**options), name="web-relay", read_timeout=20, http=DeadlineH11Protocol)
+
 
 CONFIG = """
 daemon off;
