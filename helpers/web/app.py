@@ -101,9 +101,9 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
     (``POST /v1/messages`` with ``stream: true``, through the client's ``post()``: the SDK's retries, status errors and
     mid-stream ``error`` events are the same) but reads its raw events as plain dicts, keeping only the text, the stop
     reason and the usage: no ``Message`` accumulated, no typed event or ``TextEvent`` built per delta that nobody
-    here reads. CPU per relayed event on one core (bench/relay.py, beside a byte pass-through, the floor): this 1.3x
+    here reads. CPU per relayed event on one core (bench/relay.py, beside a byte pass-through, the floor): this 1.2x
     the floor, ``messages.create(stream=True)``'s typed events 1.7x, the lesson's idiom with ``EventSourceResponse``
-    2-3x. A relay of one core then serves about 150 streams at 50 tokens/s (README, Figures).
+    2.4x. One core then serves 200 streams at 50 tokens/s (README, Figures).
     """
     try:
         upstream = await client.post(
