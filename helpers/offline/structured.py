@@ -122,17 +122,19 @@ def _number(kind: str, b: dict[str, float], name: str = "") -> int | float:
     return low + 1 if low is not None else high - 1
 
 
-# Plausible values for fields whose names say what they hold (singular or plural); the nth item of a list takes the
-# nth word.
+# Plausible values for fields whose names say what they hold; the nth item of a list takes the nth word.
 SAMPLES = {
     "city": ["Paris", "Lisbon", "Kyoto"],
     "country": ["France", "Portugal", "Japan"],
     "name": ["Ada Lovelace", "Grace Hopper", "Alan Turing"],
+    "hobbies": ["chess", "climbing", "baking"],
     "hobby": ["chess", "climbing", "baking"],
     "day": ["Monday", "Tuesday", "Wednesday"],
+    "days": ["Monday", "Tuesday", "Wednesday"],
+    "conditions": ["sunny", "light rain", "cloudy"],
     "condition": ["sunny", "light rain", "cloudy"],
     "title": ["Streaming, explained", "A short guide", "Notes"],
-    "tag": ["streaming", "sse", "python"],
+    "tags": ["streaming", "sse", "python"],
     "language": ["Python", "TypeScript", "Go"],
 }
 
@@ -141,9 +143,8 @@ def _words(name: str, hint: str) -> str:
     """A plausible string for a field: a sample word for a name it knows, else a short phrase saying what it is."""
     label = re.sub(r"[_\-]+", " ", name).strip() or "value"
     base, _, index = label.rpartition(" ") if label.rsplit(" ", 1)[-1].isdigit() else (label, "", "1")
-    word = base.lower().rsplit(" ", 1)[-1]
-    words = SAMPLES.get(word) or (SAMPLES.get(word[:-1]) if word.endswith("s") else None)
-    if words:
-        return words[(int(index) - 1) % len(words)]
+    for key, words in SAMPLES.items():
+        if base.lower() == key or base.lower().endswith(" " + key):
+            return words[(int(index) - 1) % len(words)]
     topic = " ".join(hint.split()[:10]).rstrip("?.!")
     return f"a {label} about {topic[:1].lower()}{topic[1:]}" if topic else f"an example {label}"
