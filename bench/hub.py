@@ -564,15 +564,25 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
     return per_learner, hub_process.memory_info().rss / MIB, sum(p.memory_info().rss for p in proxies) / MIB
 
 
-async def _learner_runs(learner: Learner, lesson: str) -> None:
+RUN_TIMEOUT = 900  # seconds one learner may take to open JupyterLab, run the lesson and stream the relay
+
+
+async def _learner_runs(learner: Learner, lesson: str, timeout: float = RUN_TIMEOUT) -> None:
     step, started = "opening JupyterLab", time.monotonic()
-    try:
+
+    async def steps() -> None:
+        nonlocal step
         await learner.open_lab()
         step = f"running {lesson}"
         await learner.run_lesson(lesson)
         step = "streaming the relay"
         await learner.stream_relay()
+
+    try:  # a deadline per learner: one that hangs (a socket that never answers) is reported, not waited for forever
+        await asyncio.wait_for(steps(), timeout)
         learner.run_s = time.monotonic() - started
+    except TimeoutError:
+        learner.error = f"{step} (after {learner.cells_run} cells): no answer within {timeout:.0f} s"
     except Exception as exc:  # one learner's failure is a result, not the end of the class
         learner.error = f"{step} (after {learner.cells_run} cells): {type(exc).__name__}: {exc}"
 

@@ -1,6 +1,6 @@
 """Wall time of the test suite: the nbval part (every notebook, strictly) and the whole of `make test`'s pytest.
 
-Baselines: the nbval part must stay within 3 minutes on 2 cores, the whole suite well under 15 minutes.
+Baselines: the nbval part must stay within 3 minutes on 2 cores, the whole suite within 20 minutes (CI allows 30 for the install and the suite together).
 
     python bench/test_time.py
 """
@@ -18,7 +18,7 @@ RUNS = {
         [sys.executable, "-m", "pytest", "-q", "-rfE", "--nbval", "notebooks/"],
         180,
     ),
-    "make test's pytest (whole suite)": ([sys.executable, "-m", "pytest", "-q", "-rfE"], 15 * 60),
+    "make test's pytest (whole suite)": ([sys.executable, "-m", "pytest", "-q", "-rfE"], 20 * 60),
 }
 
 
