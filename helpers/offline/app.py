@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import faults as faults_mod
-from . import replies, sse, wire
+from . import replies, server_tools, sse, wire
 from .caching import PromptCache
 from .validate import MAX_BODY_BYTES, BadRequest, validate
 
@@ -211,7 +211,7 @@ class LocalMessagesAPI:
         seed = wire.fingerprint(request)
         # Non-streaming requests, and streams whose content a fault rewrites (a forced stop reason, broken tool JSON),
         # get the scripted answer: a recording cannot show what the fault asks for.
-        rewrites = fault.stop_reason is not None or fault.badjson_at is not None
+        rewrites = fault.stop_reason is not None or fault.badjson_at is not None or fault.tool_error is not None
         recorded = self._recorded(request) if request.get("stream") and not rewrites else None
         self.stats.streams_forced += bool(request.get("stream") and rewrites)
         if recorded:
@@ -219,7 +219,10 @@ class LocalMessagesAPI:
             chunks = [(e.raw, e.event) for e in recorded]
             delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
         else:
-            events = wire.events(request, replies.choose(request), self.cache.lookup(request))
+            reply = replies.choose(request)
+            if fault.tool_error:
+                reply = server_tools.fail_tools(reply, fault.tool_error)
+            events = wire.events(request, reply, self.cache.lookup(request))
             if fault.stop_reason:
                 events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
             if fault.badjson_at is not None:

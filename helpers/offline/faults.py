@@ -14,6 +14,9 @@ A fault spec is a comma- or space-separated list of:
 ``badjson@N``           after N events, an ``input_json_delta`` that breaks the open tool input's JSON, as unbuffered
                         fine-grained tool streaming can; the SDK raises ``ValueError`` ("Unable to parse tool
                         parameter JSON")
+``toolerror[:CODE]``    the answer's first server tool fails: its ``*_tool_result`` carries the tool's error object
+                        (``error_code`` CODE where the SDK accepts it for that tool, else ``unavailable``) and the
+                        model says it could not use the result
 
 Send it per request in the ``x-offline-fault`` header, or set it for a whole server with ``start(fault=...)`` /
 ``--fault``.
@@ -26,6 +29,8 @@ import typing
 from dataclasses import dataclass
 
 from anthropic.types import StopReason
+
+from .server_tools import ALL_ERROR_CODES
 
 STOP_REASONS = typing.get_args(StopReason)
 
@@ -54,6 +59,7 @@ MESSAGES = {
 _PART = re.compile(
     r"^(?:http:(?P<status>\d{3})(?:\*(?P<times>\d+))?"
     r"|stop:(?P<reason>\w+)(?:@(?P<stop_at>\d+))?"
+    r"|toolerror(?::(?P<tool_error>\w+))?"
     r"|(?P<kind>error|drop|stall|garbage|badjson)@(?P<at>\d+)(?::(?P<arg>[\w.]+))?)$"
 )
 
@@ -71,6 +77,7 @@ class Faults:
     stop_reason: str | None = None  # stop:REASON
     stop_at: int | None = None  # stop:REASON@N
     badjson_at: int | None = None
+    tool_error: str | None = None  # toolerror[:CODE]
 
     def http_status(self, retry_count: int) -> int | None:
         """The status to fail this attempt with, or None to answer normally."""
@@ -92,7 +99,7 @@ def parse(spec: str | None) -> Faults:
         if not m:
             raise ValueError(
                 f"unknown fault {part!r}: expected http:STATUS[*K], error@N[:TYPE], drop@N, stall@N:SECONDS, "
-                "garbage@N, stop:REASON[@N] or badjson@N"
+                "garbage@N, stop:REASON[@N], badjson@N or toolerror[:CODE]"
             )
         if m["status"]:
             fields.update(status=int(m["status"]), times=int(m["times"]) if m["times"] else None)
@@ -101,6 +108,12 @@ def parse(spec: str | None) -> Faults:
             if m["reason"] not in STOP_REASONS:
                 raise ValueError(f"unknown stop reason in {part!r}: expected one of {', '.join(STOP_REASONS)}")
             fields.update(stop_reason=m["reason"], stop_at=int(m["stop_at"]) if m["stop_at"] else None)
+            continue
+        if part.startswith("toolerror"):
+            code = m["tool_error"] or "unavailable"
+            if code not in ALL_ERROR_CODES:
+                raise ValueError(f"unknown tool error code in {part!r}: expected one of {', '.join(ALL_ERROR_CODES)}")
+            fields.update(tool_error=code)
             continue
         at, arg = int(m["at"]), m["arg"]
         if m["kind"] == "error":

@@ -22,8 +22,9 @@ class Block:
 
     ``text`` (``text``; ``citations`` are sent as citations_delta events before it), ``thinking`` (``text``; empty
     when the request's thinking ``display`` is ``"omitted"``), ``redacted_thinking`` (``content`` is its data),
-    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments), and the
-    server tools' ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it).
+    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments), the
+    server tools' ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it) and
+    ``container_upload`` (``content`` is the file id).
     """
 
     type: str
@@ -191,7 +192,7 @@ def _answer_for(prompt: str, request: dict) -> Block:
     return Block("text", text)
 
 
-def _placeholder_input(schema: dict, prompt: str) -> dict:
+def placeholder_input(schema: dict, prompt: str) -> dict:
     """A tool input that fits ``schema``: the place named in the prompt for location-like fields."""
     place = _place(prompt)
     values = {}
@@ -260,7 +261,7 @@ def _tool_call(request: dict, prompt: str) -> Reply | None:
         tool = tools[0]
     else:
         return None
-    args = _placeholder_input(tool.get("input_schema") or {}, prompt)
+    args = placeholder_input(tool.get("input_schema") or {}, prompt)
     lead = [] if forced else [Block("text", f"I'll look that up with the {tool['name']} tool.")]
     call = Block("tool_use", name=tool["name"], input=args, eager=bool(tool.get("eager_input_streaming")))
     return Reply([*lead, call], stop_reason="tool_use")
@@ -363,6 +364,8 @@ def choose(request: dict) -> Reply:
         return Reply([*thinking, Block("text", rest)])
     if schema := structured.schema_of(request):
         return Reply([*thinking, Block("text", json.dumps(structured.instance(schema, prompt), ensure_ascii=False))])
+    if results and (cited := server_tools.search_result_answer(request)):
+        return Reply([*thinking, *cited.blocks])
     if results:
         return Reply([*thinking, _after_tool(results, request)])
     if served := server_tools.choose(request, prompt):

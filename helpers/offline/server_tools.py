@@ -1,5 +1,5 @@
 """Server tools, citations and long turns: what the local API answers when a request carries web search, web fetch,
-code execution or citable documents.
+tool search, code execution (see ``sandbox``), citable documents or search results.
 
 The tool runs "on the server": the reply holds the ``server_tool_use`` block, its ``*_tool_result`` block (fake,
 deterministic results) and the text that uses them, with citations. A prompt that asks to *research* something makes
@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import typing
 
-from .replies import Block, Reply, text_of
+from anthropic.types import ContentBlock
+
+from .replies import Block, Reply, placeholder_input, text_of
 
 RESEARCH = re.compile(r"\b(research|in depth|thorough(ly)?|deep dive)\b", re.I)
 URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -180,40 +183,6 @@ def web_fetch(request: dict, url: str) -> Reply:
     )
 
 
-def code_execution(request: dict, prompt: str) -> Reply:
-    tool = server_tool(request, "code_execution_") or {}
-    m = re.search(r"(\d+)\s*(?:\*|×|x|times)\s*(\d+)", prompt)
-    expr, value = (f"{m[1]} * {m[2]}", str(int(m[1]) * int(m[2]))) if m else ("sum(range(1, 101))", "5050")
-    code = f"print({expr})"
-    if tool.get("type") == "code_execution_20250522":
-        call = Block("server_tool_use", name="code_execution", input={"code": code})
-        result = Block(
-            "code_execution_tool_result",
-            content={
-                "type": "code_execution_result",
-                "stdout": value + "\n",
-                "stderr": "",
-                "return_code": 0,
-                "content": [],
-            },
-        )
-    else:
-        call = Block("server_tool_use", name="bash_code_execution", input={"command": f"python3 -c '{code}'"})
-        result = Block(
-            "bash_code_execution_tool_result",
-            content={
-                "type": "bash_code_execution_result",
-                "stdout": value + "\n",
-                "stderr": "",
-                "return_code": 0,
-                "content": [],
-            },
-        )
-    return Reply(
-        [Block("text", "I'll run that in the sandbox."), call, result, Block("text", f"The code printed **{value}**.")]
-    )
-
-
 def documents(request: dict) -> list[dict]:
     """Every document block of the request, in order (their positions are the citations' ``document_index``)."""
     out = []
@@ -255,16 +224,142 @@ def document_answer(request: dict) -> Reply | None:
     )
 
 
+def search_results_of(request: dict) -> list[dict]:
+    """Every ``search_result`` block of the request, in order: in user messages and inside tool results (their
+    positions are the citations' ``search_result_index``)."""
+    out = []
+    for message in request["messages"]:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "search_result":
+                out.append(block)
+            elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+                out += [b for b in block["content"] if isinstance(b, dict) and b.get("type") == "search_result"]
+    return out
+
+
+def search_result_answer(request: dict) -> Reply | None:
+    """An answer citing the last search result that has ``citations: {"enabled": true}`` (the way to give a model
+    your own retrieval results and get ``search_result_location`` citations back), or None."""
+    found = [(i, r) for i, r in enumerate(search_results_of(request)) if (r.get("citations") or {}).get("enabled")]
+    if not found:
+        return None
+    index, result = found[-1]
+    parts = [b for b in result.get("content") or [] if isinstance(b, dict) and b.get("type") == "text"]
+    if not parts:
+        return None
+    citation = {
+        "type": "search_result_location",
+        "cited_text": str(parts[0].get("text", "")),
+        "search_result_index": index,
+        "source": str(result.get("source", "")),
+        "title": result.get("title"),
+        "start_block_index": 0,
+        "end_block_index": 1,
+    }
+    said = citation["cited_text"].strip().rstrip(".") or "the result says what you asked"
+    return Reply(
+        [
+            Block("text", f'From the search result "{result.get("title") or result.get("source")}": '),
+            Block("text", said, citations=(citation,)),
+            Block("text", "."),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tool search: the request lists many tools with ``defer_loading: true``; the model searches them first
+
+
+def tool_search(request: dict, prompt: str) -> Reply | None:
+    """Search the deferred tools for the prompt's words, then call the best match (``stop_reason: "tool_use"``)."""
+    searcher = server_tool(request, "tool_search_tool_")
+    if searcher is None:
+        return None
+    tools = [t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    deferred = [t for t in tools if t.get("defer_loading")]
+    common = {"what", "whats", "with", "that", "this", "about", "please", "could", "would", "there", "tell", "find"}
+    words = [w for w in re.findall(r"[a-z]{4,}", prompt.lower().replace("'", "")) if w not in common][:6] or ["tool"]
+    regex = searcher["name"] == "tool_search_tool_regex"
+    query = "|".join(words) if regex else " ".join(words)
+
+    def score(tool: dict) -> int:
+        about = f"{tool['name']} {tool.get('description', '')}".lower().replace("_", " ")
+        return sum(w.rstrip("s") in about for w in words)
+
+    hits = sorted((t for t in deferred if score(t)), key=score, reverse=True)[:3]
+    result = {"type": "tool_search_tool_search_result", "tool_references": []}
+    result["tool_references"] = [{"type": "tool_reference", "tool_name": t["name"]} for t in hits]
+    blocks = [
+        Block("text", "Let me find the right tool."),
+        Block("server_tool_use", name=searcher["name"], input={"query": query}),
+        Block("tool_search_tool_result", content=result),
+    ]
+    if not hits:
+        return Reply([*blocks, Block("text", "None of your tools fits this, so I'll answer without one.")])
+    tool = hits[0]
+    args = placeholder_input(tool.get("input_schema") or {}, prompt)
+    call = Block("tool_use", name=tool["name"], input=args, eager=bool(tool.get("eager_input_streaming")))
+    return Reply([*blocks, call], stop_reason="tool_use")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A server tool that fails: the ``toolerror`` fault
+
+
+def _error_codes() -> dict[str, tuple[str, tuple[str, ...], bool]]:
+    """For each ``*_tool_result`` block the SDK knows: its error object's type, the error codes the SDK accepts and
+    whether the object has an ``error_message`` (read from the SDK's own types, so a new one is never missed)."""
+    codes = {}
+    for block in typing.get_args(typing.get_args(ContentBlock)[0]):
+        (kind,) = typing.get_args(block.model_fields["type"].annotation)
+        if not kind.endswith("_tool_result"):
+            continue
+        pending = [block.model_fields["content"].annotation]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, type) and "error_code" in getattr(item, "model_fields", {}):
+                (error_type,) = typing.get_args(item.model_fields["type"].annotation)
+                values = typing.get_args(item.model_fields["error_code"].annotation)
+                codes[kind] = (error_type, values, "error_message" in item.model_fields)
+            else:
+                pending += [a for a in typing.get_args(item) if not isinstance(a, str)]
+    return codes
+
+
+ERROR_CODES = _error_codes()
+ALL_ERROR_CODES = sorted({c for _, values, _ in ERROR_CODES.values() for c in values})
+
+
+def fail_tools(reply: Reply, code: str = "unavailable") -> Reply:
+    """``reply`` with its first server tool result replaced by that tool's error object (``code`` if the SDK accepts
+    it for that tool, else ``unavailable``) and the rest of the turn replaced by a short apology, as a model says it."""
+    for n, block in enumerate(reply.blocks):
+        if block.type in ERROR_CODES:
+            error_type, values, has_message = ERROR_CODES[block.type]
+            error = {"type": error_type, "error_code": code if code in values else "unavailable"}
+            if has_message:
+                error["error_message"] = f"The tool failed: {error['error_code']} (the toolerror fault)."
+            name = block.type.removesuffix("_tool_result").replace("_", " ")
+            said = f"The {name} tool failed ({error['error_code']}), so I can't use its result."
+            return Reply([*reply.blocks[:n], Block(block.type, content=error), Block("text", said)])
+    return reply
+
+
 def choose(request: dict, prompt: str) -> Reply | None:
-    """A reply that uses the request's server tools or cited documents, or None when neither applies."""
+    """A reply that uses the request's server tools, cited documents or search results, or None when none applies."""
+    from .sandbox import code_execution
+
     if (request.get("tool_choice") or {}).get("type") == "none":
-        return document_answer(request)
+        return document_answer(request) or search_result_answer(request)
     if (m := URL.search(prompt)) and server_tool(request, "web_fetch_"):
         return web_fetch(request, m.group(0).rstrip(".,"))
-    if server_tool(request, "code_execution_") and re.search(
-        r"\b(run|execute|code|python|calculate|compute)\b|\d\s*[*×]\s*\d", prompt, re.I
-    ):
-        return code_execution(request, prompt)
+    if ran := code_execution(request, prompt):
+        return ran
+    if found := tool_search(request, prompt):
+        return found
     if server_tool(request, "web_search_"):
         return web_search(request, prompt)
-    return document_answer(request)
+    return document_answer(request) or search_result_answer(request)

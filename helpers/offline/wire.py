@@ -296,9 +296,11 @@ def _block_events(block: Block, index: int, seed: str, rng: random.Random):
         return start, deltas, []
     if block.type.endswith("_tool_result"):
         return {"type": block.type, "content": block.content}, [], []  # events() links it to its server_tool_use
+    if block.type == "container_upload":
+        return {"type": "container_upload", "file_id": block.content}, [], []
     raise ValueError(
-        f"unknown block type {block.type!r}: expected text, thinking, redacted_thinking, tool_use, server_tool_use "
-        "or a *_tool_result"
+        f"unknown block type {block.type!r}: expected text, thinking, redacted_thinking, tool_use, server_tool_use, "
+        "a *_tool_result or container_upload"
     )
 
 
