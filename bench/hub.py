@@ -96,6 +96,12 @@ def copy_course(spawner):
 
 
 c.Spawner.pre_spawn_hook = copy_course
+
+# Kernels talk to their server over Unix sockets, not TCP: thirty servers starting kernels at once on one host race
+# for free ports, and a kernel that loses dies at start ("Address already in use"), leaving its learner waiting on a
+# kernel that never answers. A socket's path must stay under ~100 characters, so each runtime folder is short.
+c.Spawner.args.append("--KernelManager.transport=ipc")
+c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime"] + "/" + spawner.user.name
 """
 
 
@@ -127,6 +133,7 @@ class Hub:
         self.copy = [str(path) for path in copy]
         self.process: subprocess.Popen | None = None
         self.log = self.root / "jupyterhub.log"
+        self.runtime = ""  # a short folder for the learners' kernel sockets, made on enter
 
     def home(self, name: str) -> Path:
         return self.root / "home" / name
@@ -147,11 +154,13 @@ class Hub:
             "environment": self.environment,
             "timeout": int(self.timeout),
             "copy": self.copy,
+            "runtime": self.runtime,
         }
         return CONFIG.format(settings=json.dumps(settings))
 
     def __enter__(self) -> Hub:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.runtime = tempfile.mkdtemp(prefix="hub-rt-")
         config = self.root / "jupyterhub_config.py"
         config.write_text(self._config())
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_", "JUPYTER"))}
@@ -209,6 +218,7 @@ class Hub:
             except psutil.NoSuchProcess:
                 pass
         self.process = None
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
     # -- processes, for memory and CPU figures -------------------------------------------------------------------
 

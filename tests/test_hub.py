@@ -9,6 +9,8 @@ through ``/user/NAME/relay/``. The figures (times, memory) are bench/hub.py's jo
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import anthropic
 import httpx2
@@ -70,6 +72,9 @@ def test_each_learner_has_a_server_a_kernel_and_a_relay_in_their_own_home(hub, c
         assert (hub.home(name) / LESSON.name).is_file()
         kinds = " ".join(" ".join(child.cmdline()) for child in server.children(recursive=True))
         assert "ipykernel" in kinds and "helpers.web" in kinds
+        # kernels on Unix sockets: no TCP port race between thirty servers starting kernels at once
+        (connection,) = (Path(hub.runtime) / name).glob("kernel-*.json")
+        assert json.loads(connection.read_text())["transport"] == "ipc"
     memory = class_of_three.memory
     assert len(memory["total"]) == LEARNERS
     assert all(mib > 0 for kind in ("server", "kernel", "relay") for mib in memory[kind])
