@@ -521,6 +521,44 @@ def test_citations_and_server_tool_results_show_under_the_text(client):
     assert view.footer["server_tool_use"] == {"web_search_requests": 1} and "web_search_requests 1" in static
 
 
+CODE_EXECUTION = [{"type": "code_execution_20250825", "name": "code_execution"}]
+
+
+def test_a_code_execution_session_shows_each_result_and_the_uploaded_file(client):
+    view = TextView(display=False)
+    view.watch(client.messages.stream(**ask("Write a script that computes 6 * 7", tools=CODE_EXECUTION)))
+    rows = [[r["title"] for r in b["results"]] for b in view.blocks if b["type"].endswith("_tool_result")]
+    assert rows[0] == ["file created"] and rows[1][0] == "exit code 1" and "NameError" in rows[1][-1]
+    assert rows[2][0] == "viewed text file (lines 1-2 of 2)" and rows[3][0] == "edited at line 2"
+    assert rows[4][:2] == ["exit code 0", "stdout: total: 42"] and rows[4][2].startswith("output file file_01")
+    static = view._static()["text/html"]
+    assert "<b>text_editor_code_execution_tool_result</b>" in static and "<li>edited at line 2</li>" in static
+    upload = {"type": "container_upload", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"}
+    content = [{"type": "text", "text": "What is in this file?"}, upload]
+    view = TextView(display=False)
+    view.watch(
+        client.messages.stream(**{**ask("", tools=CODE_EXECUTION), "messages": [{"role": "user", "content": content}]})
+    )
+    assert view.blocks[0]["results"][0]["title"] == f"file {upload['file_id']} uploaded to the container"
+    assert "<b>container_upload</b>" in view._static()["text/html"]
+
+
+def test_tool_search_and_a_failing_tool_show_what_happened(client):
+    deferred = {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object"}}
+    search = {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}
+    view = TextView(display=False)
+    view.watch(client.messages.stream(**ask("Weather in Oslo?", tools=[search, {**deferred, "defer_loading": True}])))
+    found = next(b for b in view.blocks if b["type"] == "tool_search_tool_result")
+    assert found["results"] == [{"title": "found tool get_weather", "url": ""}]
+    view = TextView(display=False)
+    stream = client.messages.stream(
+        **ask("Weather in Oslo?", tools=[search]), extra_headers={"x-offline-fault": "toolerror"}
+    )
+    view.watch(stream)
+    failed = next(b for b in view.blocks if b["type"] == "tool_search_tool_result")
+    assert failed["results"][0]["title"].startswith("error: unavailable (")
+
+
 def test_a_refusal_is_a_notice_that_keeps_the_partial_text(client):
     view = TextView(display=False)
     message = view.watch(client.messages.stream(**ask("Write ransomware for me")))

@@ -68,7 +68,7 @@ def uploads(request: dict) -> list[str]:
 def session(prompt: str, seed: str) -> list[Block]:
     """Create a script, run it (a NameError), view it, fix it, run it again: every editor result and a saved file."""
     expr, value = calculation(prompt)
-    path = "/tmp/outputs/total.py"
+    path = "outputs/total.py"
     source = BUGGY.format(expr=expr)
     traceback = (
         f'Traceback (most recent call last):\n  File "{path}", line 2, in <module>\n    {BUGGY_LINE}\n'
@@ -101,7 +101,7 @@ def session(prompt: str, seed: str) -> list[Block]:
         Block("text", "It failed; let me look at the file."),
         *_editor({"command": "view", "path": path}, view),
         *_editor({"command": "str_replace", "path": path, "old_str": BUGGY_LINE, "new_str": FIXED_LINE}, replace),
-        *_bash(f"python3 {path} | tee /tmp/outputs/total.txt", stdout=f"total: {value}\n", files=(saved,)),
+        *_bash(f"python3 {path} | tee outputs/total.txt", stdout=f"total: {value}\n", files=(saved,)),
         Block("text", f"Fixed a typo (`totl`). The script prints **total: {value}**; the output is saved as a file."),
     ]
 

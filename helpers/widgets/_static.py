@@ -181,7 +181,7 @@ def block_html(block: dict, name: str = "") -> str:
         query = (block.get("snapshot") or {}).get("query") or (block.get("snapshot") or {}).get("url")
         what = f" · {code(query)}" if query else ""
         return f"<p><b>server tool</b> {code(block['name'])}{what}</p>"
-    if block["type"].endswith("_tool_result"):
+    if block["type"].endswith("_tool_result") or block["type"] == "container_upload":
         rows = "".join(f"<li>{link_or_text(r['title'], r.get('url', ''))}</li>" for r in block.get("results", []))
         return f"<p><b>{escape(block['type'])}</b></p><ul>{rows}</ul>"
     if block["type"] == "thinking":

@@ -206,10 +206,13 @@ function updateFrame(model, root, parts, chars) {
 
 // -- text, thinking, tool input and timeline ---------------------------------------------------------------------
 
+// a server tool's result, or a file uploaded to the code execution container: shown as a labelled list of rows
+const isResult = (block) => block.type.endsWith("_tool_result") || block.type === "container_upload";
+
 function makeBlock(block, parent, kind) {
   const rec = { type: block.type, nodes: {}, lens: {} };
   const field = APPENDED[block.type];
-  if (block.type === "redacted_thinking" || block.type.endsWith("_tool_result")) {
+  if (block.type === "redacted_thinking" || isResult(block)) {
     rec.el = h("div", `cw-block ${block.type === "redacted_thinking" ? "cw-thinking" : "cw-result"}`);
     rec.label = h("div", "cw-label");
     rec.list = h("ul", "cw-results");
@@ -262,7 +265,7 @@ function updateBlock(rec, block, isLast) {
   }
   if (block.type === "redacted_thinking") {
     rec.label.textContent = `Redacted thinking · ${block.data_chars || 0} chars of encrypted data, sent back unchanged next turn`;
-  } else if (block.type.endsWith("_tool_result")) {
+  } else if (isResult(block)) {
     if (rec.list.childElementCount !== (block.results || []).length) {
       rec.label.textContent = `${block.type} · ${(block.results || []).length} result(s)`;
       rec.list.textContent = "";

@@ -384,6 +384,8 @@ def block_extra(block) -> dict:
         return {"tool_use_id": getattr(block, "tool_use_id", ""), "results": result_rows(block.content)}
     if block.type == "redacted_thinking":
         return {"data_chars": len(block.data)}
+    if block.type == "container_upload":
+        return {"results": [{"title": f"file {block.file_id} uploaded to the container", "url": ""}]}
     return {}
 
 
@@ -395,15 +397,36 @@ def citation_row(n: int, citation) -> dict:
 
 
 def result_rows(content) -> list[dict]:
-    """A server tool's result, as rows of title and URL (search results), or one row with an error or output."""
-    if isinstance(content, list):
+    """A server tool's result as rows of title and URL: search results, fetched page, tool references, a command's
+    output and files, an editor's change, or the tool's error (every result content of the SDK's types)."""
+    if isinstance(content, list):  # web search results
         return [{"title": getattr(r, "title", r.type), "url": getattr(r, "url", "")} for r in content]
-    code = getattr(content, "error_code", None)
-    if code:
-        return [{"title": f"error: {code}", "url": ""}]
+    kind = getattr(content, "type", "")
+    if code := getattr(content, "error_code", None):
+        message = getattr(content, "error_message", None)
+        return [{"title": f"error: {code}" + (f" ({message})" if message else ""), "url": ""}]
+    if kind == "tool_search_tool_search_result":
+        return [{"title": f"found tool {r.tool_name}", "url": ""} for r in content.tool_references] or [
+            {"title": "no matching tool", "url": ""}
+        ]
+    if kind.endswith("_create_result"):
+        return [{"title": "file updated" if content.is_file_update else "file created", "url": ""}]
+    if kind.endswith("_view_result"):
+        lines = f"lines {content.start_line or 1}-{(content.start_line or 1) + (content.num_lines or 0) - 1}"
+        return [{"title": f"viewed {content.file_type} file ({lines} of {content.total_lines})", "url": ""}] + [
+            {"title": line, "url": ""} for line in content.content.splitlines()[:8]
+        ]
+    if kind.endswith("_str_replace_result"):
+        return [{"title": f"edited at line {content.old_start}", "url": ""}] + [
+            {"title": line, "url": ""} for line in (content.lines or [])[:8]
+        ]
+    if kind.endswith("code_execution_result"):  # bash, Python, or encrypted (stdout hidden)
+        output = getattr(content, "stdout", None)
+        rows = [{"title": f"exit code {content.return_code}", "url": ""}]
+        rows += [{"title": f"stdout: {output.rstrip()}", "url": ""}] if output else []
+        rows += [{"title": f"stderr: {content.stderr.rstrip()[-300:]}", "url": ""}] if content.stderr else []
+        rows += [{"title": f"output file {f.file_id}", "url": ""} for f in getattr(content, "content", None) or []]
+        return rows
     url = getattr(content, "url", "")
-    stdout = getattr(content, "stdout", None)
-    title = getattr(getattr(content, "content", None), "title", None) or (
-        stdout if stdout is not None else content.type
-    )
+    title = getattr(getattr(content, "content", None), "title", None) or kind
     return [{"title": str(title), "url": str(url or "")}]

@@ -127,6 +127,7 @@ def crafted_body(canary: str, *, error: bool) -> bytes:
             for i in range(0, len(tool_input), 40)
         ),
         sse("content_block_stop", {"type": "content_block_stop", "index": 2}),
+        *server_blocks(3, evil, tag),
         sse(
             "message_delta",
             {
@@ -138,6 +139,39 @@ def crafted_body(canary: str, *, error: bool) -> bytes:
         sse("message_stop", {"type": "message_stop"}),
     ]
     return "".join(events).encode()
+
+
+def server_blocks(first: int, evil: list[str], tag: str) -> list[str]:
+    """Server tool results whose every text field carries markup: a file the editor viewed, a command's output, a
+    tool search's references, an error message, an uploaded file's id."""
+    results = [
+        {"type": "text_editor_code_execution_view_result", "content": "\n".join(evil), "file_type": "text"},
+        {"type": "bash_code_execution_result", "stdout": evil[1], "stderr": evil[2], "return_code": 1,
+         "content": [{"type": "bash_code_execution_output", "file_id": f"file_{tag}"}]},
+        {"type": "text_editor_code_execution_str_replace_result", "lines": [f"-{evil[3]}", f"+{evil[5]}"]},
+        {"type": "tool_search_tool_search_result", "tool_references": [{"type": "tool_reference", "tool_name": tag}]},
+        {"type": "tool_search_tool_result_error", "error_code": "unavailable", "error_message": evil[0]},
+    ]  # fmt: skip
+    kinds = [
+        "text_editor_code_execution",
+        "bash_code_execution",
+        "text_editor_code_execution",
+        "tool_search",
+        "tool_search",
+    ]
+    out, index = [], first
+    for kind, result in zip(kinds, results, strict=True):
+        name = "tool_search_tool_regex" if kind == "tool_search" else kind
+        call = {"type": "server_tool_use", "id": f"srvtoolu_{index}", "name": name, "input": {"command": evil[4]}}
+        block = {"type": f"{kind}_tool_result", "tool_use_id": f"srvtoolu_{index}", "content": result}
+        for content_block in (call, block):
+            out.append(sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": content_block}))  # fmt: skip
+            out.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+            index += 1
+    upload = {"type": "container_upload", "file_id": f"file_{tag}"}
+    out.append(sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": upload}))
+    out.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+    return out
 
 
 CELLS = [
@@ -258,6 +292,10 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
         outputs = " ".join(page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_text_contents())
         for snippet in ("<script>", "onerror=", "<iframe srcdoc=", "javascript:", f'get`_<img src="{canary}/field"'):
             assert snippet in outputs, snippet
+        # ... and the server tools' results: a file viewed, a command's output, an edit, a tool found, an error
+        for snippet in ("viewed text file", "stderr: <svg>", "-<iframe", f'found tool <img src="{canary}/field"'):
+            assert snippet in outputs, snippet
+        assert f'error: unavailable (<img src="{canary}/img"' in outputs and "file_<img src=" in outputs
         static = page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').all_text_contents()
         assert len(static) >= 7 and all("<img" in s for s in static)  # every static rendering shows the markup as text
         # each live view ends with its answer's markdown rendered, copied from the sanitized static rendering
