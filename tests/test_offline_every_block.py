@@ -10,12 +10,13 @@ import typing
 import pytest
 from anthropic.types import ContentBlock, RawContentBlockDelta, TextCitation
 
-from helpers.offline import faults
+from helpers.offline import faults, sse
 from helpers.offline.replies import REDACTED_TRIGGER
 from helpers.offline.sandbox import BUGGY_LINE, FIXED_LINE
 from helpers.offline.server_tools import ERROR_CODES
 
 from .conftest import MODEL
+from .test_offline_api import check_grammar
 from .test_offline_stream_types import raw_fault, raw_payloads, same_blocks, stream_all, user
 
 CODE_EXECUTION = {"type": "code_execution_20250825", "name": "code_execution"}
@@ -258,3 +259,70 @@ def test_the_local_api_produces_every_block_delta_and_citation_the_sdk_knows(api
     assert literal_types(ContentBlock) - blocks == set()
     assert literal_types(RawContentBlockDelta) - deltas == set()
     assert literal_types(TextCitation) - citations == set()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Programmatic tool calling: tools called by code
+
+
+@pytest.mark.parametrize("version", ["code_execution_20250825", "code_execution_20260120"])
+def test_code_calls_client_tools_then_finishes_when_their_results_come_back(api, client, version):
+    weather = {"name": "get_weather", "input_schema": CITY, "allowed_callers": [version]}
+    tools = [{"type": version, "name": "code_execution"}, weather]
+    messages = user("Compare the weather in Paris, Oslo and Rome")
+    _, first = stream_all(client, tools=tools, messages=messages)
+    same_blocks(first, raw_payloads(api, tools=tools, messages=messages))
+    code = next(b for b in first.content if b.type == "server_tool_use")
+    calls = [b for b in first.content if b.type == "tool_use"]
+    assert code.name == "code_execution" and "asyncio.gather" in code.input["code"] and first.stop_reason == "tool_use"
+    assert [c.input["city"] for c in calls] == ["Paris", "Oslo", "Rome"]
+    assert all(c.caller.type == version and c.caller.tool_id == code.id for c in calls)
+    results = [{"type": "tool_result", "tool_use_id": c.id, "content": f"{20 + n} C"} for n, c in enumerate(calls)]
+    turn = [*messages, {"role": "assistant", "content": first.content}, {"role": "user", "content": results}]
+    _, done = stream_all(client, tools=tools, messages=turn, container=first.container.id)
+    finished = done.content[0]
+    assert finished.type == "code_execution_tool_result" and finished.tool_use_id == code.id  # the earlier call
+    assert finished.content.stdout == "Paris 20 C\nOslo 21 C\nRome 22 C\n" and done.container.id == first.container.id
+    assert done.stop_reason == "end_turn" and "3 times" in done.content[1].text
+
+
+def test_a_web_search_called_from_code_comes_back_encrypted(client):
+    search = {"type": "web_search_20260209", "name": "web_search", "allowed_callers": ["code_execution_20260120"]}
+    tools = [{"type": "code_execution_20260120", "name": "code_execution"}, search]
+    _, final = stream_all(client, tools=tools, messages=user("Search for Rust and Go news"))
+    result = next(b for b in final.content if b.type == "code_execution_tool_result")
+    assert result.content.type == "encrypted_code_execution_result" and result.content.encrypted_stdout
+
+
+def result_content_types() -> set[str]:
+    """Every ``type`` a server tool result's ``content`` (or an item of it) can have, read from the SDK's types."""
+    found, pending = set(), []
+    for block in typing.get_args(typing.get_args(ContentBlock)[0]):
+        if typing.get_args(block.model_fields["type"].annotation)[0].endswith("_tool_result"):
+            pending.append(block.model_fields["content"].annotation)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, type) and "type" in getattr(item, "model_fields", {}):
+            found.add(typing.get_args(item.model_fields["type"].annotation)[0])
+        else:
+            pending += [a for a in typing.get_args(item) if not isinstance(a, str)]
+    return found
+
+
+def test_the_local_api_produces_every_server_tool_result_content_the_sdk_knows(api):
+    search = {"type": "web_search_20260209", "name": "web_search", "allowed_callers": ["code_execution_20260120"]}
+    requests = [
+        *TOOL_REQUESTS.values(),
+        {"tools": [{"type": "code_execution_20260120", "name": "code_execution"}, search], "messages": user("Go?")},
+    ]
+    seen = set()
+    for request in requests:
+        for fault in ("", "toolerror"):
+            body = raw_fault(api, fault, request) if fault else None
+            payloads = raw_payloads(api, **request) if body is None else check_grammar(sse.split(body))
+            for p in payloads:
+                block = p.get("content_block") or {}
+                if p["type"] == "content_block_start" and block["type"].endswith("_tool_result"):
+                    content = block["content"]
+                    seen |= {c["type"] for c in content} if isinstance(content, list) else {content["type"]}
+    assert result_content_types() - seen == set()

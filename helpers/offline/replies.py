@@ -22,9 +22,10 @@ class Block:
 
     ``text`` (``text``; ``citations`` are sent as citations_delta events before it), ``thinking`` (``text``; empty
     when the request's thinking ``display`` is ``"omitted"``), ``redacted_thinking`` (``content`` is its data),
-    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments), the
-    server tools' ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it) and
-    ``container_upload`` (``content`` is the file id).
+    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments;
+    ``caller`` marks a tool_use made by the code of the server_tool_use before it), the server tools'
+    ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it, or to ``answers``)
+    and ``container_upload`` (``content`` is the file id).
     """
 
     type: str
@@ -34,6 +35,8 @@ class Block:
     content: object = None  # a *_tool_result's content; a redacted_thinking block's data
     citations: tuple = ()  # text: the citations (dicts as the API sends them)
     eager: bool = False  # tool_use: the tool has eager_input_streaming (fine-grained tool streaming)
+    caller: str = ""  # tool_use: the code execution version whose code called the tool (programmatic tool calling)
+    answers: str = ""  # a *_tool_result answering a server_tool_use of an earlier turn: that call's id
 
 
 @dataclass(frozen=True)
@@ -346,7 +349,7 @@ def _opaque(seed: str) -> str:
 
 def choose(request: dict) -> Reply:
     """The scripted reply for a (validated) Messages request."""
-    from . import server_tools, structured
+    from . import sandbox, server_tools, structured
 
     messages = request["messages"]
     last = messages[-1]
@@ -364,6 +367,8 @@ def choose(request: dict) -> Reply:
         return Reply([*thinking, Block("text", rest)])
     if schema := structured.schema_of(request):
         return Reply([*thinking, Block("text", json.dumps(structured.instance(schema, prompt), ensure_ascii=False))])
+    if results and (finished := sandbox.after_tool_calls(request)):
+        return finished
     if results and (cited := server_tools.search_result_answer(request)):
         return Reply([*thinking, *cited.blocks])
     if results:

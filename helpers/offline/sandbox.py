@@ -9,6 +9,11 @@ come back depends on the tool's version, as with the real API:
   the file (``text_editor_code_execution_create_result``), bash runs it and it fails, the editor views it
   (``..._view_result``) and fixes it (``..._str_replace_result``), bash runs it again and it saves an output file
   (``bash_code_execution_output`` with a file id to download with the Files API).
+- Programmatic tool calling: tools whose ``allowed_callers`` name the code execution tool's version are called by
+  the code, not by the model: a ``code_execution`` call, then one ``tool_use`` per call with ``caller`` naming that
+  code (``stop_reason: "tool_use"``). The client runs them and sends the results back with the ``container`` id; the
+  code's ``code_execution_tool_result`` then answers the call of the earlier turn. A web search called from the code
+  comes back encrypted (``encrypted_code_execution_result``): only the model reads it.
 - A request whose last user message uploads files (``container_upload`` blocks with Files API ids) gets one
   ``container_upload`` block per file at the start of the answer (the SDK's response types include the block; it
   has no deltas), then the editor views the uploaded file.
@@ -18,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from .replies import Block, Reply
-from .server_tools import server_tool
+from .replies import Block, Reply, placeholder_input, text_of
+from .server_tools import opaque, server_tool
 from .wire import fingerprint, make_id
 
 SCRIPT = re.compile(r"\b(script|file|save|write|fix|edit)\b", re.I)
@@ -126,6 +131,92 @@ def uploaded(file_ids: list[str]) -> list[Block]:
     ]
 
 
+def callable_from_code(request: dict, version: str) -> list[dict]:
+    """The request's tools that the code of code execution ``version`` may call (their ``allowed_callers``)."""
+    tools = [t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    return [t for t in tools if version in (t.get("allowed_callers") or [])]
+
+
+def programmatic(request: dict, prompt: str, version: str) -> Reply | None:
+    """Code that calls the tools it may call: client tools come back as ``tool_use`` blocks with a ``caller`` (the
+    turn stops for the client to run them); a web search runs on the server and its result is encrypted."""
+    callable_tools = callable_from_code(request, version)
+    if not callable_tools:
+        return None
+    searcher = next((t for t in callable_tools if str(t.get("type", "")).startswith("web_search_")), None)
+    items = re.findall(r"\b[A-Z][a-z]{2,}\b", prompt)[1:4] or ["Paris", "Oslo"]  # what to loop over
+    if searcher:
+        code = f"for topic in {items!r}:\n    results = await web_search(query=topic)\n    print(topic, len(results))"
+        result = {
+            "type": "encrypted_code_execution_result",
+            "encrypted_stdout": opaque("stdout", code, size=2),
+            "stderr": "",
+            "return_code": 0,
+            "content": [],
+        }
+        return Reply(
+            [
+                Block("text", "I'll search from code, so only the totals come back to me."),
+                Block("server_tool_use", name="code_execution", input={"code": code}),
+                Block("code_execution_tool_result", content=result),
+                Block("text", f"I searched for {', '.join(items)} from code; each search found results."),
+            ]
+        )
+    tool = next((t for t in callable_tools if t.get("type") in (None, "custom")), None)  # the client runs it
+    if tool is None:
+        return None
+    argument = next(iter((tool.get("input_schema") or {}).get("properties") or {"query": 0}))
+    code = (
+        f"import asyncio\n\nitems = {items!r}\n"
+        f"results = await asyncio.gather(*({tool['name']}({argument}=item) for item in items))\n"
+        "for item, result in zip(items, results):\n    print(item, result)"
+    )
+    calls = [
+        Block(
+            "tool_use",
+            name=tool["name"],
+            input=placeholder_input(tool.get("input_schema") or {}, f"in {item}"),
+            caller=version,
+        )
+        for item in items
+    ]
+    lead = Block("text", f"I'll write code that calls {tool['name']} for each of them at once.")
+    return Reply([lead, Block("server_tool_use", name="code_execution", input={"code": code}), *calls], "tool_use")
+
+
+def after_tool_calls(request: dict) -> Reply | None:
+    """The rest of a turn whose code called client tools: the last message holds their results. The code finishes
+    (its ``code_execution_tool_result`` answers the server_tool_use of the earlier turn), then the model answers."""
+    messages = request["messages"]
+    if len(messages) < 2 or messages[-2].get("role") != "assistant" or not isinstance(messages[-2]["content"], list):
+        return None
+    earlier = [b for b in messages[-2]["content"] if isinstance(b, dict)]
+    code_calls = [b for b in earlier if b.get("type") == "tool_use" and (b.get("caller") or {}).get("tool_id")]
+    if not code_calls:
+        return None
+    results = [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+    asked = {b.get("id"): next(iter((b.get("input") or {"": "?"}).values()), "?") for b in code_calls}
+    lines = [
+        f"{asked.get(r.get('tool_use_id'), '?')} {text_of(r.get('content') or '')}".replace("\n", " ") for r in results
+    ]
+    result = {
+        "type": "code_execution_result",
+        "stdout": "".join(f"{x}\n" for x in lines),
+        "stderr": "",
+        "return_code": 0,
+    }
+    return Reply(
+        [
+            Block(
+                "code_execution_tool_result",
+                content={**result, "content": []},
+                answers=code_calls[0]["caller"]["tool_id"],
+            ),
+            Block("text", f"The code called {code_calls[0]['name']} {len(results)} times and printed one line each."),
+        ]
+    )
+
+
 def code_execution(request: dict, prompt: str) -> Reply | None:
     """The reply to a request with the code execution tool, or None when the prompt does not ask to run anything."""
     tool = server_tool(request, "code_execution_")
@@ -133,6 +224,8 @@ def code_execution(request: dict, prompt: str) -> Reply | None:
         return None
     if files := uploads(request):
         return Reply(uploaded(files))
+    if tool.get("type") != "code_execution_20250522" and (called := programmatic(request, prompt, tool["type"])):
+        return called
     if not re.search(r"\b(run|execute|code|python|calculate|compute)\b|\d\s*[*×]\s*\d", prompt, re.I) and not (
         SCRIPT.search(prompt)
     ):

@@ -154,14 +154,20 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
             stop_reason = cut_reason
             break
         start, deltas, closing = _block_events(block, index, seed, rng)
+        if "code_execution" in block.name or "code_execution" in block.type:  # the code runs in a container
+            given = request.get("container")  # the one an earlier turn used, sent back to go on in it
+            container = {
+                "id": given if isinstance(given, str) else make_id("container_", seed),
+                "expires_at": CONTAINER_EXPIRES,
+            }
         if block.type == "server_tool_use":
             last_server_id = start["id"]
             if block.name in SERVER_TOOL_COUNTS:
                 server_calls[SERVER_TOOL_COUNTS[block.name]] += 1
-            if "code_execution" in block.name:
-                container = {"id": make_id("container_", seed), "expires_at": CONTAINER_EXPIRES}
+        elif block.type == "tool_use" and block.caller:  # called by the code of the server_tool_use before it
+            start["caller"] = {"type": block.caller, "tool_id": last_server_id}
         elif block.type.endswith("_tool_result"):
-            start = {"type": block.type, "tool_use_id": last_server_id, "content": block.content}
+            start = {"type": block.type, "tool_use_id": block.answers or last_server_id, "content": block.content}
             if block.type in {"web_search_tool_result", "web_fetch_tool_result"}:
                 start["caller"] = DIRECT
         if block.type == "text" and stops:
