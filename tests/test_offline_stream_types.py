@@ -408,6 +408,26 @@ def test_thinking_display_omitted_and_summarized(api, client):
         assert (block.thinking == "") == omitted
         assert any(e.type == "thinking" for e in events) != omitted
         assert any(e.type == "signature" for e in events)
+        # thinking is billed either way: usage says how much of the output it was, shown or not
+        shown = sum(wire.count_tokens(e.thinking) for e in events if e.type == "thinking")
+        details = final.usage.output_tokens_details
+        assert details.thinking_tokens > 0 and details.thinking_tokens <= final.usage.output_tokens
+        assert (details.thinking_tokens == shown) != omitted
+
+
+def test_output_tokens_details_only_when_there_was_thinking(client):
+    _, plain = stream_all(client, messages=user("What is 27 * 453?"))
+    assert plain.usage.output_tokens_details is None
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=2048,
+        thinking=thinking,
+        messages=user("Why is the sky blue?"),
+        extra_headers={"x-offline-fault": "stop:max_tokens@4"},
+    ) as stream:
+        cut = stream.get_final_message()
+    assert cut.usage.output_tokens_details.thinking_tokens <= cut.usage.output_tokens  # fmt: skip
 
 
 def test_redacted_thinking_for_the_documented_test_string(api, client):

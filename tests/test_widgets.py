@@ -610,6 +610,10 @@ def test_redacted_and_omitted_thinking_show_as_what_they_are(client):
         client.messages.stream(**ask("What is 27 * 453?", 2048, thinking={**THINKING, "display": "omitted"}))
     )
     assert message.content[0].thinking == "" and "Thinking omitted</em>" in omitted._static()["text/html"]
+    # omitted thinking is still billed: the footer says how much of the output it was
+    thought = message.usage.output_tokens_details.thinking_tokens
+    assert thought > 0 and omitted.footer["thinking_tokens"] == thought
+    assert f"output tokens ({thought} of them thinking)" in omitted._static()["text/html"]
 
 
 def test_cache_tokens_in_the_usage_footer(client):

@@ -21,7 +21,8 @@ class Block:
     """One content block of a reply. ``type`` is any content block type the SDK knows:
 
     ``text`` (``text``; ``citations`` are sent as citations_delta events before it), ``thinking`` (``text``; empty
-    when the request's thinking ``display`` is ``"omitted"``), ``redacted_thinking`` (``content`` is its data),
+    when the request's thinking ``display`` is ``"omitted"``, the hidden thinking then in ``content``, billed but not
+    sent), ``redacted_thinking`` (``content`` is its data),
     ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments;
     ``caller`` marks a tool_use made by the code of the server_tool_use before it), the server tools'
     ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it, or to ``answers``)
@@ -340,7 +341,9 @@ def _thinking_blocks(request: dict, prompt: str, after_tool: bool = False) -> li
     block = _thinking_for(prompt)
     if after_tool:  # interleaved thinking: the model reads the tool result before it answers
         block = Block("thinking", "The tool has answered. Let me check its result and reply in one or two sentences.")
-    return [Block("thinking", "" if thinking_display(request) == "omitted" else block.text)]
+    if thinking_display(request) == "omitted":  # the model still thinks (and bills it): only the text stays hidden
+        return [Block("thinking", "", content=block.text)]
+    return [Block("thinking", block.text)]
 
 
 def _opaque(seed: str) -> str:

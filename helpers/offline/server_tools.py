@@ -152,7 +152,8 @@ def web_fetch(request: dict, url: str) -> Reply:
         "Streaming sends the answer in small pieces as the model writes it. "
         "A client shows each piece as soon as it arrives."
     )
-    title = f"Offline copy of {url}"
+    name = re.sub(r"[-_]+", " ", url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]) or url
+    title = f"{name} (offline copy)"
     document = {
         "type": "document",
         "source": {"type": "text", "media_type": "text/plain", "data": page},

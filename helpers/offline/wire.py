@@ -85,6 +85,7 @@ CONTEXT_WINDOW = 200_000  # tokens; an answer that would overflow it stops with 
 DIRECT = {"type": "direct"}  # the ``caller`` of a tool the model called itself
 CONTAINER_EXPIRES = "2026-12-31T00:00:00Z"
 SERVER_TOOL_COUNTS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
+REDACTED_THINKING_TOKENS = 120  # what a redacted thinking block bills: its text is encrypted, its cost is not
 RESULT_WAIT_TOKENS = 25  # a server tool's run, for pacing: its result block arrives after this many tokens' time
 
 
@@ -123,6 +124,8 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
     server_calls = {name: 0 for name in SERVER_TOOL_COUNTS.values()}
     container = None
     last_server_id = ""
+    thought = any(b.type in {"thinking", "redacted_thinking"} for b in reply.blocks)
+    thinking_tokens = hidden = 0  # thinking sent as deltas; thinking billed but not sent (omitted, redacted)
 
     usage = _usage(n_in, 1, cache)  # in the order the real API sends them
     usage = {
@@ -184,9 +187,14 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
                 stop_reason = cut_reason
                 break
             used += cost
+            thinking_tokens += cost if block.type == "thinking" else 0
             out.append(
                 Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}, cost)
             )
+        if block.type == "thinking" and isinstance(block.content, str):
+            hidden += count_tokens(block.content)
+        elif block.type == "redacted_thinking":
+            hidden += REDACTED_THINKING_TOKENS
         out.extend(
             Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in closing
         )
@@ -201,9 +209,11 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
         delta["stop_details"] = reply.stop_details
     if container:
         delta["container"] = container
-    final_usage = _usage(n_in, max(used, 1), cache)
+    final_usage = _usage(n_in, max(used, 1) + hidden, cache)
     if any(server_calls.values()):
         final_usage["server_tool_use"] = server_calls
+    if thought:  # how many of the output tokens were thinking, shown or not
+        final_usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens + hidden}
     out.append(Event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}))
     out.append(Event("message_stop", {"type": "message_stop"}))
     return out
@@ -236,6 +246,9 @@ def end_early(stream: list[Event], reason: str, at: int | None, request: dict) -
     if "container" in natural["delta"]:
         delta["container"] = natural["delta"]["container"]
     usage = {**natural["usage"], "output_tokens": used}
+    if "output_tokens_details" in usage:  # part of the thinking was never written: never more than the total
+        thinking = min(usage["output_tokens_details"]["thinking_tokens"], used)
+        usage["output_tokens_details"] = {"thinking_tokens": thinking}
     return [*body, Event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}), stream[-1]]
 
 

@@ -80,11 +80,13 @@ def usage_of(message) -> dict:
     usage = message.usage
     details = getattr(message, "stop_details", None)
     server = getattr(usage, "server_tool_use", None)
+    output_details = getattr(usage, "output_tokens_details", None)
     return {
         "stop_reason": message.stop_reason,
         "model": getattr(message, "model", ""),
         "input_tokens": getattr(usage, "input_tokens", None),
         "output_tokens": getattr(usage, "output_tokens", None),
+        "thinking_tokens": getattr(output_details, "thinking_tokens", None),  # of the output, shown or not
         "cache_creation_input_tokens": getattr(usage, "cache_creation_input_tokens", None),
         "cache_read_input_tokens": getattr(usage, "cache_read_input_tokens", None),
         "server_tool_use": {k: v for k, v in server.to_dict().items() if v} if server is not None else {},

@@ -91,8 +91,11 @@ def pre(text: str) -> str:
 
 
 def usage_words(foot: dict) -> str:
-    """``12 input, 40 output tokens · cache: 1,200 written, 0 read · web_search_requests 1``, the usage a footer shows."""
+    """``12 input, 40 output tokens (8 of them thinking) · cache: 1,200 written, 0 read · web_search_requests 1``: the
+    usage a footer shows."""
     words = f"{int(foot['input_tokens'])} input, {int(foot['output_tokens'])} output tokens"
+    if foot.get("thinking_tokens"):
+        words += f" ({int(foot['thinking_tokens'])} of them thinking)"
     written, read = foot.get("cache_creation_input_tokens") or 0, foot.get("cache_read_input_tokens") or 0
     if written or read:
         words += f" · cache: {int(written):,} written, {int(read):,} read"

@@ -158,7 +158,8 @@ function figuresLine(model, chars) {
   else if (chars !== undefined || f.chars) parts.push(`${chars !== undefined ? chars : f.chars} chars`);
   if (f.elapsed_ms !== undefined && f.elapsed_ms !== null) parts.push(`elapsed ${duration(f.elapsed_ms)}`);
   if (foot.stop_reason) parts.push(`stop_reason ${foot.stop_reason}`);
-  if (foot.input_tokens !== undefined && foot.input_tokens !== null) parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out`);
+  if (foot.input_tokens !== undefined && foot.input_tokens !== null)
+    parts.push(`usage ${foot.input_tokens} in / ${foot.output_tokens} out${foot.thinking_tokens ? ` (${foot.thinking_tokens} thinking)` : ""}`);
   if (foot.cache_creation_input_tokens || foot.cache_read_input_tokens)
     parts.push(`cache ${foot.cache_creation_input_tokens || 0} written / ${foot.cache_read_input_tokens || 0} read`);
   for (const [name, n] of Object.entries(foot.server_tool_use || {})) parts.push(`${name} ${n}`);
