@@ -42,6 +42,9 @@ SLACK = 0.025  # seconds: the relay's TTFT p99 may exceed straight's by this muc
 RAMP = 4.0  # seconds over which a level's streams start (one stream's length)
 WINDOW = 4.0  # seconds of steady state whose stream starts are measured
 PARTS = ("cpu", "rated", "burst", "workers")
+# Past the servers' default bound (400 connections: 503 after it) the local API would refuse the higher levels: it
+# holds each level's streams plus the relay's kept-alive upstream connections from the level before.
+CONNECTIONS = 2000
 TEXT_MARKERS = {"relay": b"event: text\n", "direct": b'"text_delta"', "floor": b'"text_delta"'}
 
 
@@ -355,7 +358,7 @@ class Bench:
         returns the target for streams straight from it."""
         if self.api_proc is not None:
             self.stop(self.api_proc)
-        command = [sys.executable, "-m", "helpers.offline", "--pace", str(PACE)]
+        command = [sys.executable, "-m", "helpers.offline", "--pace", str(PACE), "--max-connections", str(CONNECTIONS)]
         self.api_proc, self.api = self.start(command, self.client_cores)
         self.core_procs = [psutil.Process(self.api_proc.pid), psutil.Process()]
         self.env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": self.api}
@@ -369,7 +372,15 @@ class Bench:
     def relay(self, variant: str = "shipped", workers: int = 1, cores: str | None = None):
         """(target, processes to watch, Popen) of a relay variant pinned to ``cores`` (default: the relay's)."""
         if variant == "shipped":
-            command = [sys.executable, "-m", "helpers.web", "--workers", str(workers)]
+            command = [
+                sys.executable,
+                "-m",
+                "helpers.web",
+                "--workers",
+                str(workers),
+                "--max-connections",
+                str(CONNECTIONS),
+            ]
         else:
             command = [sys.executable, str(Path(__file__).resolve()), "--serve", variant, "--upstream", self.api]
         proc, url = self.start(command, cores or self.relay_cores, self.env)
@@ -440,7 +451,7 @@ async def cpu_per_event(bench: Bench, reps: int) -> None:
     floor = statistics.median(per_event["floor"])
     labels = {
         "floor": "byte pass-through (the floor)",
-        "shipped": "shipped relay (raw events, httptools, uvloop)",
+        "shipped": "shipped relay (SSE read directly, httptools, uvloop)",
         "h11": "shipped app on h11 + asyncio",
         "idiom": "lesson 08's idiom (messages.stream, EventSourceResponse)",
     }

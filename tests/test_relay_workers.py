@@ -76,3 +76,15 @@ def test_a_bad_worker_count_is_a_clear_error(workers):
     )
     assert done.returncode == 2
     assert "--workers" in done.stderr and ("expected 1 to 64" in done.stderr or "invalid int value" in done.stderr)
+
+
+def test_max_connections_bounds_the_relay_and_is_checked(relay_cli):
+    url, _ = relay_cli("--max-connections", "2")
+    with httpx2.Client(timeout=30) as a, httpx2.Client(timeout=30) as b, httpx2.Client(timeout=30) as c:
+        a.get(f"{url}/"), b.get(f"{url}/")  # two kept-alive connections: the bound
+        assert c.get(f"{url}/").status_code == 503  # uvicorn refuses the third
+    for command in (["helpers.web"], ["helpers.offline"]):
+        done = subprocess.run(
+            [sys.executable, "-m", *command, "--max-connections", "0"], cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 2 and "--max-connections: expected 1 to 100,000, got 0" in done.stderr

@@ -10,7 +10,7 @@ import sys
 import uvicorn
 
 from .app import LocalMessagesAPI
-from .server import _QuietDrops, bind, make_config, url_of, uvicorn_config
+from .server import MAX_CONNECTIONS, MAX_CONNECTIONS_LIMIT, _QuietDrops, bind, make_config, url_of, uvicorn_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,16 @@ def main(argv: list[str] | None = None) -> int:
         "--cassettes", metavar="DIR", help="serve streams recorded by `make record` to matching requests"
     )
     parser.add_argument("--fault", default="", help="fault spec for every request, e.g. 'http:529*1' or 'error@5'")
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open connections before new ones get 503 (default {MAX_CONNECTIONS}; a load test may need more)",
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.max_connections <= MAX_CONNECTIONS_LIMIT:
+        parser.error(f"--max-connections: expected 1 to {MAX_CONNECTIONS_LIMIT:,}, got {args.max_connections}")
     try:
         config = make_config(args.pace, args.fault, args.replay, args.cassettes)
         sock = bind(args.host, args.port)
@@ -35,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(message)s")  # one line per event worth knowing (a client that left mid-upload)
     logging.getLogger("helpers.offline").setLevel(logging.INFO)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    server = uvicorn.Server(uvicorn_config(LocalMessagesAPI(config), log_level="warning"))
+    api = LocalMessagesAPI(config)
+    server = uvicorn.Server(uvicorn_config(api, max_connections=args.max_connections, log_level="warning"))
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -21,6 +21,7 @@ from .app import Config, DropConnection, LocalMessagesAPI, Pace
 log = logging.getLogger("helpers.offline")  # INFO only: nothing reaches a notebook
 READ_TIMEOUT = 20.0  # seconds for a request's headers and body to arrive, from connect or from the last response
 MAX_CONNECTIONS = 400  # open connections (and requests in flight); past it uvicorn answers 503
+MAX_CONNECTIONS_LIMIT = 100_000  # the most --max-connections may ask for
 BACKLOG = 512  # connections the kernel queues before the server accepts them
 
 
@@ -171,15 +172,20 @@ class Running:
 
 
 def uvicorn_config(
-    app, read_timeout: float = READ_TIMEOUT, http: type = DeadlineH11Protocol, **options
+    app,
+    read_timeout: float = READ_TIMEOUT,
+    http: type = DeadlineH11Protocol,
+    max_connections: int = MAX_CONNECTIONS,
+    **options,
 ) -> uvicorn.Config:
-    """uvicorn's settings for our servers: bounded connections, idle and stalled clients closed. ``http``: one of the
-    two Deadline protocols; ``options`` go to ``uvicorn.Config`` (``workers`` needs an app given as an import string)."""
+    """uvicorn's settings for our servers: at most ``max_connections`` connections, idle and stalled clients closed.
+    ``http``: one of the two Deadline protocols; ``options`` go to ``uvicorn.Config`` (``workers`` needs an app given
+    as an import string)."""
     protocol = (
         http if read_timeout == http.read_timeout else type(http.__name__, (http,), {"read_timeout": read_timeout})
     )
     return uvicorn.Config(
-        app, http=protocol, limit_concurrency=MAX_CONNECTIONS, backlog=BACKLOG, lifespan="off", **options
+        app, http=protocol, limit_concurrency=max_connections, backlog=BACKLOG, lifespan="off", **options
     )
 
 

@@ -20,11 +20,23 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from helpers.connect import async_client, local_api_url, mode
-from helpers.offline.server import MAX_CONNECTIONS, DeadlineHttpToolsProtocol, bind, url_of, uvicorn_config
+from helpers.offline.server import (
+    MAX_CONNECTIONS,
+    MAX_CONNECTIONS_LIMIT,
+    DeadlineHttpToolsProtocol,
+    bind,
+    url_of,
+    uvicorn_config,
+)
 
 from .app import HOSTS_ENV, create_app, public_hosts
 
 MAX_WORKERS = 64
+CONNECTIONS_ENV = "COURSE_RELAY_MAX_CONNECTIONS"  # --max-connections, as each worker reads it
+
+
+def max_connections() -> int:
+    return int(os.environ.get(CONNECTIONS_ENV) or MAX_CONNECTIONS)
 
 
 def app():
@@ -33,7 +45,7 @@ def app():
     of streams are open (bench/relay.py: ~150 ms pauses without it)."""
     logging.basicConfig(format="relay: %(message)s", level=logging.WARNING)  # one line per refused client
     # As many kept-alive upstream connections as the relay takes streams (the SDK keeps 100): no connect per stream.
-    limits = httpx2.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
+    limits = httpx2.Limits(max_connections=max_connections(), max_keepalive_connections=max_connections())
     client = async_client(quiet=True, http_client=anthropic.DefaultAsyncHttpxClient(limits=limits))
     relay = create_app(lambda: client)  # allowed hosts: $COURSE_RELAY_HOSTS, which main() extends
     gc.collect()
@@ -61,7 +73,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="processes serving the same port (default 1; at most one per core that nothing else needs)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open connections per worker before new ones get 503 (default {MAX_CONNECTIONS})",
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.max_connections <= MAX_CONNECTIONS_LIMIT:
+        parser.error(f"--max-connections: expected 1 to {MAX_CONNECTIONS_LIMIT:,}, got {args.max_connections}")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port: expected 0 (a free port) to 65535, got {args.port}")
     if not 1 <= args.workers <= MAX_WORKERS:
@@ -79,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
     # What each worker reads: the allowed hosts, and in offline mode one local API for all of them (started here).
     os.environ[HOSTS_ENV] = ",".join(hosts)
+    os.environ[CONNECTIONS_ENV] = str(args.max_connections)
     if mode().offline:
         os.environ["COURSE_OFFLINE_URL"] = local_api_url()
     config = uvicorn_config(
@@ -86,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         http=DeadlineHttpToolsProtocol,  # httptools and uvloop ("auto"): uvicorn[standard]'s fast parts
         factory=True,
         workers=args.workers,
+        max_connections=args.max_connections,
         log_level="warning",
     )
     if args.workers == 1:
