@@ -120,9 +120,9 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
     response's SSE lines itself and parses the JSON of only the events it uses (text deltas, the stop reason, the
     usage); an ``event: error`` becomes the same error event. No ``Message`` accumulated, no typed event built per
     delta that nobody here reads. CPU per relayed event on one core (bench/relay.py, beside a byte pass-through, the
-    floor): this about 1.2x the floor, the SDK's raw events about 1.3x, ``messages.create(stream=True)``'s typed
-    events 1.7x, the lesson's idiom with ``EventSourceResponse`` 2.5x. One core serves 200 streams at 50 tokens/s
-    (README, Figures).
+    floor): this 1.24-1.30x the floor, the SDK's raw events as dicts 1.35x in the same session,
+    ``messages.create(stream=True)``'s typed events about 1.7x, the lesson's idiom with ``EventSourceResponse``
+    2.7x. One core serves 150-200 streams at 50 tokens/s (README, Figures).
     """
     try:
         upstream = await client.post(
