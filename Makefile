@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@touch $(STAMP)
 
 # JupyterHub and nbgitpuller in the same venv (it is the learners' single-user environment too), and the hub's proxy
-# from npm into .venv/node (bench/hub.py finds it there).
+# from npm into .venv/node (helpers/hub.py finds it there).
 $(HUB_STAMP): $(STAMP) requirements-hub.txt
 	@command -v npm >/dev/null || { echo "npm is needed for the hub's proxy: apt-get install nodejs npm"; exit 1; }
 	$(BIN)/python -m pip install --quiet -r requirements-hub.txt
@@ -31,7 +31,7 @@ lab: $(STAMP)
 
 ## hub: a JupyterHub with the course on http://127.0.0.1:8000 (offline; any user name, the password it prints)
 hub: $(HUB_STAMP)
-	$(BIN)/python bench/hub.py --serve
+	$(BIN)/python -m helpers.hub
 
 ## test: lint, unit tests, strict nbval over every notebook, browser tests, a real hub with 3 learners
 test: $(STAMP) $(HUB_STAMP) lint

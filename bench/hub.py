@@ -1,10 +1,8 @@
 """A class at once on a real JupyterHub: N learners log in, start their servers together, run lesson 01 and stream
 lesson 08's relay page, all through the hub's proxy, the way their browsers would.
 
-The hub is the real thing, on loopback, in a temporary folder: ``jupyterhub`` with configurable-http-proxy (from npm,
-``make hub`` installs both), ``DummyAuthenticator`` with a fixed password, ``SimpleLocalProcessSpawner`` (each
-learner's home is a folder under the temporary one), the course installed in the single-user environment (this venv),
-offline mode, jupyter-server-proxy's ``/relay/`` entry. It is started and stopped by PID.
+The hub is helpers/hub.py's (the one `make hub` serves): on loopback, in a temporary folder, offline, started and
+stopped by PID. This file only measures.
 
 Each learner, concurrently:
 
@@ -21,7 +19,6 @@ single-user server, its kernel (which holds the local Messages API as a thread) 
 started), the hub's own memory (hub + proxy), and CPU during the class-wide "run all".
 
     python bench/hub.py --learners 30     # the figure the README and docs/workshop.md quote
-    python bench/hub.py --serve           # `make hub`: a hub to try by hand on http://127.0.0.1:8000
 """
 
 from __future__ import annotations
@@ -31,11 +28,7 @@ import asyncio
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,198 +39,11 @@ from pathlib import Path
 import httpx2
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
+
 LESSON = ROOT / "notebooks" / "01_text_stream.ipynb"
-PASSWORD = "course-hub-test-password"  # the test hub's fixed password: loopback only, never a real hub's
 RELAY_PROMPT = "Write a haiku about debugging."
 MIB = 1024 * 1024
-CHP = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"  # where `make hub` puts it
-
-CONFIG = """\
-# Written by bench/hub.py for one run; everything below lives in this folder and listens on 127.0.0.1 only.
-import json, shutil
-from pathlib import Path
-
-settings = json.loads({settings!r})
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = settings["port"]
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = settings["hub_port"]
-c.JupyterHub.db_url = "sqlite:///" + settings["root"] + "/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = settings["root"] + "/jupyterhub_cookie_secret"
-c.JupyterHub.pid_file = settings["root"] + "/jupyterhub.pid"
-c.ConfigurableHTTPProxy.command = [settings["chp"]]
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % settings["proxy_api_port"]
-c.ConfigurableHTTPProxy.pid_file = settings["root"] + "/proxy.pid"
-
-# DummyAuthenticator with one shared password (deprecated in favour of SharedPasswordAuthenticator since 5.3,
-# kept because it is what the tests ask for): any user name logs in with it.
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = settings["password"]
-
-# Every learner's server is a process of this machine's user, its home a folder under ours.
-c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = settings["root"] + "/home/{{username}}"
-c.Spawner.cmd = [settings["singleuser"]]
-c.Spawner.args = settings["args"]
-c.Spawner.default_url = "/lab"
-c.Spawner.environment = settings["environment"]
-c.Spawner.start_timeout = c.Spawner.http_timeout = settings["timeout"]
-c.JupyterHub.concurrent_spawn_limit = 0  # a whole class starts at the same minute
-c.JupyterHub.implicit_spawn_seconds = 1  # a link into a stopped server (nbgitpuller's) starts it, no extra click
-
-
-def copy_course(spawner):
-    home = Path(spawner.home_dir)
-    home.mkdir(parents=True, exist_ok=True)
-    for source in map(Path, settings["copy"]):
-        if not (home / source.name).exists():
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, home / source.name)
-
-
-c.Spawner.pre_spawn_hook = copy_course
-
-# Kernels talk to their server over Unix sockets, not TCP: thirty servers starting kernels at once on one host race
-# for free ports, and a kernel that loses dies at start ("Address already in use"), leaving its learner waiting on a
-# kernel that never answers. A socket's path must stay under ~100 characters, so each runtime folder is short.
-c.Spawner.args.append("--KernelManager.transport=ipc")
-c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime"] + "/" + spawner.user.name
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def proxy_command() -> str:
-    """configurable-http-proxy: the copy `make hub` installs from npm, else one on PATH."""
-    found = str(CHP) if CHP.exists() else shutil.which("configurable-http-proxy")
-    if not found:
-        raise RuntimeError(
-            "configurable-http-proxy not found: run `make hub` (it installs it from npm into .venv/node)"
-        )
-    return found
-
-
-class Hub:
-    """A JupyterHub in ``root`` on 127.0.0.1, a context manager. ``env`` adds to the learners' environment;
-    ``copy`` lists files put in every learner's home before their server starts."""
-
-    def __init__(self, root: Path, *, port: int = 0, env: dict | None = None, copy=(), timeout: float = 600):
-        self.root, self.timeout = Path(root), timeout
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.environment = {"COURSE_OFFLINE": "1", **(env or {})}
-        self.copy = [str(path) for path in copy]
-        self.process: subprocess.Popen | None = None
-        self.log = self.root / "jupyterhub.log"
-        self.runtime = ""  # a short folder for the learners' kernel sockets, made on enter
-
-    def home(self, name: str) -> Path:
-        return self.root / "home" / name
-
-    def _config(self) -> str:
-        args = ["--ServerApp.ip=127.0.0.1"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            args.append("--allow-root")  # CI containers run as root; Jupyter refuses to without it
-        settings = {
-            "root": str(self.root),
-            "port": self.port,
-            "hub_port": free_port(),
-            "proxy_api_port": free_port(),
-            "chp": proxy_command(),
-            "password": PASSWORD,
-            "singleuser": str(Path(sys.executable).with_name("jupyterhub-singleuser")),
-            "args": args,
-            "environment": self.environment,
-            "timeout": int(self.timeout),
-            "copy": self.copy,
-            "runtime": self.runtime,
-        }
-        return CONFIG.format(settings=json.dumps(settings))
-
-    def __enter__(self) -> Hub:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.runtime = tempfile.mkdtemp(prefix="hub-rt-")
-        config = self.root / "jupyterhub_config.py"
-        config.write_text(self._config())
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_", "JUPYTER"))}
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
-                cwd=self.root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx2.get(f"{self.url}/hub/api/", timeout=5).status_code == 200:
-                    return
-            except httpx2.TransportError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"jupyterhub did not answer within 120 s:\n{self.log_tail()}")
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
-
-    def __exit__(self, *exc) -> None:
-        """Stop the hub by its PID (it stops the learners' servers and its proxy), then end by PID whatever it had
-        started that is still running (servers and kernels run in sessions of their own, so no process group holds
-        them all)."""
-        if self.process is None:
-            return
-        try:
-            started = self.processes()[1:]
-        except psutil.Error:
-            started = []
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        for process in started:
-            try:
-                process.kill()  # psutil checks it is still the same process, not a reused PID
-            except psutil.NoSuchProcess:
-                pass
-        self.process = None
-        shutil.rmtree(self.runtime, ignore_errors=True)
-
-    # -- processes, for memory and CPU figures -------------------------------------------------------------------
-
-    def processes(self) -> list[psutil.Process]:
-        """The hub and everything it started: proxy, single-user servers, their kernels and relays."""
-        hub = psutil.Process(self.process.pid)
-        return [hub, *hub.children(recursive=True)]
-
-    def servers(self) -> dict[str, psutil.Process]:
-        """Each learner's single-user server process, by user name."""
-        found = {}
-        for process in self.processes():
-            try:
-                if any("jupyterhub-singleuser" in part for part in process.cmdline()):
-                    found[process.environ()["JUPYTERHUB_USER"]] = process
-            except (psutil.Error, KeyError):
-                continue
-        return found
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # One learner, as their browser would behave
@@ -693,8 +499,7 @@ def report(result: Result) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/hub.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=30, help="how many learners start at once (default 30)")
-    parser.add_argument("--serve", action="store_true", help="only start the hub, with every lesson in each home")
-    parser.add_argument("--port", type=int, default=0, help="the hub's port (default: free; --serve: 8000)")
+    parser.add_argument("--port", type=int, default=0, help="the hub's port (default: a free one)")
     parser.add_argument("--keep", type=Path, help="run the hub in this new folder and keep it (its log, the homes)")
     args = parser.parse_args(argv)
     if not 1 <= args.learners <= 500:
@@ -706,18 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:
         parser.exit(1, f"{err}\n")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
-        tmp = args.keep or tmp
-        if args.serve:
-            # every lesson and its solutions, and the files 00_setup looks for upward from the notebook
-            course = [*sorted((ROOT / "notebooks").iterdir()), ROOT / ".env.example", ROOT / ".gitignore"]
-            with Hub(Path(tmp), port=args.port or 8000, copy=course) as hub:
-                print(f"JupyterHub on {hub.url}: any user name, password {PASSWORD!r}; Ctrl-C stops it", flush=True)
-                try:
-                    hub.process.wait()
-                except KeyboardInterrupt:
-                    pass
-            return 0
-        with Hub(Path(tmp), port=args.port, copy=[LESSON]) as hub:
+        with Hub(Path(args.keep or tmp), port=args.port, copy=[LESSON]) as hub:
             result = asyncio.run(run_class(hub, args.learners))
         for line in report(result):
             print(line, flush=True)

@@ -17,7 +17,8 @@ import httpx2
 import nbformat
 import pytest
 
-from bench.hub import LESSON, PASSWORD, RELAY_PROMPT, Hub, report, run_class
+from bench.hub import LESSON, RELAY_PROMPT, report, run_class
+from helpers.hub import PASSWORD, Hub
 from helpers.offline import start
 
 from .conftest import MODEL

@@ -1,6 +1,6 @@
 """One learner on a real JupyterHub, in chromium, reached the way a class is: through the guide's nbgitpuller link.
 
-The hub is bench/hub.py's (127.0.0.1, DummyAuthenticator with its fixed password, SimpleLocalProcessSpawner, the course
+The hub is helpers/hub.py's (127.0.0.1, DummyAuthenticator with its fixed password, SimpleLocalProcessSpawner, the course
 in the single-user environment, offline); the "upstream" is a local git clone of this repository. In order:
 
 1. the first click on the link logs the learner in, starts their server, clones the course into their home and
@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bench.hub import PASSWORD, Hub
+from helpers.hub import PASSWORD, Hub
 
 from ..conftest import ROOT
 from .lab import SETTINGS, Notebook, chromium
