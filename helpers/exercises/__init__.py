@@ -25,7 +25,7 @@ class LearnerError(Exception):
     def __init__(self, name: str, exc: BaseException, filename: str | None = None):
         frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
         own = [f for f in frames if f.filename == filename]  # the learner's line, not the library's that raised
-        frame = (own or frames or [None])[-1]
+        frame = (own or frames)[-1] if own or frames else None
         where = f" (line {frame.lineno}: {frame.line})" if frame and frame.line else ""
         super().__init__(f"your function {name} raised {type(exc).__name__}: {exc}{where}")
         self.original = exc
@@ -38,4 +38,4 @@ def call_learner(fn, *args, name: str | None = None):
         return fn(*args)
     except Exception as exc:  # the learner's code may raise anything: it is reported, not re-raised
         code = getattr(fn, "__code__", None)
-        raise LearnerError(name or getattr(fn, "__name__", "?"), exc, code and code.co_filename) from exc
+        raise LearnerError(name or str(getattr(fn, "__name__", "?")), exc, code.co_filename if code else None) from exc

@@ -4,6 +4,7 @@ is waiting on you, by its stop_reason, for every stop reason the API has."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
 
@@ -41,7 +42,7 @@ def answers(client: anthropic.Anthropic) -> list[anthropic.types.Message]:
     """One streamed answer per stop reason. The first four come from ``client`` (live or offline); the real API only
     pauses, refuses or fills its window on its own, so those three are forced on the local API, in both modes."""
     local = connect.client(offline=True, quiet=True)
-    requests = [
+    requests: list[tuple[anthropic.Anthropic, dict[str, Any]]] = [
         (client, {"messages": HAIKU}),
         (client, {"messages": HAIKU, "stop_sequences": ["\n"]}),
         (client, {"messages": HAIKU, "max_tokens": 10}),
@@ -50,7 +51,7 @@ def answers(client: anthropic.Anthropic) -> list[anthropic.types.Message]:
         (local, {"messages": HAIKU, "extra_headers": {"x-offline-fault": "stop:refusal@5"}}),
         (local, {"messages": HAIKU, "extra_headers": {"x-offline-fault": "stop:model_context_window_exceeded@5"}}),
     ]
-    found = []
+    found: list[anthropic.types.Message] = []
     for sdk, request in requests:
         with sdk.messages.stream(**{"model": MODEL, "max_tokens": 1024, **request}) as stream:
             found.append(stream.get_final_message())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anthropic
+from anthropic.types import MessageParam
 
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
@@ -19,7 +20,7 @@ HEADERS = {"x-offline-pace": "instant"}
 
 def _tool_call(client: anthropic.Anthropic, tools: list, city: str):
     """The tool_use block Claude streams for "What's the weather in <city>?"."""
-    question = [{"role": "user", "content": f"What's the weather in {city}?"}]
+    question: list[MessageParam] = [{"role": "user", "content": f"What's the weather in {city}?"}]
     with client.messages.stream(
         model=MODEL, max_tokens=1024, tools=tools, messages=question, extra_headers=HEADERS
     ) as stream:

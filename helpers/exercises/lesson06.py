@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
+
+from anthropic.types import MessageParam
 
 from helpers import connect
 
@@ -15,7 +18,7 @@ from . import LearnerError, call_learner, report
 
 MODEL = "claude-sonnet-4-6"
 THINKING = {"type": "enabled", "budget_tokens": 1024}
-QUESTION = [{"role": "user", "content": "What's the weather in Paris?"}]
+QUESTION: list[MessageParam] = [{"role": "user", "content": "What's the weather in Paris?"}]
 WEATHER = {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
 HEADERS = {"x-offline-pace": "instant"}
 
@@ -34,7 +37,13 @@ def check(assistant_turn: Callable, tools: list) -> None:
 
 def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
     client = connect.client(offline=True, quiet=True)
-    options = {"model": MODEL, "max_tokens": 2048, "thinking": THINKING, "tools": tools, "extra_headers": HEADERS}
+    options: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 2048,
+        "thinking": THINKING,
+        "tools": tools,
+        "extra_headers": HEADERS,
+    }
     with client.messages.stream(messages=QUESTION, **options) as stream:
         final = stream.get_final_message()
     try:
@@ -66,7 +75,8 @@ def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
             "the tool_result you send next answers a tool_use block of this very turn",
         )
     result = {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(WEATHER)}
-    with client.messages.stream(messages=[*QUESTION, turn, {"role": "user", "content": [result]}], **options) as s:
+    follow_up: list[Any] = [*QUESTION, turn, {"role": "user", "content": [result]}]  # turn: the learner's dict
+    with client.messages.stream(messages=follow_up, **options) as s:
         answer = s.get_final_text()
     print(f"  Claude answers: {answer}")
     return True, "the thinking block went back complete and unchanged, and the tool loop carried on", ""
