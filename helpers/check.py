@@ -269,7 +269,7 @@ def _installed(dist: str) -> bool:
 
 def run_checks(requirements: Path = REQUIREMENTS, emit: Callable[[Result], None] | None = None) -> list[Result]:
     """Every check in order; ``emit`` sees each result as soon as it is known (the slow ones come last)."""
-    steps = [
+    steps: list[Callable[[], Result | list[Result]]] = [
         check_python,
         lambda: check_packages(requirements),
         check_widgets,

@@ -29,7 +29,7 @@ from helpers.widgets import (
     Timeline,
     ToolInputView,
 )
-from helpers.widgets._live import MAX_RATE
+from helpers.widgets._live import MAX_RATE, expand
 from helpers.widgets.meter import replay
 from helpers.widgets.playground import WEATHER_TOOL
 
@@ -440,11 +440,19 @@ async def test_playground_shows_errors_instead_of_raising(aclient):
     assert (await pg.send(HAIKU)).stop_reason == "end_turn"
 
 
+def test_expand_writes_short_messages_out_and_refuses_one_with_no_block_to_append_to():
+    full = {"seq": 1, "o": [["+", 0, "text", "Hel"]]}
+    assert expand([full, [2, "lo"]])[1] == {"seq": 2, "o": [["+", 0, "text", "lo"]]}
+    with pytest.raises(ValueError, match="before any '\\+' op"):
+        expand([[1, "lo"]])
+
+
 async def test_playground_stop_closes_the_stream_mid_way(api):
     paced = anthropic.AsyncAnthropic(
         base_url=api.url, api_key="test-key", max_retries=0, default_headers={"x-offline-pace": "60"}
     )
     pg = Playground(paced, display=False)
+    assert pg.stop() is False  # nothing streams yet
     before = api.stats()["streams_cut_by_client"]
     pg.prompt.value = LONG
     pg.send_button.click()  # what a click in the browser does: a task on the running loop

@@ -43,7 +43,7 @@ class Reader:
     Events may be split anywhere across chunks, even inside a multi-byte character or between CR and LF.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._text = ""
         self._name = ""

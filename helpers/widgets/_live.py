@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import anywidget
@@ -113,8 +114,8 @@ class LiveView(anywidget.AnyWidget):
     # Names this view's static rendering (data-cw-view), which views.js hides wherever the live view renders.
     view_id = traitlets.Unicode("").tag(sync=True)
     code_version = traitlets.Unicode("").tag(sync=True)
-    blocks = traitlets.List().tag(sync=True, echo_update=False)
-    items = traitlets.List().tag(sync=True, echo_update=False)
+    blocks = traitlets.List[dict]().tag(sync=True, echo_update=False)
+    items = traitlets.List[dict]().tag(sync=True, echo_update=False)
     svg = traitlets.Unicode("").tag(sync=True, echo_update=False)
     seq = traitlets.Int(0).tag(sync=True, echo_update=False)
 
@@ -135,7 +136,7 @@ class LiveView(anywidget.AnyWidget):
         self._arrivals: list[tuple[float, int]] = []  # (seconds since t0, chars) per delta
         self._seq = 0
         self._target: tuple | None = None  # (block, field) of the last "+" op sent: what a short message appends to
-        self._state = {"status": "streaming", "error": "", "footer": {}}
+        self._state: dict[str, Any] = {"status": "streaming", "error": "", "footer": {}}
         self._static_shown = display
         self.on_msg(self._from_browser)
         if display:
@@ -179,7 +180,13 @@ class LiveView(anywidget.AnyWidget):
         """Time to first token, elapsed, deltas, chars and tokens/s (estimated at 4 chars a token until usage is known)."""
         arrivals = self._arrivals
         chars = sum(n for _, n in arrivals)
-        out = {"deltas": len(arrivals), "chars": chars, "ttft_ms": None, "elapsed_ms": None, "tok_s": None}
+        out: dict[str, Any] = {
+            "deltas": len(arrivals),
+            "chars": chars,
+            "ttft_ms": None,
+            "elapsed_ms": None,
+            "tok_s": None,
+        }
         if not arrivals:
             return out
         first, last = arrivals[0][0], arrivals[-1][0]
@@ -234,7 +241,7 @@ class LiveView(anywidget.AnyWidget):
         first = bool(self._arrivals) and self._last_figures == -math.inf
         figures = end is None and (first or now - self._last_figures >= FIGURES_EVERY)
         if not figures and end is None and len(pending) == 1 and short_for(pending[0], self._target):
-            message = [self._seq, pending[0][3]]
+            message: list | dict = [self._seq, pending[0][3]]
         else:
             message = {"seq": self._seq, "o": pending}
             if end is not None:
@@ -304,12 +311,11 @@ class LiveView(anywidget.AnyWidget):
     def __enter__(self):
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:  # None: the exception, if any, propagates
         if exc is not None:
             self.fail(exc)
         else:
             self.finish()
-        return False
 
     # -- consuming a whole stream -------------------------------------------------------------------------------
 
@@ -426,9 +432,12 @@ def last_target(ops: list, default: tuple | None) -> tuple | None:
 
 def expand(messages) -> list[dict]:
     """Messages as the views send them, with short ones (``[seq, text]``) written out as ``{"seq", "o"}``."""
-    out, target = [], None
+    out: list[dict] = []
+    target: tuple | None = None
     for message in messages:
         if isinstance(message, list):
+            if target is None:
+                raise ValueError(f"short message {message!r} before any '+' op: it has no block to append to")
             message = {"seq": message[0], "o": [["+", *target, message[1]]]}
         target = last_target(message.get("o", []), target)
         out.append(message)

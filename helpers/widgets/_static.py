@@ -53,7 +53,7 @@ def safe_link(url: str) -> bool:
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table").enable("strikethrough")
     md.disable("image")  # ![x](url) stays text: an image would load its URL without a click
-    md.validateLink = safe_link
+    md.validateLink = safe_link  # type: ignore[method-assign]  # markdown-it-py's documented hook is this assignment
     return md
 
 

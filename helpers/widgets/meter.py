@@ -21,7 +21,7 @@ from ._live import expand
 class CommMeter:
     """Wraps ``widget.comm.send`` to record each message: (time, payload bytes, wire bytes, data)."""
 
-    def __init__(self, widget):
+    def __init__(self, widget) -> None:
         if getattr(widget, "comm", None) is None:
             raise TypeError(f"CommMeter needs a live ipywidgets widget (with a comm), got {type(widget).__name__}")
         self.widget = widget

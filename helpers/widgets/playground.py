@@ -139,7 +139,7 @@ class Playground:
 
     def stop(self) -> bool:
         """Stop the answer that is streaming (closes the stream); True if there was one."""
-        if not self.busy:
+        if not self.busy or self._task is None:  # busy implies a task; the second test tells mypy
             return False
         self._task.cancel()
         return True
