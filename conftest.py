@@ -11,3 +11,24 @@ def pytest_configure(config):
     os.environ["COURSE_OFFLINE"] = "1"
     os.environ["COURSE_PACE"] = "instant"
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every notebook cell nbval collects gets the ``nbval`` marker (`make unit` leaves them out with -m)."""
+    import pytest
+
+    for item in items:
+        if item.nodeid.split("::")[0].endswith(".ipynb"):
+            item.add_marker(pytest.mark.nbval)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per part this machine lacks: what it skipped and the command that installs it."""
+    from tests.parts import summary
+
+    reasons = [str(report.longrepr[-1]) for report in terminalreporter.stats.get("skipped", [])]
+    lines = summary(reasons)
+    if lines:
+        terminalreporter.section("missing parts")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import anthropic
 import pytest
 
 from helpers.offline import start
+
+from .parts import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "sse-samples"
@@ -18,10 +19,7 @@ MODEL = "claude-sonnet-4-6"
 def samples_or_skip() -> Path:
     """The recorded streams beside the repo; a user's clone has none, so tests that need them skip."""
     if not SAMPLES.is_dir():
-        reason = "recorded samples not found at ../shared/sse-samples (they sit beside the project's own checkout)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must have them")
-        pytest.skip(reason)
+        skip_or_fail("recorded samples not found at ../shared/sse-samples (they sit beside the project's own checkout)")
     return SAMPLES
 
 

@@ -17,6 +17,7 @@ import venv
 import pytest
 
 from .conftest import ROOT
+from .parts import need
 
 FAKE_KEY = "sk-ant-api03-" + "binder-must-never-use-this-key-0000"  # built, so no tracked file holds a key-like literal
 STREAM = """
@@ -48,8 +49,7 @@ def repo_copy(dest):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """(repository copy, venv bin folder) after the install repo2docker would run."""
-    if shutil.which("git") is None:
-        pytest.skip("git is needed to list the repository's files")
+    need("git")  # lists the repository's files
     tmp = tmp_path_factory.mktemp("binder")
     repo = repo_copy(tmp / "repo")
     env_dir = tmp / "env"

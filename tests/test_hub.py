@@ -22,6 +22,9 @@ from helpers.hub import PASSWORD, Hub
 from helpers.offline import start
 
 from .conftest import MODEL
+from .parts import need
+
+pytestmark = pytest.mark.hub
 
 LEARNERS = 3
 
@@ -38,6 +41,7 @@ def expected_relay_text() -> str:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
+    need("node/npm")
     # instant pace keeps the run short; bench/hub.py runs at the realistic pace learners see
     with Hub(tmp_path_factory.mktemp("hub"), env={"COURSE_PACE": "instant"}, copy=[LESSON]) as running:
         yield running

@@ -31,6 +31,8 @@ from .browser.lab import JupyterLab, chromium, copy_notebook
 from .conftest import ROOT
 from .test_notebooks import LESSONS
 
+pytestmark = pytest.mark.browser
+
 PACE = 40  # tokens per second while sampling: a haiku then takes about half a second, an essay about ten
 SAMPLE_EVERY = 0.05  # seconds between samples of the output
 GROWTH = 3  # increases of the output, while one stream runs, that prove it streamed

@@ -13,6 +13,8 @@ from .conftest import ROOT
 from .test_lessons_browser import forget_lesson
 from .test_notebooks import LESSONS
 
+pytestmark = pytest.mark.browser
+
 MERMAID = re.compile(r"^```mermaid\s*$", re.M)
 # the open notebook only: Lab restores the other lessons' tabs, hidden but still in the page
 

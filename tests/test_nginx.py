@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -23,6 +22,8 @@ from helpers.offline import replies
 from helpers.offline import start as start_api
 from helpers.offline.server import DeadlineH11Protocol, serve_in_thread
 from helpers.web import Reader, create_app
+
+from .parts import need
 
 
 def start(**options):
@@ -62,15 +63,6 @@ http {{
 """
 
 
-def nginx_or_skip() -> str:
-    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if path:
-        return path
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail("nginx is missing, and CI must run this test: apt-get install nginx")
-    pytest.skip("NGINX TEST SKIPPED: nginx is not installed (apt-get install nginx)")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,7 +72,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory):
     """nginx on a loopback port, in front of two relays (with and without the header) sharing one paced upstream."""
-    nginx = nginx_or_skip()
+    nginx = need("nginx")
     tmp = tmp_path_factory.mktemp("nginx")
     os.chmod(tmp, 0o755)  # nginx's workers may run as another user
     with start_api(pace=150) as api:  # the long answer: ~380 tokens, about 2.5 s

@@ -8,7 +8,6 @@ rather than buffers.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
 import socket
 import subprocess
@@ -28,11 +27,6 @@ PREFIX = "/user/learner/"
 TOKEN = "proxy-test-token"
 PROMPT = "Count to 40"
 ANSWER = ", ".join(str(n) for n in range(1, 41)) + "."
-
-needs_web = pytest.mark.skipif(
-    importlib.util.find_spec("helpers.web") is None,
-    reason="helpers.web (the relay, issue 5) is not in this checkout yet",
-)
 
 
 def events(lines):
@@ -158,7 +152,6 @@ def test_the_local_api_is_reachable_through_the_proxy(server, http):
     assert "claude-sonnet-4-6" in {m["id"] for m in r.json()["data"]}
 
 
-@needs_web
 def test_page_url_behind_the_hub_serves_the_chat_page(server, http, behind_hub):
     url = proxy.page_url()
     assert url == f"{PREFIX}relay/"
@@ -169,7 +162,6 @@ def test_page_url_behind_the_hub_serves_the_chat_page(server, http, behind_hub):
     assert script.status_code == 200 and "fetch(" in script.text
 
 
-@needs_web
 def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, upstream, behind_hub):
     before = upstream.stats()["streams_completed"]
     with http.stream(
@@ -185,7 +177,6 @@ def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, 
     assert upstream.stats()["streams_completed"] == before + 1
 
 
-@needs_web
 def test_chat_post_streams_through_the_proxy_when_it_asks_for_an_event_stream(server, http, upstream, behind_hub):
     """jupyter-server-proxy streams only requests sent with ``Accept: text/event-stream``; others it buffers."""
     before = upstream.stats()["streams_completed"]
@@ -197,7 +188,6 @@ def test_chat_post_streams_through_the_proxy_when_it_asks_for_an_event_stream(se
     assert joined_text(got) == ANSWER
 
 
-@needs_web
 def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, http, behind_hub):
     from helpers.web import start as start_relay
 
@@ -219,7 +209,6 @@ def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, h
 HUB = "hub.example.org"  # the public name a hub's users reach the notebook server by
 
 
-@needs_web
 def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_site(server, http, upstream, behind_hub):
     """The proxy forwards the browser's headers; /relay/ names the relay in Host, so any hub works unconfigured, and a
     cross-site navigation that carries the notebook server's login is still refused before the upstream."""
@@ -235,7 +224,6 @@ def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_s
         assert joined_text(list(events(r.iter_lines()))) == "1, 2, 3."
 
 
-@needs_web
 def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server, http, behind_hub):
     from helpers.web import start as start_relay
 

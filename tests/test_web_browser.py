@@ -16,6 +16,8 @@ from .browser.a11y import audit, contrast_failures
 from .browser.lab import CHROMIUM_ARGS, chromium_path
 from .conftest import ROOT
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def browser():

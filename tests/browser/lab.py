@@ -1,4 +1,4 @@
-"""A small harness for browser tests: real JupyterLab and Debian's chromium, driven by Playwright.
+"""A small harness for browser tests: real JupyterLab and Chromium (Playwright's or the system's), driven by Playwright.
 
     with JupyterLab(root) as lab, chromium() as browser:
         notebook = lab.open(browser, "demo.ipynb")     # a copy in ``root`` (see copy_notebook)
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
-import pytest
+
+from ..parts import need
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -49,18 +49,13 @@ SETTINGS = {
 
 
 def chromium_path() -> str:
-    """Debian's chromium; skips loudly when it is missing, and fails under CI (CI must run the browser tests)."""
-    path = shutil.which("chromium")
-    if path:
-        return path
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail("chromium is missing, and CI must run the browser tests: apt-get install chromium")
-    pytest.skip("BROWSER TESTS SKIPPED: chromium is not installed (apt-get install chromium)")
+    """Playwright's own Chromium when installed, else the system's; skips loudly without one (fails under CI)."""
+    return need("chromium")
 
 
 @contextmanager
 def chromium():
-    """A headless chromium (never a downloaded browser) for the duration of the block."""
+    """A headless chromium (see chromium_path) for the duration of the block."""
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
 

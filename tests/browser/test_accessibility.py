@@ -10,6 +10,8 @@ import pytest
 from .a11y import audit, contrast_failures
 from .lab import JupyterLab, chromium, copy_notebook
 
+pytestmark = pytest.mark.browser
+
 DEMO = Path(__file__).with_name("widgets_demo.ipynb")
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 HAIKU = "Write a haiku about debugging."

@@ -26,6 +26,8 @@ from helpers.web import parse, start
 
 from .lab import CHROMIUM_ARGS, chromium_path
 
+pytestmark = pytest.mark.browser
+
 REBOUND = "attacker.test"  # chromium resolves it to 127.0.0.1, as a rebinding DNS server would
 
 ATTACKER_PAGE = """<!doctype html>

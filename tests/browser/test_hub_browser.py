@@ -24,7 +24,10 @@ import pytest
 from helpers.hub import PASSWORD, Hub
 
 from ..conftest import ROOT
+from ..parts import need
 from .lab import SETTINGS, Notebook, chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 LEARNER = "ada"
 REPO = "course"  # the upstream clone's folder name, so also the folder nbgitpuller makes in the learner's home
@@ -54,6 +57,8 @@ def upstream(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
+    for part in ("node/npm", "git", "chromium"):  # all three before a hub starts
+        need(part)
     with Hub(tmp_path_factory.mktemp("hub"), env={"COURSE_PACE": str(PACE)}) as running:
         settings = running.home(LEARNER) / ".jupyter" / "lab" / "user-settings"
         for plugin, values in SETTINGS.items():  # every cell stays in the DOM; no news toasts

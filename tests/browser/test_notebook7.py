@@ -17,6 +17,8 @@ CELL = f"""\
 from helpers.connect import client
 from helpers.widgets import TextView
 
+pytestmark = pytest.mark.browser
+
 view = TextView(title="nb7")
 view.watch(
     client(quiet=True).messages.stream(

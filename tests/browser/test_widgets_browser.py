@@ -15,6 +15,8 @@ from helpers.offline import start
 from ..conftest import MODEL
 from .lab import JupyterLab, chromium, copy_notebook
 
+pytestmark = pytest.mark.browser
+
 DEMO = Path(__file__).with_name("widgets_demo.ipynb")
 PACE = 80  # tokens per second for the streams the test watches grow (the notebook's other streams are instant)
 HAIKU = "Write a haiku about debugging."

@@ -27,6 +27,8 @@ from helpers.offline import start
 from ..conftest import MODEL
 from .lab import JupyterLab, chromium
 
+pytestmark = pytest.mark.browser
+
 PWNED = "window.top.__pwned = (window.top.__pwned || []).concat"
 
 
