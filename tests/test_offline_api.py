@@ -15,7 +15,7 @@ from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.offline import replies, sse, start, wire
+from helpers.offline import router, sse, start, wire
 from helpers.offline.app import Pace
 
 from .conftest import MODEL, ROOT, samples_or_skip
@@ -216,7 +216,7 @@ def test_models_list(client):
 
 def test_pace_parsing_and_bounds():
     request = {"model": MODEL, "max_tokens": 4096, "messages": [{"role": "user", "content": "Write a long essay"}]}
-    events = wire.events(request, replies.choose(request))
+    events = wire.events(request, router.choose(request))
     n_tokens = sum(e.tokens for e in events)
     assert Pace.parse("instant").delays(events, "s") == [0.0] * len(events)
     real = Pace.parse("realistic").delays(events, "s")

@@ -11,9 +11,9 @@ import pytest
 from anthropic.types import ContentBlock, RawContentBlockDelta, TextCitation
 
 from helpers.offline import faults, sse
+from helpers.offline.code_execution import BUGGY_LINE, FIXED_LINE
 from helpers.offline.replies import REDACTED_TRIGGER
-from helpers.offline.sandbox import BUGGY_LINE, FIXED_LINE
-from helpers.offline.server_tools import ERROR_CODES
+from helpers.offline.tool_errors import ERROR_CODES
 
 from .conftest import MODEL
 from .test_offline_api import check_grammar

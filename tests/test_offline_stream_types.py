@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.models import DEFAULT_MODEL, MODELS
-from helpers.offline import faults, replies, sse, start, wire
+from helpers.offline import faults, replies, router, sse, start, wire
 from helpers.offline.app import Pace
 from helpers.offline.caching import MIN_TOKENS
 
@@ -485,7 +485,7 @@ def test_a_cached_prefix_is_written_then_read():
 
 def test_a_cache_hit_has_a_shorter_time_to_first_token_at_realistic_pace():
     request = {"model": MODEL, **cached_request("Streaming rules. " * 2000)}
-    reply = replies.choose(request)
+    reply = router.choose(request)
     miss = wire.events(request, reply, wire.Cache(created_5m=4000))
     hit = wire.events(request, reply, wire.Cache(read=4000))
     seed = wire.fingerprint(request)

@@ -13,9 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.models import MODELS
+
 from . import faults as faults_mod
-from . import replies, server_tools, sse, wire
+from . import router, sse, tool_errors, wire
 from .caching import PromptCache
+from .cassettes import lookup as cassette_for
 from .validate import MAX_BODY_BYTES, BadRequest, validate
 
 log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
@@ -192,7 +195,7 @@ class LocalMessagesAPI:
         elif path == "/v1/models" and method == "GET":
             data = [
                 {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
-                for k, v in replies.MODELS.items()
+                for k, v in MODELS.items()
             ]
             await _json(
                 send,
@@ -219,9 +222,9 @@ class LocalMessagesAPI:
             chunks = [(e.raw, e.event) for e in recorded]
             delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
         else:
-            reply = replies.choose(request)
+            reply = router.choose(request)
             if fault.tool_error:
-                reply = server_tools.fail_tools(reply, fault.tool_error)
+                reply = tool_errors.fail_tools(reply, fault.tool_error)
             events = wire.events(request, reply, self.cache.lookup(request))
             if fault.stop_reason:
                 events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
@@ -237,9 +240,7 @@ class LocalMessagesAPI:
 
     def _recorded(self, request: dict) -> list[sse.RawEvent] | None:
         if self.config.cassettes is not None:
-            from .cassettes import lookup
-
-            if body := lookup(self.config.cassettes, request):
+            if body := cassette_for(self.config.cassettes, request):
                 return sse.split(body)
         if self.config.replay is not None:
             return sse.split(self.config.replay)

@@ -14,8 +14,8 @@ import json
 import threading
 import time
 
-from .replies import text_of
-from .wire import Cache, count_tokens
+from .model import Cache
+from .read import count_tokens, text_of
 
 MIN_TOKENS = 1024
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}

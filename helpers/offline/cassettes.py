@@ -14,7 +14,7 @@ from pathlib import Path
 import anthropic
 import httpx2
 
-from .wire import fingerprint
+from .read import fingerprint
 
 
 def key(request: dict) -> str:

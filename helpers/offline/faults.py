@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from anthropic.types import StopReason
 
-from .server_tools import ALL_ERROR_CODES
+from .tool_errors import ALL_ERROR_CODES
 
 STOP_REASONS = typing.get_args(StopReason)
 

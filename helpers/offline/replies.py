@@ -1,8 +1,9 @@
-"""What the local API answers: a catalogue of scripted replies, chosen from the request.
+"""The conversation itself: scripted answers to the course's prompts, refusals, tool calls and the answer after a
+tool's result, continuations of a partial answer, and the thinking that opens a reply.
 
-A reply is a list of content blocks plus the stop reason the model would give; :mod:`helpers.offline.wire` turns it
-into events (and applies ``max_tokens`` and ``stop_sequences``). Everything here is a pure function of the request,
-so the same request always gets the same reply.
+Each rule takes a :class:`~helpers.offline.model.Turn` and returns a :class:`~helpers.offline.model.Reply` or None;
+:mod:`helpers.offline.router` lists them in order among the other capabilities'. Everything here is a pure function
+of the request, so the same request always gets the same reply.
 """
 
 from __future__ import annotations
@@ -11,86 +12,9 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 
-from helpers.models import MODELS  # noqa: F401 - what /v1/models and the Playground offer
-
-
-@dataclass(frozen=True)
-class Block:
-    """One content block of a reply. ``type`` is any content block type the SDK knows:
-
-    ``text`` (``text``; ``citations`` are sent as citations_delta events before it), ``thinking`` (``text``; empty
-    when the request's thinking ``display`` is ``"omitted"``, the hidden thinking then in ``content``, billed but not
-    sent), ``redacted_thinking`` (``content`` is its data),
-    ``tool_use`` / ``server_tool_use`` (``name``, ``input``; ``eager`` streams it as fine-grained fragments;
-    ``caller`` marks a tool_use made by the code of the server_tool_use before it), the server tools'
-    ``*_tool_result`` blocks (``content`` is the result, linked to the server_tool_use before it, or to ``answers``)
-    and ``container_upload`` (``content`` is the file id).
-    """
-
-    type: str
-    text: str = ""  # the text, or the thinking
-    name: str = ""  # tool name (tool_use, server_tool_use)
-    input: dict = field(default_factory=dict)  # tool input (tool_use, server_tool_use)
-    content: object = None  # a *_tool_result's content; a redacted_thinking block's data
-    citations: tuple = ()  # text: the citations (dicts as the API sends them)
-    eager: bool = False  # tool_use: the tool has eager_input_streaming (fine-grained tool streaming)
-    caller: str = ""  # tool_use: the code execution version whose code called the tool (programmatic tool calling)
-    answers: str = ""  # a *_tool_result answering a server_tool_use of an earlier turn: that call's id
-
-
-@dataclass(frozen=True)
-class Reply:
-    blocks: list[Block]
-    stop_reason: str = "end_turn"  # max_tokens / stop_sequence / model_context_window_exceeded are applied later
-    stop_details: dict | None = None  # refusal: {"type": "refusal", "category": ..., "explanation": ...}
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Reading the request
-
-
-def text_of(content) -> str:
-    """The plain text of a message's content (a string or a list of blocks)."""
-    if isinstance(content, str):
-        return content
-    parts = []
-    for block in content or []:
-        if isinstance(block, dict):
-            if block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-            elif block.get("type") == "tool_result":
-                parts.append(text_of(block.get("content", "")))
-    return "\n".join(parts)
-
-
-def _tool_results(content) -> list[dict]:
-    if isinstance(content, str):
-        return []
-    return [b for b in content or [] if isinstance(b, dict) and b.get("type") == "tool_result"]
-
-
-def _thinking_on(request: dict) -> bool:
-    thinking = request.get("thinking") or {}
-    return isinstance(thinking, dict) and thinking.get("type") in {"enabled", "adaptive"}
-
-
-OMITTED_BY_DEFAULT = re.compile(r"claude-(opus-4-[7-9]|[a-z]+-5(-\d+)?$|mythos)")
-
-
-def thinking_display(request: dict) -> str:
-    """``summarized`` or ``omitted``: the request's ``thinking.display``, else the model's default (as documented:
-    omitted on Opus 4.7 and later and the 5.x models, summarized before)."""
-    display = (request.get("thinking") or {}).get("display")
-    if display in {"summarized", "omitted"}:
-        return display
-    return "omitted" if OMITTED_BY_DEFAULT.match(str(request.get("model", ""))) else "summarized"
-
-
-def _tool_named(request: dict, name: str) -> dict | None:
-    return next((t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name") == name), None)
-
+from .model import Block, Reply, Turn
+from .read import placeholder_input, text_of, thinking_display, thinking_on, tool_named
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The catalogue
@@ -196,30 +120,6 @@ def _answer_for(prompt: str, request: dict) -> Block:
     return Block("text", text)
 
 
-def placeholder_input(schema: dict, prompt: str) -> dict:
-    """A tool input that fits ``schema``: the place named in the prompt for location-like fields."""
-    place = _place(prompt)
-    values = {}
-    for key, spec in (schema.get("properties") or {}).items():
-        kind = spec.get("type") if isinstance(spec, dict) else None
-        if isinstance(spec, dict) and isinstance(spec.get("enum"), list) and spec["enum"]:
-            values[key] = spec["enum"][0]
-        elif key in {"location", "city", "place"}:
-            values[key] = place
-        elif kind in {"integer", "number"}:
-            values[key] = 1
-        elif kind == "boolean":
-            values[key] = True
-        else:
-            values[key] = prompt.strip()[:40] or key
-    return values
-
-
-def _place(prompt: str) -> str:
-    m = re.search(r"\b(?:in|for|at)\s+([A-Z][\w'-]+(?:[ ,]+[A-Z][\w'-]+)*)", prompt)
-    return m.group(1).strip(" ,") if m else "Paris, France"
-
-
 # The documented test strings: each makes the real API answer the way it is named.
 REDACTED_TRIGGER = (
     "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
@@ -230,8 +130,9 @@ REFUSAL_TRIGGER = (
 CYBER = re.compile(r"\b(ransomware|malware|keylogger)\b", re.I)
 
 
-def _refusal(prompt: str) -> Reply | None:
+def refusal(turn: Turn) -> Reply | None:
     """The streaming classifiers stepping in: at once for the test string; after some text for a harmful request."""
+    prompt = turn.prompt
     if REFUSAL_TRIGGER in prompt:
         return Reply([], stop_reason="refusal", stop_details={"type": "refusal", "category": None, "explanation": None})
     if CYBER.search(prompt):
@@ -248,7 +149,9 @@ def _refusal(prompt: str) -> Reply | None:
     return None
 
 
-def _tool_call(request: dict, prompt: str) -> Reply | None:
+def tool_call(turn: Turn) -> Reply | None:
+    """A call of the request's client tool the prompt asks for (or the one ``tool_choice`` forces)."""
+    request, prompt = turn.request, turn.prompt
     tools = [t for t in request.get("tools") or [] if isinstance(t, dict) and t.get("name")]
     if not tools:
         return None
@@ -256,9 +159,9 @@ def _tool_call(request: dict, prompt: str) -> Reply | None:
     if choice.get("type") == "none":
         return None
     forced = choice.get("type") in {"any", "tool"}
-    weather = _tool_named(request, "get_weather")
+    weather = tool_named(request, "get_weather")
     if choice.get("type") == "tool":
-        tool = _tool_named(request, choice.get("name", "")) or tools[0]
+        tool = tool_named(request, choice.get("name", "")) or tools[0]
     elif weather and re.search(r"weather|temperature|forecast|rain|sunny", prompt, re.I):
         tool = weather
     elif forced:
@@ -271,7 +174,14 @@ def _tool_call(request: dict, prompt: str) -> Reply | None:
     return Reply([*lead, call], stop_reason="tool_use")
 
 
-def _after_tool(results: list[dict], request: dict) -> Block:
+def after_tool(turn: Turn) -> Reply | None:
+    """The answer that reads a tool's result (the last user message's first tool_result)."""
+    if not turn.results:
+        return None
+    return Reply([_after_tool(turn.results)])
+
+
+def _after_tool(results: list[dict]) -> Block:
     outcome = text_of(results[0].get("content", ""))
     try:
         data = json.loads(outcome)
@@ -313,17 +223,22 @@ def _continued_turns(messages: list) -> int:
     return count
 
 
-def _continuation(request: dict) -> str | None:
+def continuation(turn: Turn) -> Reply | None:
     """The rest of an interrupted answer, when the user asks to go on after a partial assistant turn."""
+    rest = _continuation(turn.request, turn.again)
+    return Reply([Block("text", rest)]) if rest else None
+
+
+def _continuation(request: dict, again) -> str | None:
     messages = request["messages"]
     if _continued_turns(messages) > MAX_CONTINUED:
         return None
     if messages[-1]["role"] == "assistant":  # a prefill, on models that accept one
-        partial, earlier = text_of(messages[-1]["content"]), choose({**request, "messages": messages[:-1]})
+        partial, earlier = text_of(messages[-1]["content"]), again({**request, "messages": messages[:-1]})
     elif (
         len(messages) >= 3 and messages[-2]["role"] == "assistant" and CONTINUE.search(text_of(messages[-1]["content"]))
     ):
-        partial, earlier = text_of(messages[-2]["content"]), choose({**request, "messages": messages[:-2]})
+        partial, earlier = text_of(messages[-2]["content"]), again({**request, "messages": messages[:-2]})
     else:
         return None
     full = "".join(b.text for b in earlier.blocks if b.type == "text")
@@ -332,9 +247,9 @@ def _continuation(request: dict) -> str | None:
     return None
 
 
-def _thinking_blocks(request: dict, prompt: str, after_tool: bool = False) -> list[Block]:
+def thinking(request: dict, prompt: str, after_tool: bool = False) -> list[Block]:
     """The thinking that opens a reply: summarized or omitted (empty, signature only), redacted for the test string."""
-    if not _thinking_on(request):
+    if not thinking_on(request):
         return []
     if REDACTED_TRIGGER in prompt:
         return [Block("redacted_thinking", content=_opaque(prompt))]
@@ -350,37 +265,12 @@ def _opaque(seed: str) -> str:
     return base64.b64encode(hashlib.sha512(("redacted" + seed).encode()).digest() * 4).decode()
 
 
-def choose(request: dict) -> Reply:
-    """The scripted reply for a (validated) Messages request."""
-    from . import sandbox, server_tools, structured
-
-    messages = request["messages"]
-    last = messages[-1]
-    prompt = text_of(messages[-1]["content"]) if last["role"] == "user" else text_of(messages[-2]["content"])
+def answer(turn: Turn) -> Reply:
+    """The scripted answer to the prompt (the last rule: it always answers)."""
+    request = turn.request
     system = request.get("system")
     system_text = system if isinstance(system, str) else text_of(system or [])
-
-    if refused := _refusal(prompt):
-        return refused
-    results = _tool_results(last["content"]) if last["role"] == "user" else []
-    thinking = _thinking_blocks(request, prompt, after_tool=bool(results))
-    if resumed := server_tools.resume(request):
-        return resumed
-    if rest := _continuation(request):
-        return Reply([*thinking, Block("text", rest)])
-    if schema := structured.schema_of(request):
-        return Reply([*thinking, Block("text", json.dumps(structured.instance(schema, prompt), ensure_ascii=False))])
-    if results and (finished := sandbox.after_tool_calls(request)):
-        return finished
-    if results and (cited := server_tools.search_result_answer(request)):
-        return Reply([*thinking, *cited.blocks])
-    if results:
-        return Reply([*thinking, _after_tool(results, request)])
-    if served := server_tools.choose(request, prompt):
-        return Reply([*thinking, *served.blocks], stop_reason=served.stop_reason)
-    if call := _tool_call(request, prompt):
-        return Reply([*thinking, *call.blocks], stop_reason=call.stop_reason)
-    answer = _answer_for(prompt, request)
+    said = _answer_for(turn.prompt, request)
     if "pirate" in system_text.lower():
-        answer = Block("text", "Arr! " + answer.text)
-    return Reply([*thinking, answer])
+        said = Block("text", "Arr! " + said.text)
+    return Reply([said])

@@ -8,9 +8,12 @@ null, ``anyOf``/``oneOf``/``allOf`` and ``$ref`` into ``$defs``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zlib
+
+from .model import Block, Reply, Turn
 
 FORMATS = {
     "date": "2026-01-15",
@@ -27,6 +30,13 @@ FORMATS = {
 _BOUND = re.compile(
     r"\b(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems):\s*(-?[\d.]+)"
 )
+
+
+def answer(turn: Turn) -> Reply | None:
+    """The answer as JSON following the schema the request asks for, or None when it asks for none."""
+    if (schema := schema_of(turn.request)) is None:
+        return None
+    return Reply([Block("text", json.dumps(instance(schema, turn.prompt), ensure_ascii=False))])
 
 
 def schema_of(request: dict) -> dict | None:

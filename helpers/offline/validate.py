@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import pydantic
 import typing_extensions as te
 
-from .server_tools import is_paused_turn  # a pause_turn answer sent back is not a prefill
+from .read import is_paused_turn  # a pause_turn answer sent back is not a prefill
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages (docs: "Request size limits")
 MAX_DEPTH = 256  # JSON nesting the local API accepts; deeper would reach Python's recursion limit (RecursionError)

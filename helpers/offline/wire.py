@@ -17,48 +17,11 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass
 
-from .replies import Block, Reply, text_of
+from .model import Block, Cache, Event, Reply
+from .read import count_tokens, fingerprint, input_tokens, make_id, tokens
 
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_TOKEN = re.compile(r" ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d]|\s+")
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    data: dict
-    tokens: int = 0  # output tokens this event carries, for pacing
-
-
-def fingerprint(request: dict) -> str:
-    """A stable hash of what determines the answer (the request minus transport details)."""
-    keep = {k: v for k, v in request.items() if k not in {"stream", "metadata"}}
-    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def make_id(prefix: str, seed: str, salt: str = "") -> str:
-    """An id shaped like the real ones (``msg_01`` + 22 base58 characters), derived from ``seed``."""
-    digest = hashlib.sha256((seed + salt).encode()).digest()
-    return prefix + "01" + "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:22])
-
-
-def tokens(text: str) -> list[str]:
-    """Split text into token-sized pieces (words with their leading space, numbers, punctuation, whitespace)."""
-    return _TOKEN.findall(text)
-
-
-def count_tokens(text: str) -> int:
-    return sum(1 for _ in _TOKEN.finditer(text))  # no list: a 32 MB prompt would hold millions of strings
-
-
-def input_tokens(request: dict) -> int:
-    system = request.get("system")
-    total = count_tokens(system if isinstance(system, str) else text_of(system or []))
-    total += sum(count_tokens(text_of(m.get("content"))) + 4 for m in request["messages"])
-    total += sum(count_tokens(json.dumps(t)) for t in request.get("tools") or [])
-    return max(total, 1)
+__all__ = ["Cache", "Event", "break_json", "count_tokens", "end_early", "events", "fingerprint", "make_id", "message"]
 
 
 def _group(pieces: list[str], rng: random.Random, most: int) -> list[str]:
@@ -87,15 +50,6 @@ CONTAINER_EXPIRES = "2026-12-31T00:00:00Z"
 SERVER_TOOL_COUNTS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
 REDACTED_THINKING_TOKENS = 120  # what a redacted thinking block bills: its text is encrypted, its cost is not
 RESULT_WAIT_TOKENS = 25  # a server tool's run, for pacing: its result block arrives after this many tokens' time
-
-
-@dataclass(frozen=True)
-class Cache:
-    """The prompt-cache outcome of one request, in input tokens (see :mod:`helpers.offline.caching`)."""
-
-    read: int = 0
-    created_5m: int = 0
-    created_1h: int = 0
 
 
 def _usage(input_tokens_: int, output: int, cache: Cache) -> dict:

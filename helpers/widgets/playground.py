@@ -36,7 +36,7 @@ def block_param(block) -> dict:
 
 
 def default_models() -> list[str]:
-    from helpers.offline.replies import MODELS
+    from helpers.models import MODELS
 
     return list(MODELS)
 

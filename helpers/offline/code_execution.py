@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import re
 
-from .replies import Block, Reply, placeholder_input, text_of
-from .server_tools import opaque, server_tool
-from .wire import fingerprint, make_id
+from .model import Block, Reply, Turn
+from .read import fingerprint, make_id, opaque, placeholder_input, server_tool, text_of
 
 SCRIPT = re.compile(r"\b(script|file|save|write|fix|edit)\b", re.I)
 CALCULATION = re.compile(r"(\d+)\s*(?:\*|×|x|times)\s*(\d+)")
@@ -184,10 +183,12 @@ def programmatic(request: dict, prompt: str, version: str) -> Reply | None:
     return Reply([lead, Block("server_tool_use", name="code_execution", input={"code": code}), *calls], "tool_use")
 
 
-def after_tool_calls(request: dict) -> Reply | None:
+def after_tool_calls(turn: Turn) -> Reply | None:
     """The rest of a turn whose code called client tools: the last message holds their results. The code finishes
     (its ``code_execution_tool_result`` answers the server_tool_use of the earlier turn), then the model answers."""
-    messages = request["messages"]
+    messages = turn.request["messages"]
+    if not turn.results:
+        return None
     if len(messages) < 2 or messages[-2].get("role") != "assistant" or not isinstance(messages[-2]["content"], list):
         return None
     earlier = [b for b in messages[-2]["content"] if isinstance(b, dict)]
@@ -217,8 +218,9 @@ def after_tool_calls(request: dict) -> Reply | None:
     )
 
 
-def code_execution(request: dict, prompt: str) -> Reply | None:
+def answer(turn: Turn) -> Reply | None:
     """The reply to a request with the code execution tool, or None when the prompt does not ask to run anything."""
+    request, prompt = turn.request, turn.prompt
     tool = server_tool(request, "code_execution_")
     if tool is None:
         return None
