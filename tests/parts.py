@@ -69,10 +69,14 @@ def find_chromium() -> str | None:
 
 
 def find_hub_proxy() -> str | None:
-    """configurable-http-proxy where the Makefile installs it from npm (.venv/node), else on PATH; it runs on node."""
-    installed = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
-    found = str(installed) if installed.exists() else shutil.which("configurable-http-proxy")
-    return found if found and shutil.which("node") else None
+    """configurable-http-proxy as the hub finds it (`make` installs it from npm), and node, which runs it."""
+    from helpers.hub import proxy_command
+
+    try:
+        found = proxy_command()
+    except RuntimeError:
+        return None
+    return found if shutil.which("node") else None
 
 
 PYTHON = r".venv\Scripts\python" if sys.platform == "win32" else ".venv/bin/python"
