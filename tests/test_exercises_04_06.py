@@ -106,7 +106,7 @@ def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True, flag=Tr
         ({"flag_all": True}, "only in the result of a failed call"),
         ({"flag": "true"}, "'true', a str: the API takes only a JSON boolean"),  # the real API rejects a string
         ({"flag": 1}, "1, a int: the API takes only a JSON boolean"),
-        ({"name_call": False}, '"tool_use_id": block.id'),
+        ({"name_call": False}, "does not name its call"),
     ],
 )
 def test_lesson05_names_each_mistake(options, expected, capsys):

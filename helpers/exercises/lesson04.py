@@ -5,6 +5,8 @@ It makes each failure happen through the local API (in live mode too: faults are
 
 from __future__ import annotations
 
+import socket
+
 import anthropic
 import pydantic
 
@@ -29,7 +31,9 @@ def _faulty(fault: str, messages: list = HAIKU, **options) -> dict:
     return {"messages": messages, "extra_headers": {"x-offline-fault": fault}, **options}
 
 
+NO_SERVER = "no server at all"  # a port where nothing listens: the SDK raises APIConnectionError
 FAILURES = {  # what goes wrong -> the request that makes the local API (or the SDK) fail that way
+    NO_SERVER: _faulty(""),
     "HTTP 529 overloaded": _faulty("http:529"),
     "HTTP 429 rate limited": _faulty("http:429"),
     "error event inside a 200": _faulty("error@6"),
@@ -75,11 +79,20 @@ def check(catch) -> None:
     report(*(_not_classes(catch) or _verdict(catch if isinstance(catch, tuple) else (catch,))))
 
 
+def _nowhere(timeout: anthropic.Timeout) -> anthropic.Anthropic:
+    """A client aimed at a loopback port where nothing listens (the lesson's section 3)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="unused", max_retries=0, timeout=timeout)
+
+
 def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
-    client = connect.client(offline=True, quiet=True, max_retries=0, timeout=anthropic.Timeout(5, read=0.5))
+    timeout = anthropic.Timeout(5, read=0.5)
+    client = connect.client(offline=True, quiet=True, max_retries=0, timeout=timeout)
     missed = []
     for what, request in FAILURES.items():
-        err = _failure(client, request)
+        err = _failure(_nowhere(timeout) if what == NO_SERVER else client, request)
         caught = isinstance(err, classes)
         print(f"  {'caught' if caught else 'MISSED'}  {what:<28} {type(err).__name__}")
         if not caught:
@@ -90,6 +103,13 @@ def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
             "a dropped or stalled stream escapes your except clause",
             "those are not anthropic errors: section 6 prints the classes a drop belongs to; which one covers a "
             "stall too?",
+        )
+    if any(isinstance(err, anthropic.APIConnectionError) for err in missed):
+        return (
+            False,
+            "with no server to answer, the SDK's APIConnectionError escapes your except clause",
+            "APIConnectionError is no APIStatusError: the API never answered. Section 2 prints the family both "
+            "belong to",
         )
     if any(isinstance(err, anthropic.APIError) for err in missed):
         return (

@@ -45,6 +45,15 @@ def _handling(err: LearnerError, run_tool: Callable) -> BaseException | None:
     return handled if handled.__traceback__.tb_frame.f_code is getattr(run_tool, "__code__", None) else None
 
 
+def _says_something(content) -> bool:
+    """Whether a tool_result's content holds any words: a non-blank string, or a text block with some."""
+    if isinstance(content, str):
+        return bool(content.strip())
+    if isinstance(content, list):
+        return any(isinstance(b, dict) and str(b.get("text", "")).strip() for b in content)
+    return False
+
+
 def check(run_tool: Callable, tools: list) -> None:
     """Run ``run_tool`` on a call that works (Paris) and one that fails (Atlantis), send both results back, and
     print PASS or NOT YET."""
@@ -75,7 +84,11 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
             )
         _expect_tool_result(result)
         if result.get("tool_use_id") != block.id:
-            return False, "the tool_result does not name its call", '"tool_use_id": block.id'
+            return (
+                False,
+                "the tool_result does not name its call",
+                "Claude may call several tools at once: which field of block tells this call from the others?",
+            )
         flag = result.get("is_error", False)
         if not isinstance(flag, bool):
             return (
@@ -88,7 +101,7 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
             model=MODEL, max_tokens=1024, tools=tools, messages=turn, extra_headers=HEADERS
         ) as s:
             answer = s.get_final_text()
-        outcomes[city] = (flag, answer)
+        outcomes[city] = (flag, answer, result.get("content"))
         print(f"  {city:<9} is_error={outcomes[city][0]!s:<5} → {answer}")
     if outcomes["Paris"][0]:
         return (
@@ -101,5 +114,11 @@ def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
             False,
             "Claude was told the failed call for Atlantis succeeded",
             "the Try it text names the field that marks a tool_result as an error message",
+        )
+    if not _says_something(outcomes["Atlantis"][2]):
+        return (
+            False,
+            "the error result for Atlantis carries no message: Claude learns that the call failed, not why",
+            "the exception you caught says what went wrong: send its words along in the result",
         )
     return True, "run_tool reports a result for Paris and an error for Atlantis, and Claude answers both", ""

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 
 from helpers.exercises import report
+from helpers.offline.replies import NOT_A_PIRATE
 
-# Words a pirate's answer can hardly do without. Offline, a system prompt that mentions a pirate makes the local API
+# Words a pirate's answer can hardly do without. Offline, a system prompt that asks for a pirate makes the local API
 # begin its answer with "Arr!"; live, Claude picks its own words, and any of these will do.
 PIRATE = re.compile(
     r"\b(arr+|ahoy|avast|matey|me hearties|aye|ye|yer|yo[- ]ho|scallywag|landlubber|plunder|booty|grog|buccaneer|parrot)\b",
     re.I,
 )
-# A system prompt that mentions pirates only to forbid them ("Never talk like a pirate.") asks for no pirate: the
-# local API, which adds "Arr!" whenever a system prompt says "pirate", must not let it pass.
-NEGATED = re.compile(r"\b(no|not|never|don'?t|do not|avoid|without|stop|nothing like)\b[^.!?\n]*\bpirat", re.I)
 
 
 def _text(message, which: str) -> str:
@@ -33,7 +31,7 @@ def check_pirate(system: str, left, right) -> None:
 
 
 def _verdict(system: str, plain: str, right, pirate: str) -> tuple[bool, str, str]:
-    if NEGATED.search(system):
+    if NOT_A_PIRATE.search(system):  # the local API would not say "Arr!": say why
         return (
             False,
             f"SYSTEM asks for anything but a pirate: {system[:60]!r}",

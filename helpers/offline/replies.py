@@ -202,6 +202,21 @@ def _after_tool(results: list[dict]) -> Block:
     return Block("text", f"The tool returned: {outcome}. That's the answer to your question.")
 
 
+# A system prompt that makes Claude a pirate: it names one (or a famous one, or what sailors call one) and does not
+# forbid it. "Never break character" is no ban: the negation must not be about breaking, dropping or leaving it.
+PIRATE_PERSONA = re.compile(r"\b(pirat|buccaneer|blackbeard|corsair|privateer|sea dog|sea wolf)", re.I)
+NOT_A_PIRATE = re.compile(
+    r"\b(no|not|never|don'?t|do not|avoid|without|stop|nothing like)\b"
+    r"(?![^.!?\n]*\b(break|breaking|drop|dropping|leave|leaving|forget|forgetting)\b)[^.!?\n]*\bpirat",
+    re.I,
+)
+
+
+def asks_for_a_pirate(system: str) -> bool:
+    """Whether a system prompt asks for a pirate's voice (what the local API answers with "Arr!")."""
+    return bool(PIRATE_PERSONA.search(system)) and not NOT_A_PIRATE.search(system)
+
+
 CONTINUE = re.compile(r"\b(continue|carry on|keep going|go on|finish)\b", re.I)
 
 
@@ -271,6 +286,6 @@ def answer(turn: Turn) -> Reply:
     system = request.get("system")
     system_text = system if isinstance(system, str) else text_of(system or [])
     said = _answer_for(turn.prompt, request)
-    if "pirate" in system_text.lower():
+    if asks_for_a_pirate(system_text):
         said = Block("text", "Arr! " + said.text)
     return Reply([said])

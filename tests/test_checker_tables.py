@@ -1,0 +1,411 @@
+"""Every checker of lessons 00-09 judged by a table: answers a learner would plausibly write that are wrong (each
+NOT YET, with a hint that points at the mistake without handing over the answer) and right answers written unlike
+the solution file (each PASS). The streams are real: the SDK against the local API at instant pace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import anthropic
+import httpx2
+import pydantic
+import pytest
+
+from helpers.demo_tool import WEATHER_TOOL
+from helpers.exercises import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+)
+
+from .conftest import MODEL
+from .test_exercises_00_03 import exercise, run_cell, settle
+
+HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
+TOOLS = [WEATHER_TOOL]
+
+
+def verdict(capsys) -> str:
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines and lines[-1].startswith(("PASS ✓", "NOT YET ✗")), lines
+    return lines[-1]
+
+
+def assert_not_yet(out: str, expected: str, answer_words: tuple[str, ...]) -> None:
+    """NOT YET naming ``expected``, with a hint that holds none of ``answer_words``."""
+    assert out.startswith("NOT YET ✗") and expected in out, out
+    assert " — hint: " in out, f"no hint: {out}"
+    hint = out.split(" — hint: ", 1)[1]
+    assert hint.strip(), out
+    assert not [w for w in answer_words if w in hint], f"the hint hands over the answer: {hint}"
+
+
+# -- 00: max_tokens for the whole haiku -------------------------------------------------------------------------------
+
+WRONG_00 = [
+    ({"max_tokens": 8}, "stop_reason 'max_tokens'"),  # the starting state
+    ({"max_tokens": 12}, "stop_reason 'max_tokens'"),  # raised, not enough
+    ({"max_tokens": 200, "stop_sequences": ["\n"]}, "stop_reason 'stop_sequence'"),  # "stop after the first line"
+]
+
+
+@pytest.mark.parametrize(("options", "expected"), WRONG_00)
+def test_00_wrong(options, expected, client, capsys):
+    with client.messages.stream(model=MODEL, messages=HAIKU, **options) as stream:
+        lesson00.check_whole_answer(stream.get_final_message())
+    assert_not_yet(verdict(capsys), expected, ("200", "1024", "100"))
+
+
+@pytest.mark.parametrize("max_tokens", [64, 4096])
+def test_00_right(max_tokens, client, capsys):
+    with client.messages.stream(model=MODEL, max_tokens=max_tokens, messages=HAIKU) as stream:
+        lesson00.check_whole_answer(stream.get_final_message())
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 01: is_complete --------------------------------------------------------------------------------------------------
+
+WRONG_01 = [
+    (lambda m: m.stop_reason != "max_tokens", "'tool_use' was complete"),
+    (lambda m: m.stop_reason == "end_turn", "'stop_sequence' was not complete"),
+    (lambda m: m.stop_reason not in ("max_tokens", "tool_use", "pause_turn"), "'refusal' was complete"),
+    (lambda m: bool(m.content), "was complete"),  # "it has content, so it's done"
+]
+
+
+@pytest.mark.parametrize(("is_complete", "expected"), WRONG_01)
+def test_01_wrong(is_complete, expected, client, capsys):
+    lesson01.check_is_complete(is_complete, client)
+    assert_not_yet(verdict(capsys), expected, ("in (", "==", '"end_turn", "stop_sequence"'))
+
+
+def complete_by_set(message):
+    finished = {"stop_sequence", "end_turn"}
+    return message.stop_reason in finished
+
+
+def complete_by_match(message):
+    match message.stop_reason:
+        case "end_turn" | "stop_sequence":
+            return True
+        case _:
+            return False
+
+
+@pytest.mark.parametrize("is_complete", [complete_by_set, complete_by_match])
+def test_01_right(is_complete, client, capsys):
+    lesson01.check_is_complete(is_complete, client)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 02: is_text ------------------------------------------------------------------------------------------------------
+
+WRONG_02 = [
+    (lambda e: e.type == "content_block_delta", "carrying 'input_json_delta'"),
+    (lambda e: e.type == "text", "'text' events repeat it"),
+    (lambda e: e.type == "content_block_delta" and e.delta.type != "input_json_delta", "carrying 'citations_delta'"),
+    (lambda e: e.type == "content_block_delta" and e.index == 0, "the final message has"),
+]
+
+
+@pytest.mark.parametrize(("is_text", "expected"), WRONG_02)
+def test_02_wrong(is_text, expected, client, capsys):
+    lesson02.check_is_text(is_text, client)
+    assert_not_yet(verdict(capsys), expected, ("'text_delta'", '"text_delta"'))
+
+
+def is_text_by_delta(event):
+    return event.type == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta"
+
+
+def is_text_by_isinstance(event):
+    return isinstance(event, anthropic.types.RawContentBlockDeltaEvent) and isinstance(
+        event.delta, anthropic.types.TextDelta
+    )
+
+
+@pytest.mark.parametrize("is_text", [is_text_by_delta, is_text_by_isinstance])
+def test_02_right(is_text, client, capsys):
+    lesson02.check_is_text(is_text, client)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 03: three streams at once (the Try it cell run with its marked line replaced) -----------------------------------
+
+WRONG_03 = [
+    ("answers = [await ask(prompt) for prompt in PROMPTS]", "one after another"),  # the starting state
+    ("answers = asyncio.gather(*(ask(prompt) for prompt in PROMPTS))", "nobody awaited"),
+    ("answers = [ask(prompt) for prompt in PROMPTS]", "nobody awaited"),
+    ("answers = [await asyncio.create_task(ask(p)) for p in PROMPTS]", "one after another"),  # each awaited at once
+]
+RIGHT_03 = [
+    "answers = list(await asyncio.gather(*[asyncio.create_task(ask(p)) for p in PROMPTS]))",
+    "tasks = [asyncio.create_task(ask(p)) for p in PROMPTS]; answers = [await t for t in tasks]",
+]
+
+
+async def run_03(line: str, api, capsys) -> str:
+    client = anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)
+    try:
+        await run_cell(exercise(line), {"asyncio": asyncio, "time": time, "client": client, "MODEL": MODEL})
+        out = verdict(capsys)
+        await settle()
+        return out
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(("line", "expected"), WRONG_03)
+async def test_03_wrong(line, expected, api, capsys):
+    assert_not_yet(await run_03(line, api, capsys), expected, ("gather(", "await asyncio"))
+
+
+@pytest.mark.parametrize("line", RIGHT_03)
+async def test_03_right(line, api, capsys):
+    assert (await run_03(line, api, capsys)).startswith("PASS ✓")
+
+
+# -- 04: the except clause ----------------------------------------------------------------------------------------------
+
+WRONG_04 = [
+    ((anthropic.APIConnectionError, anthropic.RateLimitError), "dropped or stalled"),  # the starting state
+    # catches the statuses, the transport and the parser, and lets the lesson's APIConnectionError escape
+    ((anthropic.APIStatusError, httpx2.TransportError, ValueError), "APIConnectionError escapes"),
+    ((anthropic.APIError, httpx2.TransportError), "cannot parse escapes"),
+    ((anthropic.APIError, httpx2.RemoteProtocolError, ValueError), "dropped or stalled"),  # the drop, not the stall
+    (Exception, "catch-all"),
+]
+RIGHT_04 = [
+    (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, ValueError),
+    (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError, pydantic.ValidationError, ValueError),
+]
+
+
+@pytest.mark.parametrize(("catch", "expected"), WRONG_04)
+def test_04_wrong(catch, expected, capsys):
+    lesson04.check(catch)
+    assert_not_yet(verdict(capsys), expected, ("TransportError", "APIError,", "(anthropic.APIError"))
+
+
+@pytest.mark.parametrize("catch", RIGHT_04)
+def test_04_right(catch, capsys):
+    lesson04.check(catch)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 05: the tool_result of a failed call -------------------------------------------------------------------------------
+
+
+def weather(block) -> str:
+    if block.input["location"] != "Paris":
+        raise ValueError(f"no weather data for {block.input['location']!r}")
+    return json.dumps({"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"})
+
+
+def flags_without_content(block):  # Claude hears that it failed, never why
+    try:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+    except ValueError:
+        return {"type": "tool_result", "tool_use_id": block.id, "is_error": True}
+
+
+def flags_with_blank_content(block):
+    try:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+    except ValueError:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": "", "is_error": True}
+
+
+def message_without_flag(block):  # the starting state
+    try:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+    except ValueError as err:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": str(err)}
+
+
+def flag_as_string(block):
+    try:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
+    except ValueError as err:
+        return {"type": "tool_result", "tool_use_id": block.id, "content": str(err), "is_error": "true"}
+
+
+WRONG_05 = [
+    (message_without_flag, "Claude was told the failed call for Atlantis succeeded"),
+    (flags_without_content, "carries no message"),
+    (flags_with_blank_content, "carries no message"),
+    (flag_as_string, "the API takes only a JSON boolean"),
+]
+
+
+def error_as_text_blocks(block):
+    result = {"type": "tool_result", "tool_use_id": block.id}
+    try:
+        result["content"] = [{"type": "text", "text": weather(block)}]
+    except Exception as exc:  # noqa: BLE001 - any failure of the tool goes back to Claude
+        result.update(is_error=True, content=[{"type": "text", "text": f"Error: {exc}"}])
+    return result
+
+
+def flag_everywhere(block):
+    ok, content = True, ""
+    try:
+        content = weather(block)
+    except ValueError as err:
+        ok, content = False, repr(err)
+    return {"type": "tool_result", "tool_use_id": block.id, "content": content, "is_error": not ok}
+
+
+@pytest.mark.parametrize(("run_tool", "expected"), WRONG_05)
+def test_05_wrong(run_tool, expected, capsys):
+    lesson05.check(run_tool, TOOLS)
+    assert_not_yet(verdict(capsys), expected, ('"is_error": True', "str(err)", "is_error=True"))
+
+
+@pytest.mark.parametrize("run_tool", [error_as_text_blocks, flag_everywhere])
+def test_05_right(run_tool, capsys):
+    lesson05.check(run_tool, TOOLS)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 06: the assistant turn after a tool call with thinking on -----------------------------------------------------
+
+WRONG_06 = [
+    (lambda f: {"role": "assistant", "content": [b for b in f.content if b.type != "thinking"]}, "thinking block"),
+    (lambda f: {"role": "assistant", "content": [b for b in f.content if b.type == "tool_use"]}, "thinking block"),
+    (lambda f: {"role": "assistant", "content": [*f.content[1:], f.content[0]]}, "must start with its thinking"),
+    (
+        lambda f: {
+            "role": "assistant",
+            "content": [{"type": "thinking", "thinking": f.content[0].thinking, "signature": ""}, *f.content[1:]],
+        },
+        "signature no longer matches",
+    ),
+]
+
+
+@pytest.mark.parametrize(("assistant_turn", "expected"), WRONG_06)
+def test_06_wrong(assistant_turn, expected, capsys):
+    lesson06.check(assistant_turn, TOOLS)
+    assert_not_yet(verdict(capsys), expected, ("final.content}", "content=final.content"))
+
+
+def turn_by_copy(final):
+    return {"role": "assistant", "content": list(final.content)}
+
+
+def turn_by_dump(final):
+    return final.model_dump(include={"role", "content"}, exclude_none=True)
+
+
+@pytest.mark.parametrize("assistant_turn", [turn_by_copy, turn_by_dump])
+def test_06_right(assistant_turn, capsys):
+    lesson06.check(assistant_turn, TOOLS)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 07: resume a paused turn ----------------------------------------------------------------------------------------
+
+WRONG_07 = [
+    (lambda messages, paused: [*messages, {"role": "user", "content": "Please continue."}], "not in the request"),
+    (
+        lambda messages, paused: [
+            *messages,
+            {"role": "assistant", "content": paused.content},
+            {"role": "user", "content": "continue"},
+        ],
+        "a message follows the paused turn",
+    ),
+    (lambda messages, paused: [messages[-1], {"role": "assistant", "content": paused.content}], "conversation"),
+    (lambda messages, paused: [*messages, {"role": "assistant", "content": paused.content[-1:]}], "changed"),
+]
+
+
+@pytest.mark.parametrize(("resume", "expected"), WRONG_07)
+def test_07_wrong(resume, expected, capsys):
+    lesson07.check(resume)
+    assert_not_yet(verdict(capsys), expected, ('"content": paused.content}]', "[*messages, {"))
+
+
+def resume_by_append(messages, paused):
+    sent = list(messages)
+    sent.append({"role": paused.role, "content": paused.content})
+    return sent
+
+
+def resume_by_dump(messages, paused):
+    return messages + [paused.model_dump(include={"role", "content"})]
+
+
+@pytest.mark.parametrize("resume", [resume_by_append, resume_by_dump])
+def test_07_right(resume, capsys):
+    lesson07.check(resume)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 08: framing any text as one SSE event -------------------------------------------------------------------------
+
+WRONG_08 = [
+    (lambda text: f"data: {text}\n\n", "NOT YET"),  # the tutorial's framing
+    (lambda text: f"data: {json.dumps(text)}\n\n", "NOT YET"),  # a JSON string, not an object with text
+    (lambda text: "data: " + text.replace("\n", " ") + "\n\n", "NOT YET"),  # the newlines flattened away
+]
+
+
+@pytest.mark.parametrize(("frame_text", "expected"), WRONG_08)
+def test_08_wrong(frame_text, expected, capsys):
+    lesson08.check_framing(frame_text)
+    assert_not_yet(verdict(capsys), expected, ("json.dumps({", "json.dumps({'text'"))
+
+
+@pytest.mark.parametrize(
+    "frame_text",
+    [
+        lambda text: "event: text\ndata: " + json.dumps({"text": text}, ensure_ascii=False) + "\n\n",
+        lambda text: (
+            b"event: text\r\ndata: " + json.dumps({"text": text}, separators=(",", ":")).encode() + b"\r\n\r\n"
+        ),
+    ],
+)
+def test_08_right(frame_text, capsys):
+    lesson08.check_framing(frame_text)
+    assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 09: a system prompt for a pirate --------------------------------------------------------------------------------
+
+WRONG_09 = [
+    ("You are a helpful assistant.", "doesn't sound like a pirate"),  # the starting state
+    ("Never talk like a pirate.", "anything but a pirate"),
+    ("Don't answer like a pirate would, just write the haiku.", "anything but a pirate"),
+    ("Write the haiku in English.", "doesn't sound like a pirate"),
+]
+RIGHT_09 = [
+    "You are Captain Blackbeard, a salty sea dog who has sailed the seven seas for forty years.",
+    "You are a pirate. Never break character as a pirate.",
+]
+
+
+async def final(aclient, **options):
+    async with aclient.messages.stream(model=MODEL, max_tokens=300, messages=HAIKU, **options) as stream:
+        return await stream.get_final_message()
+
+
+@pytest.mark.parametrize(("system", "expected"), WRONG_09)
+async def test_09_wrong(system, expected, aclient, capsys):
+    lesson09.check_pirate(system, await final(aclient), await final(aclient, system=system))
+    assert_not_yet(verdict(capsys), expected, ("You are a pirate",))
+
+
+@pytest.mark.parametrize("system", RIGHT_09)
+async def test_09_right(system, aclient, capsys):
+    lesson09.check_pirate(system, await final(aclient), await final(aclient, system=system))
+    assert verdict(capsys).startswith("PASS ✓")
