@@ -40,6 +40,7 @@ import httpx2
 import psutil
 
 from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
+from helpers.web.framing import Reader, text_of
 
 LESSON = ROOT / "notebooks" / "01_text_stream.ipynb"
 RELAY_PROMPT = "Write a haiku about debugging."
@@ -195,22 +196,19 @@ class Learner:
             "Accept": "text/event-stream",
         }
         body = {"messages": [{"role": "user", "content": RELAY_PROMPT}]}
-        started, event, texts = time.monotonic(), "message", []
+        started, reader, events = time.monotonic(), Reader(), []
         async with self.http.stream("POST", page_path + "chat", json=body, headers=headers) as response:
             if response.status_code != 200:
                 await response.aread()
                 expect(response, 200)
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    if event == "text":
-                        if self.ttft_relay is None:
-                            self.ttft_relay = time.monotonic() - started
-                        texts.append(json.loads(line[5:])["text"])
-                    elif event == "error":
-                        raise Refused(f"the relay sent an error event: {line[5:].strip()}")
-        self.relay_text = "".join(texts)
+            async for chunk in response.aiter_bytes():
+                for event in reader.feed(chunk):
+                    if event.event == "text" and self.ttft_relay is None:
+                        self.ttft_relay = time.monotonic() - started
+                    elif event.event == "error":
+                        raise Refused(f"the relay sent an error event: {event.data}")
+                    events.append(event)
+        self.relay_text = text_of(events)
         if not self.relay_text:
             raise Refused("the relay streamed no text")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import psutil
 from jupyter_client.manager import start_new_kernel
+
+from helpers.net import free_port
 
 MIB = 1024 * 1024
 TOKEN = "bench-kernel-memory"
@@ -82,12 +83,6 @@ def kernel_figures(env: dict) -> dict[str, tuple[float, float]]:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, method: str = "GET") -> bytes:

@@ -31,6 +31,7 @@ import psutil
 from pydantic import BaseModel
 
 from helpers.web import Reader
+from helpers.web.framing import text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -294,16 +295,6 @@ def body_of(raw: bytes) -> bytes:
     return b"".join(out)
 
 
-def text_of(raw: bytes) -> str:
-    pieces = []
-    for event in Reader().feed(body_of(raw)):
-        if event.event == "text":
-            pieces.append(json.loads(event.data)["text"])
-        elif event.event == "content_block_delta":
-            pieces.append(json.loads(event.data)["delta"].get("text", ""))
-    return "".join(pieces)
-
-
 async def burst(target: Target, n: int) -> dict:
     """``n`` streams asked for at the same instant: TTFT p50/p99/max, and every text."""
     results = await asyncio.wait_for(asyncio.gather(*(one_stream(target, keep=True) for _ in range(n))), 120)
@@ -312,7 +303,7 @@ async def burst(target: Target, n: int) -> dict:
         "p50": statistics.median(ttfts),
         "p99": p99(ttfts),
         "max": ttfts[-1],
-        "texts": [text_of(r["raw"]) for r in results],
+        "texts": [text_of(Reader().feed(body_of(r["raw"]))) for r in results],
     }
 
 

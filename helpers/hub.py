@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import httpx2
 import psutil
+
+from helpers.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "course-hub-test-password"  # the test hub's fixed password: loopback only, never a real hub's
@@ -80,12 +81,6 @@ c.Spawner.pre_spawn_hook = copy_course
 c.Spawner.args.append("--KernelManager.transport=ipc")
 c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime"] + "/" + spawner.user.name
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def proxy_command() -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from helpers import check as env_check
+from helpers.net import free_port
 from helpers.offline import start
 
 from .conftest import ROOT
@@ -40,12 +40,6 @@ def statuses(output: str) -> dict[str, list[str]]:
         if m := re.match(r"^(OK|WARN|FAIL|SKIP) +(lab extensions|local API|live API|\w+) ", line):
             out.setdefault(m.group(2), []).append(m.group(1))
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_offline_everything_ok_and_the_key_never_printed(tmp_path):

@@ -18,6 +18,7 @@ import anthropic
 import httpx2
 import pytest
 
+from helpers.net import free_port
 from helpers.offline import replies
 from helpers.offline import start as start_api
 from helpers.offline.server import DeadlineH11Protocol, serve_in_thread
@@ -61,12 +62,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,9 @@ import httpx2
 import pytest
 
 from helpers import proxy
+from helpers.net import free_port
 from helpers.offline import start
+from helpers.web.framing import Event, events, text_of
 
 from .conftest import ROOT
 
@@ -27,23 +28,6 @@ PREFIX = "/user/learner/"
 TOKEN = "proxy-test-token"
 PROMPT = "Count to 40"
 ANSWER = ", ".join(str(n) for n in range(1, 41)) + "."
-
-
-def events(lines):
-    """``(event, data)`` pairs from SSE lines, yielded as each arrives."""
-    name = "message"
-    for line in lines:
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            yield name, line[5:].strip()
-            name = "message"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -127,20 +111,14 @@ def behind_hub(monkeypatch):
     monkeypatch.delenv("JUPYTER_SERVER_URL", raising=False)
 
 
-def read_stream(response, upstream) -> tuple[list[tuple[str, str]], int]:
+def read_stream(response, upstream) -> tuple[list[Event], int]:
     """All events of an SSE response, and how many upstream streams had completed when the first text arrived."""
     got, completed_at_first_text = [], None
-    for event in events(response.iter_lines()):
+    for event in events(response.iter_bytes()):
         got.append(event)
-        if event[0] == "text" and completed_at_first_text is None:
+        if event.event == "text" and completed_at_first_text is None:
             completed_at_first_text = upstream.stats()["streams_completed"]
     return got, completed_at_first_text
-
-
-def joined_text(got) -> str:
-    import json
-
-    return "".join(json.loads(data)["text"] for name, data in got if name == "text")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -172,8 +150,8 @@ def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, 
     assert completed_at_first_text == before, (
         "the first event arrived only after the upstream stream had ended: the proxy buffered it"
     )
-    assert joined_text(got) == ANSWER
-    assert [name for name, _ in got[-2:]] == ["stop", "done"]
+    assert text_of(got) == ANSWER
+    assert [e.event for e in got[-2:]] == ["stop", "done"]
     assert upstream.stats()["streams_completed"] == before + 1
 
 
@@ -185,7 +163,7 @@ def test_chat_post_streams_through_the_proxy_when_it_asks_for_an_event_stream(se
         assert r.status_code == 200
         got, completed_at_first_text = read_stream(r, upstream)
     assert completed_at_first_text == before
-    assert joined_text(got) == ANSWER
+    assert text_of(got) == ANSWER
 
 
 def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, http, behind_hub):
@@ -202,8 +180,8 @@ def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, h
             params={"message": "Count to 3"},
             headers={"Accept": "text/event-stream"},
         ) as r:
-            got = list(events(r.iter_lines()))
-    assert joined_text(got) == "1, 2, 3."
+            got = list(events(r.iter_bytes()))
+    assert text_of(got) == "1, 2, 3."
 
 
 HUB = "hub.example.org"  # the public name a hub's users reach the notebook server by
@@ -221,7 +199,7 @@ def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_s
         "GET", url, params=params, headers={"Host": HUB, "Sec-Fetch-Site": "same-origin", "Accept": "text/event-stream"}
     ) as r:
         assert r.status_code == 200
-        assert joined_text(list(events(r.iter_lines()))) == "1, 2, 3."
+        assert text_of(list(events(r.iter_bytes()))) == "1, 2, 3."
 
 
 def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server, http, behind_hub):
@@ -235,8 +213,8 @@ def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server
     with start_relay(allowed_hosts=[HUB]) as relay:
         url = server + proxy.page_url("/chat", local_url=relay.url)
         with http.stream("GET", url, params={"message": "Count to 3"}, headers=headers) as r:
-            got = list(events(r.iter_lines()))
-    assert joined_text(got) == "1, 2, 3."
+            got = list(events(r.iter_bytes()))
+    assert text_of(got) == "1, 2, 3."
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from helpers.offline import replies
 from helpers.offline import start as start_api
 from helpers.web import Reader, frame, naive_frame, parse, start
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS, MAX_MESSAGES
+from helpers.web.framing import text_of
 
 from .conftest import MODEL, ROOT
 
@@ -46,10 +47,6 @@ def events_of(response: httpx2.Response) -> list:
     return parse(response.content)
 
 
-def text_of(events) -> str:
-    return "".join(json.loads(e.data)["text"] for e in events if e.event == "text")
-
-
 def chat(relay, content: str) -> httpx2.Response:
     return httpx2.post(f"{relay.url}/chat", json={"messages": [{"role": "user", "content": content}]}, timeout=30)
 
@@ -70,6 +67,19 @@ def test_naive_framing_loses_text_after_a_newline_and_json_framing_keeps_it():
 def test_frame_round_trips_any_text(text):
     (event,) = parse(frame("text", {"text": text}))
     assert json.loads(event.data)["text"] == text
+
+
+def test_text_of_reads_the_relays_events_and_the_apis_text_deltas_alike():
+    relay = frame("text", {"text": "Hel"}) + frame("text", {"text": "lo"}) + frame("done", {})
+    api = b"".join(
+        frame("content_block_delta", {"index": 0, "delta": {"type": kind, key: value}})
+        for kind, key, value in [
+            ("text_delta", "text", "Hel"),
+            ("input_json_delta", "partial_json", "{"),
+            ("text_delta", "text", "lo"),
+        ]
+    )
+    assert text_of(parse(relay)) == text_of(parse(api)) == "Hello"
 
 
 def test_reader_handles_events_split_anywhere():

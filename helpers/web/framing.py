@@ -8,7 +8,9 @@ escapes every newline and so always fits on one line.
 from __future__ import annotations
 
 import codecs
+import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from helpers.offline import sse
@@ -78,3 +80,21 @@ class Reader:
 def parse(body: bytes | str) -> list[Event]:
     """All complete events in an SSE body."""
     return Reader().feed(body)
+
+
+def events(chunks: Iterable[bytes | str]) -> Iterator[Event]:
+    """Each event as soon as it is complete, from a body read in chunks (``response.iter_bytes()``)."""
+    reader = Reader()
+    for chunk in chunks:
+        yield from reader.feed(chunk)
+
+
+def text_of(events: Iterable[Event]) -> str:
+    """The answer's text in a stream: the relay's ``text`` events, or the Messages API's text deltas."""
+    pieces = []
+    for event in events:
+        if event.event == "text":
+            pieces.append(json.loads(event.data)["text"])
+        elif event.event == "content_block_delta":
+            pieces.append(json.loads(event.data)["delta"].get("text", ""))
+    return "".join(pieces)

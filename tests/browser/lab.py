@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+
+from helpers.net import free_port
 
 from ..parts import need
 
@@ -76,12 +77,6 @@ def copy_notebook(source: Path, root: Path, clear_outputs: bool = True) -> str:
                 cell.outputs, cell.execution_count = [], None
     nbformat.write(notebook, root / source.name)
     return source.name
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class JupyterLab:
