@@ -7,19 +7,20 @@ STAMP  := $(VENV)/.installed
 HUB_STAMP := $(VENV)/.hub-installed
 CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; needs node and npm)
 
-.PHONY: lab test unit lint nbval outputs bench record check hub clean
+.PHONY: lab test unit lint lock nbval outputs bench record check hub clean
 
 # Create the virtual environment and install the course (re-runs only when a requirements file changes).
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.10 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+# Every package, direct or not, at its version in requirements.lock.
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	@touch $(STAMP)
 
 # JupyterHub and nbgitpuller in the same venv (it is the learners' single-user environment too).
 $(HUB_STAMP): $(STAMP) requirements-hub.txt
-	$(BIN)/python -m pip install --quiet -r requirements-hub.txt
+	$(BIN)/python -m pip install --quiet -r requirements-hub.txt -c requirements.lock
 	@touch $(HUB_STAMP)
 
 # The hub's proxy from npm into .venv/node (helpers/hub.py finds it there). `make hub` needs it; `make test` installs
@@ -56,7 +57,9 @@ test: $(HUB_STAMP) lint
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not hub and not nbval" $(PYTEST_ARGS)
 
-lint: $(STAMP)
+## lint: ruff over the code and the notebooks; requirements.lock is current (tools/check_lock.py, offline)
+lint: $(HUB_STAMP)
+	$(BIN)/python tools/check_lock.py
 	$(BIN)/ruff check helpers tests bench tools notebooks
 	$(BIN)/ruff format --check helpers tests bench tools notebooks
 
@@ -80,6 +83,12 @@ check: $(STAMP)
 ## record: run the course live and save every stream as a cassette in cassettes/
 record: $(STAMP)
 	$(BIN)/python tools/record_course.py
+
+## lock: rewrite requirements.lock after a pin changes in requirements*.txt (uv: every platform, Python >= 3.11;
+## versions already locked are kept where they still fit), then `make` installs it
+lock: $(STAMP)
+	$(BIN)/uv pip compile --universal --python-version 3.11 --quiet --no-emit-package streaming-claude-course \
+	  --custom-compile-command "make lock" requirements-dev.txt requirements-hub.txt -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts

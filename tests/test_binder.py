@@ -78,7 +78,7 @@ def through_start(built, *command, **extra) -> subprocess.CompletedProcess:
 
 def test_binder_reads_its_own_folder_and_pins_the_course_requirements():
     lines = [line.split("#")[0].strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
-    assert [line for line in lines if line] == ["-r ../requirements.txt"]
+    assert [line for line in lines if line] == ["-r ../requirements.txt", "-c ../requirements.lock"]
     assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.")
     assert os.access(ROOT / "binder" / "start", os.X_OK)
 

@@ -6,6 +6,7 @@ the read timeout, or a client / kernel / relay that no longer answers the next r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -20,18 +21,27 @@ def test_fault(api, caller, fault):
     assert matrix.check(caller, fault, api.url) == []
 
 
+# What the matrix leaves to other tests, and why: every other setting of a fault (a field of faults.Faults) needs a row.
+ELSEWHERE = {
+    "times": "http:STATUS*K fails only the first K attempts; the matrix's callers never retry (test_offline_api)",
+    "error_type": "error@N:TYPE picks another type for the same error event (test_offline_api)",
+    "badjson_at": "breaks a tool input, which the matrix's text prompt has none of (test_offline_stream_types)",
+    "tool_error": "fails a server tool, which the matrix's text prompt calls none of (test_offline_every_block)",
+}
+
+
 def test_the_matrix_covers_every_fault_the_local_api_injects():
     from helpers.offline import faults
 
-    kinds = {spec.split("@")[0].split(":")[0] for spec in matrix.FAULTS}
-    statuses = {int(spec.split(":")[1]) for spec in matrix.FAULTS if spec.startswith("http:")}
-    # badjson@N breaks a tool input, which the matrix's text prompt has none of: test_offline_stream_types covers it
-    assert kinds == {"http", "error", "drop", "stall", "garbage", "stop"}
-    stops = {faults.parse(spec).stop_reason for spec in matrix.FAULTS if spec.startswith("stop:")}
-    assert stops == set(faults.STOP_REASONS)  # a row per stop reason the SDK knows
+    parsed = [faults.parse(spec) for spec in matrix.FAULTS]
+    assert all(parsed), "every row is a fault the local API knows"
+    set_by_rows = {f.name for row in parsed for f in dataclasses.fields(row) if getattr(row, f.name) != f.default}
+    every_field = {f.name for f in dataclasses.fields(faults.Faults)}
+    assert set(ELSEWHERE) <= every_field, "ELSEWHERE names only fields that exist"
+    assert set_by_rows | set(ELSEWHERE) == every_field, "a new kind of fault needs a matrix row (or a reason here)"
+    assert {row.stop_reason for row in parsed if row.stop_reason} == set(faults.STOP_REASONS)  # each the SDK knows
+    statuses = {row.status for row in parsed if row.status}
     assert statuses == set(faults.ERROR_TYPES) - {400}  # 400 is the local API's answer to a bad request, not a fault
-    for spec in matrix.FAULTS:
-        assert faults.parse(spec), f"{spec} is not a fault the local API knows"
 
 
 def test_the_table_counts_what_passed():
