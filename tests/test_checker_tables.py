@@ -71,38 +71,96 @@ def test_00_right(max_tokens, client, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 01: is_complete --------------------------------------------------------------------------------------------------
+# -- 01: the streaming loop -------------------------------------------------------------------------------------------
+
+
+def shows_nothing(client, messages, show):  # the starting state
+    return "", False
+
+
+def shows_after_the_stream(client, messages, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+        pieces = list(stream.text_stream)
+        message = stream.get_final_message()
+    for piece in pieces:
+        show(piece)
+    return "".join(pieces), message.stop_reason == "end_turn"
+
+
+def shows_the_final_text(client, messages, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+        message = stream.get_final_message()
+    show(message.content[0].text)
+    return message.content[0].text, True
+
+
+def complete_unless_cut(client, messages, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+        for text in stream.text_stream:
+            show(text)
+        message = stream.get_final_message()
+    return message.content[0].text, message.stop_reason != "max_tokens"
+
+
+def forgets_to_return(client, messages, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+        for text in stream.text_stream:
+            show(text)
+
+
+def returns_the_last_piece(client, messages, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+        for text in stream.text_stream:
+            show(text)
+        message = stream.get_final_message()
+    return text, message.stop_reason in ("end_turn", "stop_sequence")
+
 
 WRONG_01 = [
-    (lambda m: m.stop_reason != "max_tokens", "'tool_use' was complete"),
-    (lambda m: m.stop_reason == "end_turn", "'stop_sequence' was not complete"),
-    (lambda m: m.stop_reason not in ("max_tokens", "tool_use", "pause_turn"), "'refusal' was complete"),
-    (lambda m: bool(m.content), "was complete"),  # "it has content, so it's done"
+    (shows_nothing, "show was never called"),
+    (shows_after_the_stream, "only after the stream had ended"),
+    (shows_the_final_text, "only after the stream had ended"),
+    (complete_unless_cut, "'tool_use' was complete"),
+    (forgets_to_return, "stream_answer returned None"),
+    (returns_the_last_piece, "is not what show got"),
 ]
 
 
-@pytest.mark.parametrize(("is_complete", "expected"), WRONG_01)
-def test_01_wrong(is_complete, expected, client, capsys):
-    lesson01.check_is_complete(is_complete, client)
-    assert_not_yet(verdict(capsys), expected, ("in (", "==", '"end_turn", "stop_sequence"'))
+@pytest.mark.parametrize(("stream_answer", "expected"), WRONG_01)
+def test_01_wrong(stream_answer, expected, client, capsys):
+    lesson01.check(stream_answer, client)
+    assert_not_yet(verdict(capsys), expected, ("in (", "==", '"end_turn", "stop_sequence"', "show(text)"))
 
 
-def complete_by_set(message):
-    finished = {"stop_sequence", "end_turn"}
-    return message.stop_reason in finished
+def answer_from_events(client, messages, show):
+    """Every event, not text_stream: the SDK's 'text' events carry the same pieces."""
+    parts = []
+    with client.messages.stream(model=MODEL, max_tokens=512, messages=messages) as stream:
+        for event in stream:
+            if event.type == "text":
+                show(event.text)
+                parts.append(event.text)
+        reason = stream.get_final_message().stop_reason
+    return "".join(parts), reason in {"stop_sequence", "end_turn"}
 
 
-def complete_by_match(message):
-    match message.stop_reason:
+def answer_by_match(client, messages, show):
+    kept = []
+    with client.messages.stream(messages=messages, model=MODEL, max_tokens=2048) as stream:
+        for piece in stream.text_stream:
+            kept.append(piece)
+            show(piece)
+        final = stream.get_final_message()
+    match final.stop_reason:
         case "end_turn" | "stop_sequence":
-            return True
+            return "".join(kept), True
         case _:
-            return False
+            return "".join(kept), False
 
 
-@pytest.mark.parametrize("is_complete", [complete_by_set, complete_by_match])
-def test_01_right(is_complete, client, capsys):
-    lesson01.check_is_complete(is_complete, client)
+@pytest.mark.parametrize("stream_answer", [answer_from_events, answer_by_match])
+def test_01_right(stream_answer, client, capsys):
+    lesson01.check(stream_answer, client)
     assert verdict(capsys).startswith("PASS ✓")
 
 

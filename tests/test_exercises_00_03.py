@@ -59,58 +59,43 @@ def test_lesson00_bad_input_is_a_clear_error():
         lesson00.check_whole_answer("a haiku")
 
 
-# -- 01: is_complete over every stop reason ----------------------------------------------------------------------------
+# -- 01: the streaming loop, written by the learner (the table of answers is in test_checker_tables.py) ------------
 
 
-def test_lesson01_streams_one_answer_per_stop_reason(client):
-    reasons = [m.stop_reason for m in lesson01.answers(client)]
-    assert reasons == list(lesson01.EXPECTED)  # all seven, as the SDK's StopReason lists them
-    assert set(reasons) == set(anthropic.types.StopReason.__args__)
+def test_lesson01_calls_stream_answer_once_per_stop_reason_and_the_first_with_the_notebooks_client(client, capsys):
+    seen = []
+
+    def stream_answer(sdk, messages, show):
+        with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+            for text in stream.text_stream:
+                show(text)
+            message = stream.get_final_message()
+        seen.append((str(sdk.base_url), message.stop_reason))
+        return message.content[0].text if message.content else "", message.stop_reason in lesson01.COMPLETE
+
+    lesson01.check(stream_answer, client)
+    assert verdict(capsys).startswith("PASS")
+    assert [reason for _, reason in seen] == list(lesson01.EXPECTED)
+    assert set(lesson01.EXPECTED) == set(anthropic.types.StopReason.__args__)
+    assert seen[0][0] == str(client.base_url)
 
 
-@pytest.mark.parametrize(
-    ("is_complete", "expected"),
-    [
-        (lambda m: True, "'max_tokens' was complete"),  # the lesson's starting state
-        (lambda m: m.stop_reason != "max_tokens", "'tool_use' was complete"),  # the old solution
-        (lambda m: m.stop_reason == "end_turn", "'stop_sequence' was not complete"),  # the old hint's answer
-        (lambda m: m.stop_reason not in ("max_tokens", "tool_use", "pause_turn"), "'refusal' was complete"),
-        (
-            lambda m: m.stop_reason in ("end_turn", "stop_sequence", "model_context_window_exceeded"),
-            "'model_context_window_exceeded' was complete",
-        ),
-    ],
-)
-def test_lesson01_names_the_stop_reason_it_got_wrong(is_complete, expected, client, capsys):
-    lesson01.check_is_complete(is_complete, client)
+def test_lesson01_reports_the_learners_own_exception_with_its_line(client, capsys):
+    def stream_answer(client, messages, show):
+        with client.messages.stream(max_tokens=1024, messages=messages) as stream:  # no model
+            return "".join(stream.text_stream), True
+
+    lesson01.check(stream_answer, client)
     out = verdict(capsys)
-    assert out.startswith("NOT YET") and expected in out and "hint:" in out
-    assert "in (" not in out and "==" not in out, "the hint points, it does not hand over the code"
-
-
-def test_lesson01_passes_exactly_end_turn_and_stop_sequence(client, capsys):
-    lesson01.check_is_complete(lambda m: m.stop_reason in ("end_turn", "stop_sequence"), client)
-    out = verdict(capsys)
-    assert out.startswith("PASS") and "refusal" in out
-
-
-def test_lesson01_reports_the_learners_own_exception_and_a_non_bool(client, capsys):
-    def is_complete(message):
-        return message.stop_details.category is None  # None on an ordinary answer: AttributeError
-
-    lesson01.check_is_complete(is_complete, client)
-    out = verdict(capsys)
-    assert out.startswith("NOT YET") and "your function is_complete raised AttributeError" in out and "hint:" in out
-    lesson01.check_is_complete(lambda m: m.stop_reason, client)
-    out = verdict(capsys)
-    assert out.startswith("NOT YET") and "returned 'end_turn' for stop_reason 'end_turn', not True or False" in out
+    assert out.startswith("NOT YET ✗ on an answer ending with 'end_turn', your function stream_answer raised TypeError")
+    assert "(line " in out and "hint:" in out
 
 
 def test_lesson01_bad_input_is_a_clear_error(client):
-    with pytest.raises(TypeError, match="is_complete"):
-        lesson01.check_is_complete("end_turn", client)
+    with pytest.raises(TypeError, match="stream_answer"):
+        lesson01.check("for text in stream.text_stream", client)
     with pytest.raises(TypeError, match="anthropic.Anthropic"):
-        lesson01.check_is_complete(lambda m: True, anthropic.AsyncAnthropic(api_key="test-key"))
+        lesson01.check(lambda c, m, s: ("", True), anthropic.AsyncAnthropic(api_key="test-key"))
 
 
 # -- 02: is_text -----------------------------------------------------------------------------------------------------
