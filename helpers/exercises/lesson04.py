@@ -5,14 +5,13 @@ It makes each failure happen through the local API (in live mode too: faults are
 
 from __future__ import annotations
 
-import socket
-
 import anthropic
 import pydantic
 
 from helpers import connect
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.models import DEFAULT_MODEL
+from helpers.net import free_port
 
 from . import report
 
@@ -81,10 +80,9 @@ def check(catch) -> None:
 
 def _nowhere(timeout: anthropic.Timeout) -> anthropic.Anthropic:
     """A client aimed at a loopback port where nothing listens (the lesson's section 3)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="unused", max_retries=0, timeout=timeout)
+    return anthropic.Anthropic(
+        base_url=f"http://127.0.0.1:{free_port()}", api_key="unused", max_retries=0, timeout=timeout
+    )
 
 
 def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
