@@ -42,9 +42,15 @@ def _pieces(request: dict) -> list[tuple[object, int, dict | None]]:
     return out
 
 
-def _key(request: dict, pieces: list) -> str:
-    strip = [json.dumps(p, sort_keys=True, default=str) for p, _, _ in pieces]
-    return hashlib.sha256(json.dumps([request.get("model"), strip]).encode()).hexdigest()
+def _prefix_keys(request: dict, pieces: list, wanted: set[int]) -> dict[int, str]:
+    """The cache key of each prefix ``pieces[: i + 1]`` for i in ``wanted``: one running hash, linear in the prompt."""
+    running = hashlib.sha256(json.dumps(request.get("model")).encode())
+    keys = {}
+    for i, (piece, _, _) in enumerate(pieces):
+        running.update(json.dumps(piece, sort_keys=True, default=str).encode() + b"\x00")
+        if i in wanted:
+            keys[i] = running.copy().hexdigest()
+    return keys
 
 
 class PromptCache:
@@ -58,11 +64,14 @@ class PromptCache:
         """Read or write the request's cached prefixes; what the usage reports for it."""
         now = time.monotonic() if now is None else now
         pieces = _pieces(request)
-        marks = []  # (prefix size, key, ttl) for each breakpoint long enough to cache
-        for i, (_, _, control) in enumerate(pieces):
-            size = sum(cost for _, cost, _ in pieces[: i + 1])
+        breakpoints = []  # (index, prefix size, ttl) for each breakpoint long enough to cache
+        size = 0
+        for i, (_, cost, control) in enumerate(pieces):
+            size += cost  # a running total: the lookup stays linear in the request's size
             if isinstance(control, dict) and size >= MIN_TOKENS:
-                marks.append((size, _key(request, pieces[: i + 1]), str(control.get("ttl") or "5m")))
+                breakpoints.append((i, size, str(control.get("ttl") or "5m")))
+        keys = _prefix_keys(request, pieces, {i for i, _, _ in breakpoints})
+        marks = [(size, keys[i], ttl) for i, size, ttl in breakpoints]
         with self._lock:
             hits = [size for size, key, _ in marks if self._entries.get(key, 0) > now]
             read = max(hits, default=0)
