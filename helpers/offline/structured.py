@@ -1,19 +1,39 @@
 """Structured outputs: a deterministic JSON instance of the schema a request asks for (``output_config.format``).
 
 It covers what the SDK's ``transform_schema`` emits for a Pydantic model: objects with ``properties`` and
-``required``, arrays (``minItems``/``maxItems``), ``enum``/``const``, strings (with ``format``), integers and numbers
-(bounds kept in the schema or moved by the SDK into the description as ``{minimum: 0, maximum: 120}``), booleans,
-null, ``anyOf``/``oneOf``/``allOf`` and ``$ref`` into ``$defs``.
+``required``, arrays (``minItems`` 0 or 1 kept, other bounds moved into the description), ``enum``/``const``, strings
+(with ``format``), integers and numbers, booleans, null, ``anyOf``/``oneOf``/``allOf`` and ``$ref`` into ``$defs``.
+What the SDK moves into the description as ``{minimum: 0, maximum: 120, pattern: ^[A-Z]{3}$}`` is honoured too, as a
+model would; a raw ``pattern`` is honoured (see the last section).
+
+:func:`check` refuses, as the real API does, with a message naming where and what was expected, what a schema sent
+as a dict can hold and the API does not support (numeric and length constraints, ``minItems`` other than 0 or 1,
+recursive or remote ``$ref``, regex features outside the API's subset), and anything malformed. Generation is
+bounded: at most ``MAX_VALUES`` values and ``MAX_CHARS`` characters per answer, else a 400 in microseconds.
+
+Why home-made and not a maintained generator (hypothesis-jsonschema, jsf): the lessons show these answers, so they
+must be plausible (a city field holds "Paris") and the same on every run; those libraries draw random data.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import re
+import string
 import zlib
 
 from .model import Block, Reply, Turn
+
+try:
+    from re import _parser as sre_parse  # Python 3.11+
+except ImportError:  # Python 3.10
+    import sre_parse
+
+MAX_VALUES = 10_000  # values in one generated answer (objects, arrays and scalars alike)
+MAX_CHARS = 100_000  # characters of string content in one generated answer
+MAX_NESTING = 200  # schema levels followed while generating ($ref included); deeper is refused, not a RecursionError
 
 FORMATS = {
     "date": "2026-01-15",
@@ -27,9 +47,25 @@ FORMATS = {
     "ipv6": "2001:db8::1",
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
+TYPES = {"object", "array", "string", "integer", "number", "boolean", "null"}
+# Keywords the API's structured outputs refuse when sent in the schema itself (the SDK moves them into descriptions).
+UNSUPPORTED = {
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "maxItems",
+    "uniqueItems", "contains", "minContains", "maxContains", "prefixItems", "minProperties", "maxProperties",
+    "patternProperties", "propertyNames", "dependentRequired", "dependentSchemas", "not", "if", "then", "else",
+    "unevaluatedItems", "unevaluatedProperties", "$dynamicRef", "$recursiveRef",
+}  # fmt: skip
+SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
+# The bounds the SDK writes into a description ("{minimum: 1, maxLength: 20, pattern: ^[a-z]+$}").
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _BOUND = re.compile(
-    r"\b(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems):\s*(-?[\d.]+)"
+    rf"\b(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems):\s*({_NUMBER})\b"
 )
+_PATTERN_IN_DESCRIPTION = re.compile(r"\{(?:.*, )?pattern: (.*?)(?:, (?:minLength|maxLength|format): [^,]*)*\}\Z", re.S)
+
+
+class SchemaError(ValueError):
+    """A schema the API refuses; the message says where (a JSON pointer) and what was expected."""
 
 
 def answer(turn: Turn) -> Reply | None:
@@ -43,87 +79,263 @@ def schema_of(request: dict) -> dict | None:
     """The JSON schema the request asks the answer to follow, or None."""
     config = request.get("output_config") or {}
     fmt = (config.get("format") if isinstance(config, dict) else None) or request.get("output_format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and "schema" in fmt:
         return fmt["schema"]
     return None
 
 
-def instance(schema: dict, hint: str = "", root: dict | None = None, name: str = "value"):
+def check(schema) -> None:
+    """Refuse (:class:`SchemaError`) a schema the API would refuse, or whose answer would be too large to make."""
+    _check_tree(schema)
+    instance(schema)  # a dry run: bounded, and it finds what only generating shows (minItems: 3000000 in a description)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Checking a schema: one pass over every node, then a cycle search over the $ref graph (both linear in its size)
+
+
+def _check_tree(root) -> None:
+    edges: dict[int, list[dict]] = {}  # a node's subschemas and its $ref target: the graph generation would follow
+    stack = [(root, "")]
+    while stack:
+        node, where = stack.pop()
+        _check_node(node, where)
+        follows = edges.setdefault(id(node), [])
+        for key in ("$defs", "definitions"):
+            if key in node:
+                if not isinstance(node[key], dict):
+                    raise SchemaError(f"{where}/{key}: expected an object of named schemas")
+                stack.extend((sub, f"{where}/{key}/{name}") for name, sub in node[key].items())
+        for path, sub in _subschemas(node, where):
+            stack.append((sub, path))
+            follows.append(sub)
+        if "$ref" in node:
+            follows.append(_resolve(root, node["$ref"], where))
+    _refuse_cycles(root, edges)
+
+
+def _check_node(node, where: str) -> None:
+    at = where or "/"
+    if not isinstance(node, dict):
+        raise SchemaError(f"{at}: expected a schema (a JSON object), got {type(node).__name__}")
+    if found := sorted(UNSUPPORTED & node.keys()):
+        raise SchemaError(
+            f"{at}: '{found[0]}' is not supported in structured outputs (put the constraint in the description)"
+        )
+    kind = node.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
+    if "type" in node and (not kinds or any(not isinstance(k, str) or k not in TYPES for k in kinds)):
+        raise SchemaError(f"{where}/type: expected one of {', '.join(sorted(TYPES))} (or a non-empty list of them)")
+    if "minItems" in node and (node["minItems"] not in (0, 1) or isinstance(node["minItems"], bool)):
+        raise SchemaError(f"{where}/minItems: only 0 or 1 is supported, got {node['minItems']!r}")
+    if node.get("additionalProperties", False) is not False:
+        raise SchemaError(f"{where}/additionalProperties: only false is supported")
+    if "enum" in node and (
+        not isinstance(node["enum"], list) or not node["enum"] or not all(map(_primitive, node["enum"]))
+    ):
+        raise SchemaError(f"{where}/enum: expected a non-empty list of strings, numbers, booleans or null")
+    if "const" in node and not _primitive(node["const"]):
+        raise SchemaError(f"{where}/const: expected a string, number, boolean or null")
+    for key in SUBSCHEMA_LISTS:
+        if key in node and (not isinstance(node[key], list) or not node[key]):
+            raise SchemaError(f"{where}/{key}: expected a non-empty list of schemas")
+    if "properties" in node and not isinstance(node["properties"], dict):
+        raise SchemaError(f"{where}/properties: expected an object mapping names to schemas")
+    required = node.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise SchemaError(f"{where}/required: expected a list of property names")
+    if missing := [r for r in required if r not in (node.get("properties") or {})]:
+        raise SchemaError(f"{where}/required: '{missing[0]}' is not one of the object's properties")
+    for key in ("description", "title", "$ref", "format", "pattern"):
+        if key in node and not isinstance(node[key], str):
+            raise SchemaError(f"{where}/{key}: expected a string")
+    if "format" in node and node["format"] not in FORMATS and node["format"] != "text":
+        raise SchemaError(f"{where}/format: expected one of {', '.join(FORMATS)}, got {node['format'][:40]!r}")
+    if "pattern" in node:
+        try:
+            check_pattern(node["pattern"])
+        except SchemaError as err:
+            raise SchemaError(f"{where}/pattern: {err}") from None
+
+
+def _primitive(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _subschemas(node: dict, where: str):
+    for name, sub in (node.get("properties") or {}).items():
+        yield f"{where}/properties/{name}", sub
+    if "items" in node:
+        yield f"{where}/items", node["items"]
+    for key in SUBSCHEMA_LISTS:
+        for i, sub in enumerate(node.get(key) or []):
+            yield f"{where}/{key}/{i}", sub
+
+
+def _refuse_cycles(root: dict, edges: dict[int, list[dict]]) -> None:
+    """A schema that reaches itself through ``$ref`` is recursive: the API refuses those (iterative, O(size))."""
+    state: dict[int, int] = {}  # 1 on the current path, 2 finished
+    stack = [(root, iter(edges[id(root)]))]
+    state[id(root)] = 1
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            state[id(node)] = 2
+            stack.pop()
+        elif state.get(id(child)) == 1:
+            raise SchemaError("recursive schemas are not supported (a $ref leads back to a schema that contains it)")
+        elif id(child) not in state:
+            state[id(child)] = 1
+            stack.append((child, iter(edges.get(id(child), ()))))
+
+
+def _resolve(root: dict, ref, where: str = "") -> dict:
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        raise SchemaError(f"{where}/$ref: expected a local reference such as '#/$defs/Name', got {ref!r:.60}")
+    node = root
+    for part in ref[2:].split("/") if len(ref) > 1 else []:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            raise SchemaError(f"{where}/$ref: {ref[:60]!r} points at nothing in the schema")
+    if not isinstance(node, dict):
+        raise SchemaError(f"{where}/$ref: {ref[:60]!r} does not point at a schema")
+    return node
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Generating an instance
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.values, self.chars = 0, 0
+
+    def spend(self, values: int = 0, chars: int = 0, why: str = "") -> None:
+        self.values += values
+        self.chars += chars
+        if self.values > MAX_VALUES or self.chars > MAX_CHARS:
+            raise SchemaError(
+                f"the schema asks for an answer of more than {MAX_VALUES:,} values or {MAX_CHARS:,} characters"
+                + (f" ({why})" if why else "")
+            )
+
+
+def instance(schema: dict, hint: str = "", root: dict | None = None, name: str = "value", budget=None, depth=0):
     """A value valid against ``schema``; strings say what they are (``name``) and quote ``hint`` where it fits."""
     root = root if root is not None else schema
+    budget = budget or _Budget()
+    if depth > MAX_NESTING:
+        raise SchemaError(f"the schema nests deeper than {MAX_NESTING} levels")
+    if not isinstance(schema, dict):
+        raise SchemaError(f"expected a schema (a JSON object), got {type(schema).__name__}")
+    deeper = {"hint": hint, "root": root, "budget": budget, "depth": depth + 1}
+    budget.spend(values=1)
     if "$ref" in schema:
-        return instance(_resolve(root, schema["$ref"]), hint, root, name)
+        return instance(_resolve(root, schema["$ref"]), name=name, **deeper)
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
     for key in ("anyOf", "oneOf"):
         if options := schema.get(key):
-            usable = [o for o in options if o.get("type") != "null"] or options
-            return instance(usable[0], hint, root, name)
+            usable = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")] or options
+            return instance(usable[0], name=name, **deeper)
     if parts := schema.get("allOf"):
         merged: dict = {}
         for part in parts:
-            merged.update(_resolve(root, part["$ref"]) if "$ref" in part else part)
-        return instance(merged, hint, root, name)
+            merged.update(_resolve(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part)
+        return instance(merged, name=name, **deeper)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None:
         kind = "object" if "properties" in schema else "string"
-    bounds = _bounds(schema)
+    extras = _description_extras(schema.get("description"))
+    bounds = _bounds(schema, extras)
     if kind == "object":
         props = schema.get("properties") or {}
-        return {key: instance(sub, hint, root, key) for key, sub in props.items()}
+        return {key: instance(sub, name=key, **deeper) for key, sub in props.items()}
     if kind == "array":
         count = max(int(bounds.get("minItems", 0)), min(2, int(bounds.get("maxItems", 2))))
+        budget.spend(values=count, why=f"{count:,} items for {name!r}")
         items = schema.get("items") or {}
-        return [instance(items, hint, root, f"{name} {i + 1}") for i in range(count)]
+        return [instance(items, name=f"{name} {i + 1}", **deeper) for i in range(count)]
     if kind in {"integer", "number"}:
-        return _number(kind, bounds, name)
+        return _number(kind, bounds, name, extras.get("multipleOf"))
     if kind == "boolean":
         return True
     if kind == "null":
         return None
-    if fmt := schema.get("format"):
-        if fmt in FORMATS:
-            return FORMATS[fmt]
+    if pattern := schema.get("pattern", extras.get("pattern")):
+        try:
+            text = from_pattern(pattern, seed=name, limit=MAX_CHARS - budget.chars)
+        except SchemaError as err:
+            raise SchemaError(f"pattern for {name!r}: {err}") from None
+        budget.spend(chars=len(text))
+        return text
+    if (fmt := schema.get("format")) in FORMATS:
+        return FORMATS[fmt]
     text = _words(name, hint)
-    low, high = int(bounds.get("minLength", 0)), int(bounds.get("maxLength", 10**6))
+    low, high = int(bounds.get("minLength", 0)), int(bounds.get("maxLength", MAX_CHARS))
+    budget.spend(chars=max(low, len(text)), why=f"minLength {low:,} for {name!r}")
     return (text + "." * max(0, low - len(text)))[:high]
 
 
-def _resolve(root: dict, ref: str) -> dict:
-    if not ref.startswith("#/"):
-        raise ValueError(f"unsupported $ref {ref!r}: expected a local reference such as '#/$defs/Name'")
-    node = root
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
+_EXTRA_KEY = re.compile(r", (?=[A-Za-z$]\w*: )")
 
 
-def _bounds(schema: dict) -> dict[str, float]:
-    found = {k: float(v) for k, v in _BOUND.findall(str(schema.get("description", "")))}
-    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"):
-        if isinstance(schema.get(key), int | float):
-            found[key] = float(schema[key])
-    for key in ("minItems", "maxItems"):
-        if isinstance(schema.get(key), int):
-            found[key] = float(schema[key])
+def _description_extras(description) -> dict[str, str]:
+    """What the SDK appended to a description as ``{key: value, ...}`` (a pattern may itself hold ', ' or braces)."""
+    if not isinstance(description, str) or not description.endswith("}"):
+        return {}
+    start = description.rfind("\n\n{")
+    block = description[start + 3 : -1] if start >= 0 else description[1:-1] if description.startswith("{") else ""
+    out: dict[str, str] = {}
+    key = None
+    for piece in _EXTRA_KEY.split(block):
+        name, sep, value = piece.partition(": ")
+        if sep and re.fullmatch(r"[A-Za-z$]\w*", name) and (key != "pattern" or name in _BOUND_KEYS):
+            key, out[name] = name, value
+        elif key:  # a ', ' inside a pattern
+            out[key] += ", " + piece
+    return out
+
+
+_BOUND_KEYS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems"}
+_BOUND_KEYS |= {"maxItems", "multipleOf", "uniqueItems", "format", "default", "examples"}
+
+
+def _bounds(schema: dict, extras: dict[str, str]) -> dict[str, float]:
+    found = {}
+    for key in _BOUND_KEYS - {"uniqueItems", "format", "default", "examples", "multipleOf"}:
+        value = schema.get(key, extras.get(key))
+        if isinstance(value, str) and re.fullmatch(_NUMBER, value.strip()):
+            value = float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            found[key] = float(value)
     return found
 
 
-def _number(kind: str, b: dict[str, float], name: str = "") -> int | float:
+def _number(kind: str, b: dict[str, float], name: str = "", multiple: str | None = None) -> int | float:
     """A plausible small number that differs from field to field (deterministic in ``name``), inside the bounds."""
     pick = 5 + zlib.crc32(name.encode()) % 36  # 5..40: a temperature, an age, a count all look like themselves
     low = b.get("minimum", b.get("exclusiveMinimum"))
     high = b.get("maximum", b.get("exclusiveMaximum"))
     if kind == "integer":
+        step = int(float(multiple)) if multiple and re.fullmatch(r"\d+(\.0*)?", multiple) and float(multiple) else 1
         low_int = None if low is None else math.floor(low) + 1 if "minimum" not in b else math.ceil(low)
         high_int = None if high is None else math.ceil(high) - 1 if "maximum" not in b else math.floor(high)
+        pick -= pick % step
         if (low_int is None or low_int <= pick) and (high_int is None or pick <= high_int):
             return pick
-        return low_int if low_int is not None else high_int
+        if low_int is not None:
+            return low_int + (-low_int) % step
+        return high_int - high_int % step
     value = pick + 0.5
     if (low is None or low < value) and (high is None or value < high):
         return value
@@ -158,3 +370,173 @@ def _words(name: str, hint: str) -> str:
             return words[(int(index) - 1) % len(words)]
     topic = " ".join(hint.split()[:10]).rstrip("?.!")
     return f"a {label} about {topic[:1].lower()}{topic[1:]}" if topic else f"an example {label}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Patterns
+#
+# A string that matches a JSON Schema ``pattern``, made from the regex's own parse tree (Python's ``re`` parser).
+#
+# The API's structured outputs accept a subset of regular expressions: no backreferences, lookaround, word boundaries,
+# conditionals, atomic groups or possessive quantifiers. :func:`check_pattern` refuses the rest; :func:`from_pattern` builds
+# a match, deterministic in ``seed``, with a bounded number of steps and characters, then checks it with ``re.search``
+# (JSON Schema patterns are not anchored).
+#
+# Why not a maintained library: ``bench/structured.py`` runs exrex and rstr on the same patterns. exrex matches every
+# one but draws from the process-wide ``random`` (8 of 12 answers differ on a second call, and a local API must give the
+# same bytes to the same request) and bounds nothing: 4.4 s and a million characters for ``(a{1000}){1000}``. rstr takes
+# a seeded generator but fails on ``a{200}`` and takes 0.75 s on ``[\u0000-\U0010ffff]``. Both would still need the
+# refusals and bounds below, and ``re``'s parser does the hard part, so the walk stays short.
+
+MAX_PATTERN = 1_000  # characters in one pattern
+MAX_STEPS = 100_000  # parse-tree nodes visited while making one string
+SOFT_LENGTH = 64  # past this many characters, repeats take their minimum count
+
+_REFUSED = {
+    "GROUPREF": "backreferences",
+    "GROUPREF_EXISTS": "conditional groups",
+    "ASSERT": "lookahead and lookbehind",
+    "ASSERT_NOT": "lookahead and lookbehind",
+    "ATOMIC_GROUP": "atomic groups",
+    "POSSESSIVE_REPEAT": "possessive quantifiers",
+}
+_CATEGORIES = {
+    "CATEGORY_DIGIT": string.digits,
+    "CATEGORY_NOT_DIGIT": string.ascii_letters,
+    "CATEGORY_WORD": string.ascii_letters + string.digits + "_",
+    "CATEGORY_NOT_WORD": " -.",
+    "CATEGORY_SPACE": " ",
+    "CATEGORY_NOT_SPACE": string.ascii_letters + string.digits,
+}
+_POOL = string.ascii_letters + string.digits + " -_.@"  # what a negated class or "." picks from
+
+
+def _parse(pattern: str):
+    if len(pattern) > MAX_PATTERN:
+        raise SchemaError(f"expected a regular expression of at most {MAX_PATTERN} characters, got {len(pattern):,}")
+    try:
+        tree = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError) as err:
+        raise SchemaError(f"not a valid regular expression: {err}") from None
+    stack = [tree]
+    while stack:  # refuse what the API's regex subset lacks, anywhere in the tree
+        for op, av in stack.pop():
+            name = str(op)
+            if name in _REFUSED:
+                raise SchemaError(f"{_REFUSED[name]} are not supported in patterns")
+            if name == "AT" and str(av) in {"AT_BOUNDARY", "AT_NON_BOUNDARY"}:
+                raise SchemaError("word boundaries (\\b, \\B) are not supported in patterns")
+            stack.extend(_children(name, av))
+    return tree
+
+
+def _children(name: str, av) -> list:
+    if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
+        return [av[2]]
+    if name == "SUBPATTERN":
+        return [av[-1]]
+    if name == "BRANCH":
+        return list(av[1])
+    if name in {"ASSERT", "ASSERT_NOT"}:
+        return [av[1]]
+    if name == "ATOMIC_GROUP":
+        return [av]
+    return []
+
+
+def check_pattern(pattern: str) -> None:
+    """:class:`SchemaError` if the API would refuse the pattern."""
+    _parse(pattern)
+
+
+def from_pattern(pattern: str, seed: str = "", limit: int = 100_000) -> str:
+    """A string ``re.search(pattern, ...)`` accepts, at most ``limit`` characters long."""
+    tree = _parse(pattern)
+    if tree.getwidth()[0] > limit:
+        raise SchemaError(f"its shortest match is longer than {limit:,} characters")
+    compiled = re.compile(pattern)
+    for attempt in range(4):
+        walk = _Walk(random.Random(zlib.crc32(f"{seed}/{attempt}".encode())), limit)
+        text = walk.run(tree)
+        if compiled.search(text):
+            return text
+    raise SchemaError("no string this generator makes matches it")
+
+
+class _Walk:
+    def __init__(self, rng: random.Random, limit: int):
+        self.rng, self.limit, self.steps, self.out = rng, limit, 0, []
+        self.length = 0
+
+    def run(self, tree) -> str:
+        self.emit(tree)
+        return "".join(self.out)
+
+    def put(self, text: str) -> None:
+        self.length += len(text)
+        if self.length > self.limit:
+            raise SchemaError(f"a match would be longer than {self.limit:,} characters")
+        self.out.append(text)
+
+    def emit(self, items) -> None:
+        for op, av in items:
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise SchemaError(f"making a match takes more than {MAX_STEPS:,} steps")
+            name = str(op)
+            if name == "LITERAL":
+                self.put(chr(av))
+            elif name == "NOT_LITERAL":
+                self.put(self.rng.choice([c for c in _POOL if ord(c) != av]))
+            elif name == "ANY":
+                self.put(self.rng.choice(string.ascii_letters))
+            elif name == "IN":
+                self.put(self.one_of(av))
+            elif name == "BRANCH":
+                self.emit(self.rng.choice(av[1]))
+            elif name == "SUBPATTERN":
+                self.emit(av[-1])
+            elif name in {"MAX_REPEAT", "MIN_REPEAT"}:
+                low, high, sub = av
+                top = low if self.length > SOFT_LENGTH else min(high, low + 3)
+                for _ in range(self.rng.randint(low, max(low, top))):
+                    self.emit(sub)
+            # AT (^, $, \A, \Z) adds nothing
+
+    def one_of(self, items) -> str:
+        """A character of a class ``[...]``: a random member, or for ``[^...]`` a pool character outside it."""
+        if items and str(items[0][0]) == "NEGATE":
+            allowed = [c for c in _POOL if not _member(items[1:], c)]
+            if not allowed:
+                raise SchemaError("a negated class excludes every character this generator uses")
+            return self.rng.choice(allowed)
+        op, av = self.rng.choice(items)
+        name = str(op)
+        if name == "LITERAL":
+            return chr(av)
+        if name == "RANGE":
+            low, high = av
+            printable = [c for c in _POOL if low <= ord(c) <= high]
+            return self.rng.choice(printable) if printable else chr(self.rng.randint(low, high))
+        if name == "CATEGORY":
+            return self.rng.choice(_CATEGORIES.get(str(av), string.ascii_letters))
+        return self.rng.choice(string.ascii_letters)  # CHARSET/BIGCHARSET appear only in compiled code, not here
+
+
+def _member(items, ch: str) -> bool:
+    code = ord(ch)
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL" and av == code:
+            return True
+        if name == "RANGE" and av[0] <= code <= av[1]:
+            return True
+        if name == "CATEGORY" and ch in _CATEGORIES.get(str(av), "") and not str(av).startswith("CATEGORY_NOT"):
+            return True
+        if (
+            name == "CATEGORY"
+            and str(av).startswith("CATEGORY_NOT")
+            and ch not in _CATEGORIES[str(av).replace("NOT_", "")]
+        ):
+            return True
+    return False

@@ -21,6 +21,8 @@ import pydantic
 import typing_extensions as te
 
 from .read import is_paused_turn  # a pause_turn answer sent back is not a prefill
+from .structured import SchemaError, schema_of
+from .structured import check as check_schema
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages (docs: "Request size limits")
 MAX_DEPTH = 256  # JSON nesting the local API accepts; deeper would reach Python's recursion limit (RecursionError)
@@ -124,6 +126,12 @@ def check_rules(request: dict) -> None:
             raise invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
         if thinking["budget_tokens"] >= max_tokens:
             raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    if (schema := schema_of(request)) is not None:
+        try:
+            check_schema(schema)
+        except SchemaError as err:
+            where = "output_format" if request.get("output_format") else "output_config.format"
+            raise invalid(f"{where}.schema: {err}") from None
     if not model.startswith("claude"):
         raise BadRequest(404, "not_found_error", f"model: {model}")
 
