@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import threading
 import time
@@ -28,6 +29,8 @@ import anthropic
 import anywidget
 import traitlets
 from anthropic.lib import streaming
+
+from .tables import for_browser
 
 HERE = Path(__file__).parent
 MAX_RATE = 15  # messages per second, at most: a delta waits at most 1/MAX_RATE s (67 ms); at a realistic 28 deltas/s
@@ -82,6 +85,8 @@ def usage_of(message) -> dict:
     details = getattr(message, "stop_details", None)
     server = getattr(usage, "server_tool_use", None)
     output_details = getattr(usage, "output_tokens_details", None)
+    as_dict = lambda value: value.to_dict() if isinstance(value, anthropic.BaseModel) else value  # noqa: E731
+    server = as_dict(server)
     return {
         "stop_reason": message.stop_reason,
         "model": getattr(message, "model", ""),
@@ -90,8 +95,8 @@ def usage_of(message) -> dict:
         "thinking_tokens": getattr(output_details, "thinking_tokens", None),  # of the output, shown or not
         "cache_creation_input_tokens": getattr(usage, "cache_creation_input_tokens", None),
         "cache_read_input_tokens": getattr(usage, "cache_read_input_tokens", None),
-        "server_tool_use": {k: v for k, v in server.to_dict().items() if v} if server is not None else {},
-        "stop_details": details.to_dict() if details is not None else None,
+        "server_tool_use": {k: v for k, v in server.items() if v} if isinstance(server, dict) else {},
+        "stop_details": as_dict(details),
         "stop_sequence": getattr(message, "stop_sequence", None),
     }
 
@@ -191,12 +196,10 @@ class LiveView(anywidget.AnyWidget):
             return out
         first, last = arrivals[0][0], arrivals[-1][0]
         end = last if now is None else max(last, now - self._t0)
-        tokens = self._state["footer"].get("output_tokens") or chars / 4
-        out.update(
-            ttft_ms=round(first * 1000),
-            elapsed_ms=round(end * 1000),
-            estimated=not self._state["footer"].get("output_tokens"),
-        )
+        counted = self._state["footer"].get("output_tokens")
+        counted = counted if is_count(counted) and counted > 0 else None  # a server may send anything here
+        tokens = counted or chars / 4
+        out.update(ttft_ms=round(first * 1000), elapsed_ms=round(end * 1000), estimated=counted is None)
         if last > first:
             out["tok_s"] = round(tokens / (last - first), 1)
         return out
@@ -411,13 +414,19 @@ def views_code() -> dict:
     ``version`` (a hash of the code) keys the page's slot for it, so a new version of the package loads anew.
     """
     read = lambda name: (HERE / name).read_text()  # noqa: E731
-    code, css, registry = read("views.js"), read("views.css"), read("registry.js")
+    tables = f"const TABLES = {json.dumps(for_browser(), sort_keys=True)};\n"  # the tables views.js reads
+    code, css, registry = tables + read("views.js"), read("views.css"), read("registry.js")
     version = hashlib.sha256((code + css).encode()).hexdigest()[:16]
     if version in _SHIPPED:
         return {"module": registry + read("loader.js"), "css": "", "version": version}
     _SHIPPED.add(version)
     full = f"{registry}{code}\nslot({version!r}).resolve({{ initialize, render }});\n"
     return {"module": full, "css": css, "version": version}
+
+
+def is_count(value) -> bool:
+    """Whether a usage field is a real count (an int, not a bool), which figures can be computed from."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def short_for(op: list, target: tuple | None) -> bool:

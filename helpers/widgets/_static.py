@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 import nh3
 from markdown_it import MarkdownIt
 
+from .tables import STOPS, role
+
 MAX_ROWS = 40  # event rows kept in the static rendering
 LINK_SCHEMES = {"http", "https", "mailto"}
 TAGS = {
@@ -90,17 +92,26 @@ def pre(text: str) -> str:
     return f"<pre>{escape(text)}</pre>"
 
 
+def number(value, grouped: bool = False) -> str:
+    """A count from the stream as HTML text: an int as itself (``1,200`` when ``grouped``), anything else (a string,
+    a float, null) escaped as it came: a server may send what it likes, and the footer shows it, never fails on it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" if grouped else str(value)
+    return escape(str(value))
+
+
 def usage_words(foot: dict) -> str:
     """``12 input, 40 output tokens (8 of them thinking) · cache: 1,200 written, 0 read · web_search_requests 1``: the
     usage a footer shows."""
-    words = f"{int(foot['input_tokens'])} input, {int(foot['output_tokens'])} output tokens"
+    words = f"{number(foot['input_tokens'])} input, {number(foot['output_tokens'])} output tokens"
     if foot.get("thinking_tokens"):
-        words += f" ({int(foot['thinking_tokens'])} of them thinking)"
+        words += f" ({number(foot['thinking_tokens'])} of them thinking)"
     written, read = foot.get("cache_creation_input_tokens") or 0, foot.get("cache_read_input_tokens") or 0
     if written or read:
-        words += f" · cache: {int(written):,} written, {int(read):,} read"
-    for name, count in (foot.get("server_tool_use") or {}).items():
-        words += f" · {escape(str(name))} {int(count)}"
+        words += f" · cache: {number(written, True)} written, {number(read, True)} read"
+    server = foot.get("server_tool_use")
+    for name, count in (server if isinstance(server, dict) else {}).items():
+        words += f" · {escape(str(name))} {number(count)}"
     return words
 
 
@@ -116,27 +127,19 @@ def footer(state: dict, chars: int) -> str:
     return f"<p><b>{escape(state['status'])}</b> · {chars} chars</p>"
 
 
-# What a client does for the stop reasons that are not a plain end (issue a notice, not an error: the text stays).
-NOTICES = {
-    "pause_turn": "Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message "
-    "to resume it.",
-    "max_tokens": "Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
-    "model_context_window_exceeded": "Cut off (model_context_window_exceeded): the context window is full.",
-}
-
-
 def notice(foot: dict) -> str:
     """A banner for a refusal or a stop that needs the client to act; '' for end_turn, tool_use, stop_sequence."""
     reason = foot.get("stop_reason")
     if reason == "refusal":
-        details = foot.get("stop_details") or {}
+        details = foot.get("stop_details") if isinstance(foot.get("stop_details"), dict) else {}
         category = f" ({escape(str(details['category']))})" if details.get("category") else ""
         explanation = f": {escape(str(details['explanation']).rstrip('.'))}" if details.get("explanation") else ""
         return (
             f"<blockquote><b>Refused{category}</b>{explanation}. What arrived before the refusal is above; "
             "do not send it back as if it were complete.</blockquote>"
         )
-    return f"<blockquote>{escape(NOTICES[reason])}</blockquote>" if reason in NOTICES else ""
+    said = STOPS[reason][1] if isinstance(reason, str) and reason in STOPS else ""
+    return f"<blockquote>{escape(said)}</blockquote>" if said else ""
 
 
 def banner(state: dict, chars: int) -> str:
@@ -160,7 +163,7 @@ def link_or_text(text: str, url: str) -> str:
 def citations_html(citations: list[dict]) -> str:
     """Numbered references under a text block: title (a link when it is an http(s) URL), then the cited text."""
     items = "".join(
-        f"<li>[{int(c['n'])}] {link_or_text(c['title'], c.get('url', ''))} — “{escape(c['cited_text'])}”</li>"
+        f"<li>[{number(c['n'])}] {link_or_text(c['title'], c.get('url', ''))} — “{escape(c['cited_text'])}”</li>"
         for c in citations
     )
     return f"<ul>{items}</ul>" if items else ""
@@ -169,41 +172,43 @@ def citations_html(citations: list[dict]) -> str:
 def block_html(block: dict, name: str = "") -> str:
     """One block. A text block's rendering is named ``VIEW:INDEX``: the live view shows it once its answer is
     complete (views.js copies it over), so the kernel never sends the rendered text twice."""
-    if block["type"] == "text":
+    kind = role(block["type"])
+    if kind == "text":
         cites = citations_html(block.get("citations") or [])
-        return f'<div class="cw-md" data-cw-block="{escape(name)}">{markdown_html(block["text"])}{cites}</div>'
-    if block["type"] == "thinking" and not block["thinking"]:
-        signature = f" ({int(block['signature'])} chars)" if block.get("signature") else ""
+        return f'<div class="cw-md" data-cw-block="{escape(name)}">{markdown_html(block.get("text", ""))}{cites}</div>'
+    if kind == "thinking" and not block["thinking"]:
+        signature = f" ({number(block['signature'])} chars)" if block.get("signature") else ""
         return f"<p><em>Thinking omitted</em> (display: omitted): only its signature arrived{signature}.</p>"
-    if block["type"] == "redacted_thinking":
+    if kind == "redacted":
         return (
-            f"<p><em>Redacted thinking</em>: {int(block.get('data_chars', 0))} chars of encrypted data, "
+            f"<p><em>Redacted thinking</em>: {number(block.get('data_chars', 0))} chars of encrypted data, "
             "sent back unchanged in the next turn.</p>"
         )
     if block["type"] == "server_tool_use":
-        query = (block.get("snapshot") or {}).get("query") or (block.get("snapshot") or {}).get("url")
+        snapshot = block.get("snapshot") if isinstance(block.get("snapshot"), dict) else {}
+        query = snapshot.get("query") or snapshot.get("url")
         what = f" · {code(query)}" if query else ""
         return f"<p><b>server tool</b> {code(block['name'])}{what}</p>"
-    if block["type"].endswith("_tool_result") or block["type"] == "container_upload":
+    if kind == "result":
         rows = "".join(f"<li>{link_or_text(r['title'], r.get('url', ''))}</li>" for r in block.get("results", []))
         return f"<p><b>{escape(block['type'])}</b></p><ul>{rows}</ul>"
-    if block["type"] == "thinking":
-        signature = f" · signature received ({int(block['signature'])} chars)" if block.get("signature") else ""
+    if kind == "thinking":
+        signature = f" · signature received ({number(block['signature'])} chars)" if block.get("signature") else ""
         summary = f"Thinking · {len(block['thinking'])} chars{signature}"
         return f"<details><summary>{summary}</summary>{pre(block['thinking'])}</details>"
-    if block["type"] == "tool_use":
+    if kind == "tool":
         parts = [
-            f"<p><b>tool_use</b> {code(block['name'])} · input:</p>",
+            f"<p><b>{escape(block['type'])}</b> {code(block['name'])} · input:</p>",
             pre(json.dumps(block.get("snapshot") or {}, indent=2, ensure_ascii=False)),
         ]
         if block.get("truncated"):
             parts += [
                 "<blockquote><b>⚠ Cut off by max_tokens</b>: this input is incomplete. Check <code>stop_reason</code> "
                 "before running a tool. The partial JSON that arrived:</blockquote>",
-                pre(block["partial_json"]),
+                pre(block.get("partial_json", "")),
             ]
         return "".join(parts)
-    return f"<p><em>({escape(block['type'])} block)</em></p>"
+    return f"<p><em>({escape(str(block['type']))} block)</em></p>"
 
 
 def message_body(blocks: list[dict], state: dict, chars: int, view: str = "") -> str:

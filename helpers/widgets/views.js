@@ -7,14 +7,13 @@
 // incrementally from that state, appending only what is new. A gap in `seq` (this page connected late, or reloaded
 // mid-stream) asks the kernel for the whole state.
 
-const APPENDED = { text: "text", thinking: "thinking", tool_use: "partial_json", server_tool_use: "partial_json" };
-const TOOL_CALLS = new Set(["tool_use", "server_tool_use", "mcp_tool_use"]);
-// What a client does after a stop that is not a plain end: shown as a notice (the text stays), not as an error.
-const NOTICES = {
-  pause_turn: "Paused (pause_turn): a long server-tool turn. Send this turn back as the last assistant message to resume it.",
-  max_tokens: "Cut off (max_tokens): the answer hit max_tokens. Raise it, or ask Claude to continue.",
-  model_context_window_exceeded: "Cut off (model_context_window_exceeded): the context window is full.",
-};
+// TABLES (written above this file by helpers/widgets/_live.py from helpers/widgets/tables.py): the block types and
+// their renderers, the event types with a colour, the stop reasons that need a notice. A type from the stream is
+// only ever a key into them: what is not there is drawn by the plain renderer and shown as text.
+const lookup = (table, key) => (typeof key === "string" && Object.hasOwn(table, key) ? table[key] : undefined);
+const blockKind = (type) => lookup(TABLES.blocks, type) || { role: "other", field: null };
+const eventClass = (type) => `cw-t-${TABLES.events.includes(type) ? type : "other"}`;
+const stopOf = (reason) => lookup(TABLES.stops, reason) || { word: "", notice: "" };
 // What a finished text block's rendered markdown may hold (helpers/widgets/_static.py sanitized it with nh3 already;
 // this second pass keeps the same allowlist here, so the browser never trusts markup it did not check).
 const TAGS = new Set("p br hr em strong del code pre blockquote ul ol li a h1 h2 h3 h4 h5 h6 table thead tbody tr th td b small span div".split(" "));
@@ -187,7 +186,7 @@ function updateFrame(model, root, parts, chars) {
   root.dataset.resyncs = String(model.get("resyncs") || 0);
   const stop = (model.get("footer") || {}).stop_reason;
   // a refusal or a pause is not "done": the header says what happened (the notice below says what to do)
-  const ended = { refusal: "refused", pause_turn: "paused", max_tokens: "cut off (max_tokens)", model_context_window_exceeded: "cut off (context window)" }[stop];
+  const ended = stopOf(stop).word;
   parts.status.textContent = status === "done" ? (ended ? `■ ${ended}` : "✓ done") : status === "streaming" ? "● streaming" : status;
   const error = model.get("error");
   parts.banner.textContent = error ? (status === "stopped" ? "■ Stopped" : `⚠ ${error}`) : "";
@@ -198,7 +197,7 @@ function updateFrame(model, root, parts, chars) {
   if (status === "done" && foot.stop_reason === "refusal") {
     const d = foot.stop_details || {};
     said = `Refused${d.category ? ` (${d.category})` : ""}${d.explanation ? `: ${String(d.explanation).replace(/\.$/, "")}` : ""}. What arrived before the refusal stays above.`;
-  } else if (status === "done" && NOTICES[foot.stop_reason]) said = NOTICES[foot.stop_reason];
+  } else if (status === "done" && stopOf(foot.stop_reason).notice) said = stopOf(foot.stop_reason).notice;
   parts.notice.textContent = said;
   parts.notice.style.display = said ? "" : "none";
   const announced = status === "streaming" ? "" : `${model.get("title") || "answer"} ${status === "done" ? ended || "complete" : status}: ${chars === undefined ? "" : chars + " chars. "}${error || ""}`;
@@ -207,35 +206,32 @@ function updateFrame(model, root, parts, chars) {
 
 // -- text, thinking, tool input and timeline ---------------------------------------------------------------------
 
-// a server tool's result, or a file uploaded to the code execution container: shown as a labelled list of rows
-const isResult = (block) => block.type.endsWith("_tool_result") || block.type === "container_upload";
-
 function makeBlock(block, parent, kind) {
-  const rec = { type: block.type, nodes: {}, lens: {} };
-  const field = APPENDED[block.type];
-  if (block.type === "redacted_thinking" || isResult(block)) {
-    rec.el = h("div", `cw-block ${block.type === "redacted_thinking" ? "cw-thinking" : "cw-result"}`);
+  const { role, field } = blockKind(block.type);
+  const rec = { type: block.type, role, nodes: {}, lens: {} };
+  if (role === "redacted" || role === "result" || role === "other") {
+    rec.el = h("div", `cw-block ${role === "redacted" ? "cw-thinking" : "cw-result"}`);
     rec.label = h("div", "cw-label");
     rec.list = h("ul", "cw-results");
     rec.el.append(rec.label, rec.list);
-  } else if (block.type === "thinking") {
+  } else if (role === "thinking") {
     rec.el = h("details", "cw-block cw-thinking");
     rec.el.open = true;
     rec.summary = h("summary", "", "Thinking…");
     const body = h("div", "cw-thinking-text cw-live");
     rec.el.append(rec.summary, body);
     rec.target = body;
-  } else if (TOOL_CALLS.has(block.type) || (kind === "structured" && block.type === "text")) {
+  } else if (role === "tool" || (kind === "structured" && role === "text")) {
     rec.el = h("div", "cw-block cw-tool");
     rec.name = h("div", "cw-tool-name");
     const cols = h("div", "cw-tool-cols");
     const raw = h("div", "cw-tool-col");
     rec.target = h("pre", "cw-json-raw cw-live");
-    const rawLabel = block.type === "text" ? "text (raw JSON, as it arrives)" : "partial_json (raw, as it arrives)";
+    const rawLabel = role === "text" ? "text (raw JSON, as it arrives)" : "partial_json (raw, as it arrives)";
     raw.append(h("div", "cw-label", rawLabel), rec.target);
     const snap = h("div", "cw-tool-col");
     rec.snapshot = h("pre", "cw-json-snap");
-    const snapLabel = block.type === "text" ? "parsed_snapshot() (grows with each delta)" : "snapshot (parsed by the SDK)";
+    const snapLabel = role === "text" ? "parsed_snapshot() (grows with each delta)" : "snapshot (parsed by the SDK)";
     snap.append(h("div", "cw-label", snapLabel), rec.snapshot);
     cols.append(raw, snap);
     rec.trunc = h("div", "cw-trunc", "⚠ Cut off by max_tokens: this input is incomplete. Check stop_reason before running a tool.");
@@ -256,23 +252,26 @@ function makeBlock(block, parent, kind) {
 }
 
 function updateBlock(rec, block, isLast) {
-  const field = APPENDED[block.type];
+  const field = blockKind(block.type).field;
   if (field) {
-    const value = block[field] || "";
+    const value = String(block[field] || "");
     const node = rec.nodes[field];
     if (value.length >= rec.lens[field]) node.appendData(value.slice(rec.lens[field]));
     else node.data = value; // the state was replaced by a resync
     rec.lens[field] = value.length;
   }
-  if (block.type === "redacted_thinking") {
+  if (rec.role === "redacted") {
     rec.label.textContent = `Redacted thinking · ${block.data_chars || 0} chars of encrypted data, sent back unchanged next turn`;
-  } else if (isResult(block)) {
-    if (rec.list.childElementCount !== (block.results || []).length) {
-      rec.label.textContent = `${block.type} · ${(block.results || []).length} result(s)`;
+  } else if (rec.role === "other") {
+    rec.label.textContent = `${String(block.type)} block (not shown by this view)`;
+  } else if (rec.role === "result") {
+    const results = Array.isArray(block.results) ? block.results : [];
+    if (rec.list.childElementCount !== results.length) {
+      rec.label.textContent = `${String(block.type)} · ${results.length} result(s)`;
       rec.list.textContent = "";
-      for (const r of block.results || []) rec.list.append(h("li", "", r.url ? `${r.title} — ${r.url}` : r.title));
+      for (const r of results) rec.list.append(h("li", "", r.url ? `${r.title} — ${r.url}` : `${r.title}`));
     }
-  } else if (block.type === "thinking") {
+  } else if (rec.role === "thinking") {
     const sig = block.signature ? ` · ✓ signature received (${block.signature} chars)` : "";
     const omitted = !(block.thinking || "").length && block.signature ? " · omitted (display: omitted)" : "";
     rec.summary.textContent = `Thinking · ${(block.thinking || "").length} chars${sig}${omitted}`;
@@ -281,8 +280,8 @@ function updateBlock(rec, block, isLast) {
       rec.closed = true;
     }
   } else if (rec.snapshot) {
-    const label = block.type === "text" ? "structured output" : block.type === "server_tool_use" ? "server tool (runs on Anthropic's side)" : block.type;
-    rec.name.textContent = `${label} · ${block.name || (block.type === "text" ? "JSON" : "?")}${block.id ? " · " + block.id : ""}`;
+    const label = rec.role === "text" ? "structured output" : block.type === "server_tool_use" ? "server tool (runs on Anthropic's side)" : String(block.type);
+    rec.name.textContent = `${label} · ${block.name || (rec.role === "text" ? "JSON" : "?")}${block.id ? " · " + block.id : ""}`;
     rec.snapshot.textContent = JSON.stringify(block.snapshot || {}, null, 2);
     rec.trunc.style.display = block.truncated ? "" : "none";
     rec.el.classList.toggle("cw-truncated", !!block.truncated);
@@ -302,7 +301,7 @@ function adoptRendered(model, shown, tries = 25) {
   const id = model.get("view_id");
   let missing = false;
   shown.forEach((rec, i) => {
-    if (rec.type !== "text" || rec.rendered || rec.snapshot) return; // structured output keeps its two columns
+    if (rec.role !== "text" || rec.rendered || rec.snapshot) return; // structured output keeps its two columns
     const source = document.querySelector(`.cw-static [data-cw-block="${id}:${i}"]`);
     if (!source) {
       missing = true;
@@ -342,7 +341,7 @@ function messageView(model, root) {
       svgEl.innerHTML = svg; // drawn by helpers/widgets/_static.py from numbers only
       svgEl.dataset.drawn = "1";
     }
-    const chars = blocks.reduce((n, b) => n + (b.type === "text" ? (b.text || "").length : 0), 0);
+    const chars = blocks.reduce((n, b) => n + (blockKind(b.type).role === "text" ? String(b.text || "").length : 0), 0);
     updateFrame(model, root, parts, chars);
     if (!adopting && model.get("status") !== "streaming" && /^[0-9a-f]{32}$/.test(model.get("view_id") || "")) {
       adopting = true;
@@ -369,26 +368,26 @@ function eventsView(model, root) {
   body.append(summary, table, more);
   root.append(parts.head, body, parts.banner, parts.foot, parts.live);
   let drawn = 0;
-  let counts = {};
+  let counts = new Map();
   return () => {
     const rows = model.get("items") || [];
     if (rows.length < drawn) {
       tbody.textContent = "";
       drawn = 0;
-      counts = {};
+      counts = new Map();
     }
     for (let i = drawn; i < rows.length; i++) {
       const [t, type, index, deltaType, payload] = rows[i];
-      counts[type] = (counts[type] || 0) + 1;
+      counts.set(type, (counts.get(type) || 0) + 1);
       if (i >= MAX_ROWS) continue;
-      const row = h("tr", `cw-t-${type}`);
-      row.append(h("td", "cw-time", `+${duration(t)}`), h("td", "cw-type", type), h("td", "", String(index)), h("td", "", deltaType), h("td", "cw-payload", payload));
+      const row = h("tr", eventClass(type));
+      row.append(h("td", "cw-time", `+${duration(t)}`), h("td", "cw-type", String(type)), h("td", "", String(index)), h("td", "", String(deltaType)), h("td", "cw-payload", String(payload)));
       tbody.append(row);
     }
     drawn = rows.length;
     summary.textContent = "";
     summary.append(h("b", "", `${rows.length} events `));
-    for (const [type, n] of Object.entries(counts)) summary.append(h("span", `cw-badge cw-t-${type}`, `${type} ${n}`));
+    for (const [type, n] of counts) summary.append(h("span", `cw-badge ${eventClass(type)}`, `${type} ${n}`));
     more.textContent = rows.length > MAX_ROWS ? `… ${rows.length - MAX_ROWS} more rows not drawn (the counts include them)` : "";
     updateFrame(model, root, parts);
   };
@@ -396,7 +395,7 @@ function eventsView(model, root) {
 
 function render({ model, el }) {
   const kind = model.get("kind");
-  const root = h("div", `cw cw-kind-${kind}`);
+  const root = h("div", `cw cw-kind-${TABLES.kinds.includes(kind) ? kind : "text"}`);
   root.dataset.title = model.get("title") || "";
   el.append(root);
   hideStatic(model.get("view_id"));

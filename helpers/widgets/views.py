@@ -6,22 +6,16 @@ sync or async) and shows it as it arrives; ``watch``/``awatch`` consume a whole 
 
 from __future__ import annotations
 
-import json
 import time
 
 import jiter
 
 from . import _static
 from ._live import LiveView, event_error, is_event
+from .formatting import block_extra, citation_row, raw_row, sdk_row
+from .tables import DELTAS, appended, role
 
-# The field of a block that deltas append to, per block type, and the delta type that carries it.
-APPENDED = {"text": "text", "thinking": "thinking", "tool_use": "partial_json", "server_tool_use": "partial_json"}
-TOOL_CALLS = {"tool_use", "server_tool_use", "mcp_tool_use"}  # blocks whose input streams as input_json_delta
-DELTAS = {
-    "text_delta": ("text", "text"),
-    "thinking_delta": ("thinking", "thinking"),
-    "input_json_delta": ("partial_json", "partial_json"),
-}
+JOINED = {field for field, _ in DELTAS.values()}  # fields kept as lists of chunks while streaming
 DERIVED = {"text": "text", "thinking": "thinking", "input_json": "partial_json"}
 
 
@@ -80,7 +74,7 @@ class MessageView(LiveView):
             self._set(self._current, "signature", len(event.signature))
         elif kind == "content_block_stop" and getattr(event, "content_block", None) is not None:
             block = event.content_block
-            if block.type in TOOL_CALLS and self._offset + event.index < len(self._blocks):
+            if role(block.type) == "tool" and self._offset + event.index < len(self._blocks):
                 self._set(self._offset + event.index, "snapshot", block.input)
         elif kind == "message_delta" and event.delta.stop_reason == "max_tokens":
             self._mark_truncated()
@@ -99,14 +93,15 @@ class MessageView(LiveView):
 
     def _start(self, block_type: str, index: int | None = None, **extra) -> int:
         index = len(self._blocks) if index is None else index
+        block_type = block_type if isinstance(block_type, str) else repr(block_type)  # shown as text, never markup
         if index < len(self._blocks):  # started already
             self._current = index
             return index
         while len(self._blocks) < index:  # a block we never saw start (a stream joined midway)
             self._start("text")
-        if block_type in TOOL_CALLS:
+        if role(block_type) == "tool":
             extra = {"name": "", "id": "", "snapshot": {}, **extra}
-        field = APPENDED.get(block_type)
+        field = appended(block_type)
         block = {"type": block_type, **extra, **({field: []} if field else {})}
         self._blocks.append(block)
         self._op(["b", {**block, **({field: ""} if field else {})}])
@@ -147,7 +142,9 @@ class MessageView(LiveView):
         super().finish(message)
 
     def _export(self) -> list[dict]:
-        return [{k: "".join(v) if k == APPENDED.get(b["type"]) else v for k, v in b.items()} for b in self._blocks]
+        return [
+            {k: "".join(v) if k in JOINED and isinstance(v, list) else v for k, v in b.items()} for b in self._blocks
+        ]
 
     def _json_state(self) -> dict:
         return {"blocks": self._export()}
@@ -313,120 +310,3 @@ class EventView(LiveView):
             "text/html": _static.events_html(self._rows, self._counts, self._state, self.view_id),
             "text/plain": self._plain(),
         }
-
-
-def short(value, limit: int = 60) -> str:
-    """A one-line, length-capped rendering of a payload."""
-    text = (
-        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    )
-    text = json.dumps(text, ensure_ascii=False)[1:-1] if isinstance(value, str) else text
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def sdk_row(event) -> list:
-    """[type, index, delta type, payload] for an SDK event, read attribute by attribute (never the whole snapshot)."""
-    kind, index, delta_type, payload = event.type, getattr(event, "index", ""), "", ""
-    if kind == "message_start":
-        payload = f"{event.message.model} · {event.message.id}"
-    elif kind == "content_block_start":
-        block = event.content_block
-        delta_type = block.type
-        payload = getattr(block, "name", "")
-    elif kind == "content_block_delta":
-        delta = event.delta
-        delta_type = delta.type
-        value = next(
-            (getattr(delta, f) for f in ("text", "thinking", "partial_json", "signature") if hasattr(delta, f)), ""
-        )
-        if delta_type == "citations_delta":
-            value = getattr(delta.citation, "title", None) or delta.citation.cited_text
-        payload = short(value[:12] + "…" if delta_type == "signature_delta" else value)
-    elif kind == "message_delta":
-        delta_type = event.delta.stop_reason or ""
-        payload = f"output_tokens {event.usage.output_tokens}"
-    elif kind in {"text", "thinking"}:
-        payload = short(getattr(event, kind))
-    elif kind == "citation":
-        payload = short(getattr(event.citation, "title", None) or event.citation.cited_text)
-    elif kind == "input_json":
-        payload = short(event.snapshot)
-    elif kind == "signature":
-        payload = short(event.signature[:12] + "…")
-    return [kind, index, delta_type, payload]
-
-
-def raw_row(sse) -> list:
-    """[type, index, delta type, payload] for a raw ServerSentEvent (data is JSON text)."""
-    try:
-        data = json.loads(sse.data) if sse.data else {}
-    except ValueError:
-        return [sse.event or "(no event)", "", "", short(sse.data)]
-    if not isinstance(data, dict):
-        data = {}
-    delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
-    block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
-    kind = sse.event or data.get("type") or "(no event)"
-    delta_type = delta.get("type") or block.get("type") or delta.get("stop_reason") or ""
-    value = next((delta[f] for f in ("text", "thinking", "partial_json") if f in delta), None)
-    if kind == "error":
-        value = (data.get("error") or {}).get("message", "")
-    payload = short(value) if value is not None else block.get("name", "")
-    return [kind, data.get("index", ""), delta_type, payload]
-
-
-def block_extra(block) -> dict:
-    """What a view keeps of a block when it starts: a tool call's name and id, a server tool's results, a
-    redacted thinking block's size (its data is encrypted: the view never shows it)."""
-    if block.type in TOOL_CALLS:
-        return {"name": block.name, "id": block.id, "snapshot": {}}
-    if block.type.endswith("_tool_result"):
-        return {"tool_use_id": getattr(block, "tool_use_id", ""), "results": result_rows(block.content)}
-    if block.type == "redacted_thinking":
-        return {"data_chars": len(block.data)}
-    if block.type == "container_upload":
-        return {"results": [{"title": f"file {block.file_id} uploaded to the container", "url": ""}]}
-    return {}
-
-
-def citation_row(n: int, citation) -> dict:
-    """A citation as the view shows it: its number, where it points (title, URL or document), the cited text."""
-    where = getattr(citation, "url", None) or getattr(citation, "document_title", None) or ""
-    title = getattr(citation, "title", None) or getattr(citation, "document_title", None) or citation.type
-    return {"n": n, "type": citation.type, "title": str(title), "url": str(where), "cited_text": citation.cited_text}
-
-
-def result_rows(content) -> list[dict]:
-    """A server tool's result as rows of title and URL: search results, fetched page, tool references, a command's
-    output and files, an editor's change, or the tool's error (every result content of the SDK's types)."""
-    if isinstance(content, list):  # web search results
-        return [{"title": getattr(r, "title", r.type), "url": getattr(r, "url", "")} for r in content]
-    kind = getattr(content, "type", "")
-    if code := getattr(content, "error_code", None):
-        message = getattr(content, "error_message", None)
-        return [{"title": f"error: {code}" + (f" ({message})" if message else ""), "url": ""}]
-    if kind == "tool_search_tool_search_result":
-        return [{"title": f"found tool {r.tool_name}", "url": ""} for r in content.tool_references] or [
-            {"title": "no matching tool", "url": ""}
-        ]
-    if kind.endswith("_create_result"):
-        return [{"title": "file updated" if content.is_file_update else "file created", "url": ""}]
-    if kind.endswith("_view_result"):
-        lines = f"lines {content.start_line or 1}-{(content.start_line or 1) + (content.num_lines or 0) - 1}"
-        return [{"title": f"viewed {content.file_type} file ({lines} of {content.total_lines})", "url": ""}] + [
-            {"title": line, "url": ""} for line in content.content.splitlines()[:8]
-        ]
-    if kind.endswith("_str_replace_result"):
-        return [{"title": f"edited at line {content.old_start}", "url": ""}] + [
-            {"title": line, "url": ""} for line in (content.lines or [])[:8]
-        ]
-    if kind.endswith("code_execution_result"):  # bash, Python, or encrypted (stdout hidden)
-        output = getattr(content, "stdout", None)
-        rows = [{"title": f"exit code {content.return_code}", "url": ""}]
-        rows += [{"title": f"stdout: {output.rstrip()}", "url": ""}] if output else []
-        rows += [{"title": f"stderr: {content.stderr.rstrip()[-300:]}", "url": ""}] if content.stderr else []
-        rows += [{"title": f"output file {f.file_id}", "url": ""} for f in getattr(content, "content", None) or []]
-        return rows
-    url = getattr(content, "url", "")
-    title = getattr(getattr(content, "content", None), "title", None) or kind
-    return [{"title": str(title), "url": str(url or "")}]

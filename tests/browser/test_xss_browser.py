@@ -30,6 +30,9 @@ from .lab import JupyterLab, chromium
 pytestmark = pytest.mark.browser
 
 PWNED = "window.top.__pwned = (window.top.__pwned || []).concat"
+# A block and an event type that would take JupyterLab's own dialog class (a fixed box over the notebook) if a view
+# made a class name of it, and a quote that would end an attribute.
+CRAFTED_TYPE = 'crafted jp-Dialog cw-banner" style="position:fixed'
 
 
 def payloads(canary: str) -> list[str]:
@@ -107,6 +110,8 @@ def crafted_body(canary: str, *, error: bool) -> bytes:
         events.append(sse("error", {"type": "error", "error": {"type": f"overloaded_error{tag}", "message": f"Overloaded {tag}"}}))  # fmt: skip
         return "".join(events).encode()
     tool_input = json.dumps({"location": evil[0], tag: evil[1]})
+    server = server_blocks(3, evil, tag)
+    crafted = 3 + len(server) // 2  # each server block is a start and a stop
     events += [
         sse("content_block_stop", {"type": "content_block_stop", "index": 1}),
         sse(
@@ -129,7 +134,13 @@ def crafted_body(canary: str, *, error: bool) -> bytes:
             for i in range(0, len(tool_input), 40)
         ),
         sse("content_block_stop", {"type": "content_block_stop", "index": 2}),
-        *server_blocks(3, evil, tag),
+        *server,
+        sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": crafted, "content_block": {"type": CRAFTED_TYPE}},
+        ),  # fmt: skip
+        sse("content_block_stop", {"type": "content_block_stop", "index": crafted}),
+        sse(CRAFTED_TYPE, {"type": CRAFTED_TYPE, "index": crafted}),
         sse(
             "message_delta",
             {
@@ -227,6 +238,13 @@ SCAN = """() => {
 }"""
 
 
+# Elements of the views whose class or style a stream chose (the crafted type's words), or that float over the page.
+SHAPED = """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output *')]
+  .filter((el) => /crafted|jp-Dialog/.test(el.getAttribute('class') || '') || el.hasAttribute('style') &&
+    /fixed/.test(el.getAttribute('style')) || getComputedStyle(el).position === 'fixed')
+  .map((el) => el.tagName + '.' + el.getAttribute('class'))"""
+
+
 class Canary(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
@@ -262,6 +280,8 @@ def check_inert(notebook, when: str) -> None:
     assert page.evaluate("() => window.top.__pwned || null") is None, f"{when}: a payload ran"
     assert Canary.hits == [], f"{when}: a payload loaded {Canary.hits}"
     assert page.evaluate(SCAN) == [], f"{when}: raw markup reached an output"
+    shaped = page.evaluate(SHAPED)
+    assert shaped == [], f"{when}: a type from the stream became a class or a style: {shaped}"
 
 
 def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
@@ -298,6 +318,10 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
         for snippet in ("viewed text file", "stderr: <svg>", "-<iframe", f'found tool <img src="{canary}/field"'):
             assert snippet in outputs, snippet
         assert f'error: unavailable (<img src="{canary}/img"' in outputs and "file_<img src=" in outputs
+        # the crafted block and event types are there as text: in the live views and in the static renderings
+        live = " ".join(page.locator(".cw").all_text_contents())
+        assert f"{CRAFTED_TYPE} block" in live and f"{CRAFTED_TYPE} 1" in live, live[-800:]
+        assert f"({CRAFTED_TYPE} block)" in outputs
         static = page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').all_text_contents()
         assert len(static) >= 7 and all("<img" in s for s in static)  # every static rendering shows the markup as text
         # each live view ends with its answer's markdown rendered, copied from the sanitized static rendering

@@ -1,0 +1,128 @@
+"""What the views show of each event and block: one-line rows for EventView, and what a block keeps when it starts.
+
+Pure functions of what the SDK gives (no widget state): ``views.py`` reduces a stream with them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .tables import role
+
+
+def short(value, limit: int = 60) -> str:
+    """A one-line, length-capped rendering of a payload."""
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    )
+    text = json.dumps(text, ensure_ascii=False)[1:-1] if isinstance(value, str) else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sdk_row(event) -> list:
+    """[type, index, delta type, payload] for an SDK event, read attribute by attribute (never the whole snapshot)."""
+    kind, index, delta_type, payload = event.type, getattr(event, "index", ""), "", ""
+    if kind == "message_start":
+        payload = f"{event.message.model} · {event.message.id}"
+    elif kind == "content_block_start":
+        block = event.content_block
+        delta_type = block.type
+        payload = getattr(block, "name", "")
+    elif kind == "content_block_delta":
+        delta = event.delta
+        delta_type = delta.type
+        value = next(
+            (getattr(delta, f) for f in ("text", "thinking", "partial_json", "signature") if hasattr(delta, f)), ""
+        )
+        if delta_type == "citations_delta":
+            value = getattr(delta.citation, "title", None) or delta.citation.cited_text
+        payload = short(value[:12] + "…" if delta_type == "signature_delta" else value)
+    elif kind == "message_delta":
+        delta_type = event.delta.stop_reason or ""
+        payload = f"output_tokens {event.usage.output_tokens}"
+    elif kind in {"text", "thinking"}:
+        payload = short(getattr(event, kind))
+    elif kind == "citation":
+        payload = short(getattr(event.citation, "title", None) or event.citation.cited_text)
+    elif kind == "input_json":
+        payload = short(event.snapshot)
+    elif kind == "signature":
+        payload = short(event.signature[:12] + "…")
+    return [kind, index, delta_type, payload]
+
+
+def raw_row(sse) -> list:
+    """[type, index, delta type, payload] for a raw ServerSentEvent (data is JSON text)."""
+    try:
+        data = json.loads(sse.data) if sse.data else {}
+    except ValueError:
+        return [sse.event or "(no event)", "", "", short(sse.data)]
+    if not isinstance(data, dict):
+        data = {}
+    delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+    block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
+    kind = sse.event or data.get("type") or "(no event)"
+    delta_type = delta.get("type") or block.get("type") or delta.get("stop_reason") or ""
+    value = next((delta[f] for f in ("text", "thinking", "partial_json") if f in delta), None)
+    if kind == "error":
+        value = (data.get("error") or {}).get("message", "")
+    payload = short(value) if value is not None else block.get("name", "")
+    return [kind, data.get("index", ""), delta_type, payload]
+
+
+def block_extra(block) -> dict:
+    """What a view keeps of a block when it starts: a tool call's name and id, a server tool's results, a
+    redacted thinking block's size (its data is encrypted: the view never shows it)."""
+    kind = role(block.type)
+    if kind == "tool":
+        return {"name": str(getattr(block, "name", "")), "id": str(getattr(block, "id", "")), "snapshot": {}}
+    if block.type == "container_upload":
+        return {"results": [{"title": f"file {getattr(block, 'file_id', '')} uploaded to the container", "url": ""}]}
+    if kind == "result":
+        return {"tool_use_id": getattr(block, "tool_use_id", ""), "results": result_rows(block.content)}
+    if kind == "redacted":
+        return {"data_chars": len(str(getattr(block, "data", "")))}
+    return {}
+
+
+def citation_row(n: int, citation) -> dict:
+    """A citation as the view shows it: its number, where it points (title, URL or document), the cited text."""
+    where = getattr(citation, "url", None) or getattr(citation, "document_title", None) or ""
+    title = getattr(citation, "title", None) or getattr(citation, "document_title", None) or citation.type
+    return {"n": n, "type": citation.type, "title": str(title), "url": str(where), "cited_text": citation.cited_text}
+
+
+def result_rows(content) -> list[dict]:
+    """A server tool's result as rows of title and URL: search results, fetched page, tool references, a command's
+    output and files, an editor's change, or the tool's error (every result content of the SDK's types)."""
+    if isinstance(content, list):  # web search results
+        return [{"title": getattr(r, "title", r.type), "url": getattr(r, "url", "")} for r in content]
+    kind = getattr(content, "type", "")
+    if code := getattr(content, "error_code", None):
+        message = getattr(content, "error_message", None)
+        return [{"title": f"error: {code}" + (f" ({message})" if message else ""), "url": ""}]
+    if kind == "tool_search_tool_search_result":
+        return [{"title": f"found tool {r.tool_name}", "url": ""} for r in content.tool_references] or [
+            {"title": "no matching tool", "url": ""}
+        ]
+    if kind.endswith("_create_result"):
+        return [{"title": "file updated" if content.is_file_update else "file created", "url": ""}]
+    if kind.endswith("_view_result"):
+        lines = f"lines {content.start_line or 1}-{(content.start_line or 1) + (content.num_lines or 0) - 1}"
+        return [{"title": f"viewed {content.file_type} file ({lines} of {content.total_lines})", "url": ""}] + [
+            {"title": line, "url": ""} for line in content.content.splitlines()[:8]
+        ]
+    if kind.endswith("_str_replace_result"):
+        return [{"title": f"edited at line {content.old_start}", "url": ""}] + [
+            {"title": line, "url": ""} for line in (content.lines or [])[:8]
+        ]
+    if kind.endswith("code_execution_result"):  # bash, Python, or encrypted (stdout hidden)
+        output = getattr(content, "stdout", None)
+        rows = [{"title": f"exit code {content.return_code}", "url": ""}]
+        rows += [{"title": f"stdout: {output.rstrip()}", "url": ""}] if output else []
+        rows += [{"title": f"stderr: {content.stderr.rstrip()[-300:]}", "url": ""}] if content.stderr else []
+        rows += [{"title": f"output file {f.file_id}", "url": ""} for f in getattr(content, "content", None) or []]
+        return rows
+    url = getattr(content, "url", "")
+    title = getattr(getattr(content, "content", None), "title", None) or kind
+    return [{"title": str(title), "url": str(url or "")}]

@@ -1,0 +1,137 @@
+"""Views fed values no real API sends, through the real SDK from a local API replaying a crafted body: unknown block
+and event types, usage counts that are not numbers. They are shown as text, shape no markup, and every view still
+reaches its finished state."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import anthropic
+import pytest
+
+from helpers.offline import start
+from helpers.widgets import CommMeter, EventView, TextView, ThinkingView, _live, tables
+from helpers.widgets.meter import replay
+
+from .conftest import MODEL
+
+CRAFTED_TYPE = 'cw-banner" style="position:fixed;inset:0'  # a type that would be markup, or a class list, if used
+USAGES = ["12", 1.5, None, -3, True, "<b>9</b>", [1], {"n": 1}]
+
+
+def sse(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def body(usage, *, block_type: str = "text", event_type: str = "message_stop") -> bytes:
+    usage_in = {"input_tokens": usage, "output_tokens": usage, "cache_read_input_tokens": usage}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "content": [],
+               "stop_reason": None, "stop_sequence": None, "usage": usage_in}  # fmt: skip
+    events = [
+        sse("message_start", {"type": "message_start", "message": message}),
+        sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),  # fmt: skip
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}},
+        ),  # fmt: skip
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " there"}},
+        ),  # fmt: skip
+        sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse(
+            "content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": block_type}}
+        ),  # fmt: skip
+        sse("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {**usage_in, "server_tool_use": usage},
+            },
+        ),  # fmt: skip
+        sse(event_type, {"type": event_type}),
+    ]
+    if event_type != "message_stop":
+        events.append(sse("message_stop", {"type": "message_stop"}))
+    return "".join(events).encode()
+
+
+def crafted_client(tmp_path, data: bytes):
+    path = tmp_path / "crafted.sse"
+    path.write_bytes(data)
+    return start(pace="instant", replay=path)
+
+
+def ask() -> dict:
+    return {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@pytest.mark.parametrize("usage", USAGES, ids=repr)
+def test_usage_that_is_not_a_number_is_shown_as_it_came_and_the_view_finishes(tmp_path, usage):
+    with crafted_client(tmp_path, body(usage)) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        for view_type in (TextView, ThinkingView):
+            view = view_type(display=False)
+            with CommMeter(view) as meter:
+                view.watch(client.messages.stream(**ask()))  # must not raise from the course's code
+            assert view.done and view.status == "done"
+            assert meter.custom()[-1]["end"]["status"] == "done"  # the browser was told it finished
+            assert replay(meter.custom())["status"] == "done"
+            html = view._static()["text/html"]
+            shown = str(usage).replace("<", "&lt;").replace(">", "&gt;")
+            assert usage is None or f"{shown} output tokens" in html, html  # (no usage shown when there is none)
+            assert "<b>9</b>" not in html
+            figures = view.figures
+            assert figures["estimated"] is not (isinstance(usage, int) and not isinstance(usage, bool) and usage > 0)
+
+
+def test_unknown_block_and_event_types_are_text_and_never_a_class(tmp_path):
+    with crafted_client(tmp_path, body(7, block_type=CRAFTED_TYPE)) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        view = TextView(display=False)
+        view.watch(client.messages.stream(**ask()))
+        assert view.done
+        assert [b["type"] for b in view.blocks] == ["text", CRAFTED_TYPE]
+        html = view._static()["text/html"]
+        assert f"<p><em>({CRAFTED_TYPE} block)</em></p>" in html  # text inside fixed markup
+        assert tables.role(CRAFTED_TYPE) == "other"
+        for value in (None, 3, ["text"], {"a": 1}, "__proto__", "constructor"):
+            assert tables.role(value) == "other" and tables.appended(value) is None
+
+
+def test_raw_event_types_reach_the_view_as_text(tmp_path):
+    with crafted_client(tmp_path, body(7, event_type=CRAFTED_TYPE)) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        view = EventView(display=False)
+        with client.messages.with_streaming_response.create(**ask(), stream=True) as response:
+            for raw in anthropic.Stream.raw_events(response.http_response):
+                view.add(raw)
+        view.finish()
+        assert CRAFTED_TYPE in [row[1] for row in view.items]
+        assert f"{CRAFTED_TYPE}" in view._static()["text/html"].replace("&quot;", '"')
+
+
+def test_the_browser_gets_its_tables_from_python_and_uses_no_type_as_markup():
+    _live._SHIPPED.clear()  # the kernel's first view carries the whole code
+    code = _live.views_code()["module"]
+    found = re.search(r"const TABLES = (\{.*?\});\n", code)
+    assert found and json.loads(found.group(1)) == tables.for_browser()
+    source = (_live.HERE / "views.js").read_text()
+    # no table of types written by hand in the browser's code, and no type interpolated into a class name
+    compared = set(re.findall(r'\.type === "(\w+)"', source))
+    assert compared <= {"server_tool_use"} and "endsWith(" not in source, compared  # (a label, not a renderer)
+    assert "cw-t-${type}" not in source and "${block.type}" not in source.replace("${String(block.type)}", "")
+
+
+def test_a_new_block_type_is_one_row_in_one_table(monkeypatch, client):
+    monkeypatch.setitem(tables.BLOCKS, "poem", ("text", "text"))
+    _live._SHIPPED.clear()
+    code = _live.views_code()["module"]
+    assert '"poem": {"field": "text", "role": "text"}' in code
+    assert tables.role("poem") == "text" and tables.appended("poem") == "text"
