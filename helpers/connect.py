@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import anthropic
 
@@ -46,8 +47,27 @@ class Mode:
 
     def banner(self) -> str:
         if self.offline:
-            return f"mode: offline · requests go to the local Messages API at {self.base_url} · no key needed"
-        return f"mode: live · requests go to {self.base_url} · key {self.key_hint}"
+            return (
+                f"mode: offline · requests go to the local Messages API at {public_url(self.base_url)} · no key needed"
+            )
+        return f"mode: live · requests go to {public_url(self.base_url)} · key {self.key_hint}"
+
+
+def public_url(url: str) -> str:
+    """``url`` fit to print: a user name and password in it (``https://user:pass@gateway``) become ``…@``, and a
+    query string (where gateways put tokens) ``?…``. What is not a URL is not shown at all (it may be a key pasted in
+    the wrong place)."""
+    if url.startswith("(") and url.endswith(")"):  # a description, e.g. "(local API, started on first use)"
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        parts = None
+    if parts is None or not parts.scheme or not host:
+        return "(not a URL: check ANTHROPIC_BASE_URL)"
+    netloc = f"…@{host}" if "@" in parts.netloc else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", "…" if parts.fragment else ""))
 
 
 def mask(key: str) -> str:

@@ -153,3 +153,21 @@ def test_a_gateway_may_use_its_own_key_shape(env, api):
     env.setenv("ANTHROPIC_BASE_URL", api.url)
     assert connect.mode().key_hint == "…1234"
     assert connect.client(quiet=True).messages.create(model=MODEL, max_tokens=64, messages=HAIKU).content
+
+
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("https://alice:s3cret-pass@gateway.example/v1", "https://…@gateway.example/v1"),
+        ("https://sk-ant-api03-leaked@gateway.example", "https://…@gateway.example"),
+        ("https://gateway.example/v1?token=s3cret-pass", "https://gateway.example/v1?…"),
+        ("sk-ant-api03-s3cret-pass", "(not a URL: check ANTHROPIC_BASE_URL)"),
+    ],
+)
+def test_the_banner_masks_credentials_in_the_url(env, capsys, base_url, shown):
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    env.setenv("ANTHROPIC_BASE_URL", base_url)
+    connect.mode().banner()
+    line = connect.mode().banner()
+    assert line == f"mode: live · requests go to {shown} · key …1234"
+    assert "s3cret" not in line and "leaked" not in line

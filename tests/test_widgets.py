@@ -7,6 +7,7 @@ import asyncio
 import configparser
 import html
 import json
+import math
 import re
 import subprocess
 import sys
@@ -432,11 +433,11 @@ async def test_playground_conversation_tools_and_thinking(aclient):
 
 
 async def test_playground_shows_errors_instead_of_raising(aclient):
-    pg = Playground(aclient, display=False)
-    pg.thinking.value, pg.max_tokens.value = True, 1024  # the API needs max_tokens > budget_tokens
+    pg = Playground(aclient.with_options(default_headers={"x-offline-fault": "http:400"}), display=False)
+    pg.thinking.value = True
     assert await pg.send(HAIKU) is None
     assert "BadRequestError" in pg.status.value and pg.messages == []
-    pg.max_tokens.value = 2048
+    pg.client = aclient
     assert (await pg.send(HAIKU)).stop_reason == "end_turn"
 
 
@@ -487,7 +488,7 @@ async def test_playground_copies_as_code_that_runs_and_keeps_a_history(aclient, 
     code = pg.code_box.value
     assert code == pg.code("") and code.rstrip().endswith("main()") and "# <- your prompt here" in code
     assert pg.code_box.layout.display == "" and "system='Be brief.'" in code and "tools=tools" in code
-    assert api.url in code and "Thanks! <b>And</b> tomorrow?" in code  # the conversation so far goes along
+    assert api.url not in code and "Thanks! <b>And</b> tomorrow?" in code  # the conversation so far goes along
     namespace: dict = {"client": "the notebook's", "message": "the notebook's"}
     exec(compile(pg.code("Hello").replace("main()\n", ""), "copied", "exec"), namespace)  # defines main() only
     assert namespace["client"] == namespace["message"] == "the notebook's"  # pasted in a cell, it rebinds nothing
@@ -501,8 +502,70 @@ def test_playground_code_never_carries_the_key():
     live = Playground(anthropic.AsyncAnthropic(api_key=key), display=False)
     gateway = Playground(anthropic.AsyncAnthropic(api_key=key, base_url="https://gateway.example/v1"), display=False)
     assert "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY" in live.code("hi")
-    assert 'base_url="https://gateway.example/v1"' in gateway.code("hi")
+    assert "base_url='https://gateway.example/v1'" in gateway.code("hi")
     assert key not in live.code("hi") + gateway.code("hi")
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://alice:s3cret@gateway.example/v1", "https://gateway.example/v1?key=s3cret", "https://s3cret@gw.example"],
+)
+def test_playground_code_never_prints_credentials_in_the_url(base_url):
+    pg = Playground(anthropic.AsyncAnthropic(api_key="k", base_url=base_url), display=False)
+    code = pg.code("hi")
+    assert "s3cret" not in code and "client = anthropic.Anthropic()  # base_url from ANTHROPIC_BASE_URL" in code
+    compile(code, "copied", "exec")
+
+
+def test_playground_code_runs_as_printed_for_any_value(api):
+    """NaN and infinities in a tool input, quotes, backslashes and line breaks in strings, a URL with a backslash:
+    the code is Python that runs and sends the same request, and no local API port is written into it."""
+    odd = 'He said "hi" \\ C:\\temp\\new \n tab\t and \'quotes\' ``` """ \ud83d\ude00'
+    pg = Playground(anthropic.AsyncAnthropic(api_key="k", base_url=api.url), display=False)
+    pg.system.value, pg.thinking.value = odd, True
+    tool_input = {"location": odd, "t": float("nan"), "hi": float("inf"), "lo": float("-inf")}
+    pg.messages += [
+        {"role": "user", "content": odd},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": tool_input}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "12 °C"}]},
+    ]  # fmt: skip
+    code = pg.code("Hello")
+    assert api.url.rsplit(":", 1)[1] not in code and "127.0.0.1" not in code and "from helpers import connect" in code
+    assert "thinking={'type': 'adaptive'}" in code and '"enabled"' not in code and "'enabled'" not in code
+    namespace: dict = {}
+    exec(compile(code.replace("\nmain()\n", "\n"), "copied", "exec"), namespace)
+    messages = namespace["main"].__code__.co_consts  # (compiled: it parsed) and the values round-trip:
+    source = code.split("    messages = ", 1)[1].split("\n    with ", 1)[0]
+    rebuilt = eval(source.replace("  # <- your prompt here", ""))  # noqa: S307 (our own generated literal)
+    assert rebuilt[0]["content"] == odd and rebuilt[1]["content"][0]["input"]["location"] == odd
+    assert math.isnan(rebuilt[1]["content"][0]["input"]["t"]) and rebuilt[1]["content"][0]["input"]["lo"] == -math.inf
+    assert messages  # main() compiled
+    assert code.index("message = stream.get_final_message()") > code.index("    ) as stream:")
+    assert "        message = stream.get_final_message()" in code  # inside the with block
+
+
+def test_playground_code_with_a_backslash_in_the_gateway_url_runs():
+    url = "https://gateway.example/v1/a\\b"
+    pg = Playground(anthropic.AsyncAnthropic(api_key="k", base_url=url), display=False)
+    namespace: dict = {}
+    exec(compile(pg.code("hi").replace("\nmain()\n", "\n"), "copied", "exec"), namespace)
+    assert "main" in namespace
+
+
+async def test_nan_in_a_tool_input_does_not_break_later_turns(aclient):
+    from helpers.widgets.playground import block_param
+
+    call = anthropic.types.ToolUseBlock(type="tool_use", id="toolu_1", name="get_weather", input={"t": float("nan")})
+    param = block_param(call)
+    assert param["input"] == {"t": None}
+    json.dumps(param, allow_nan=False)  # what the API takes: strict JSON
+    pg = Playground(aclient, display=False)
+    pg.messages += [
+        {"role": "user", "content": WEATHER},
+        {"role": "assistant", "content": [param]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "12 °C"}]},
+    ]
+    assert await pg.send("Thanks!") is not None  # the next turn still streams
 
 
 # -- the whole stream of late 2026: citations, server tools, refusals, pauses, structured output, caching ----------

@@ -9,17 +9,49 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import math
 import pprint
+from urllib.parse import urlsplit
 
 import anthropic
 import ipywidgets as W
 
+from ..connect import public_url
 from ..demo_tool import WEATHER_TOOL, get_weather
 from ._live import describe
 from .views import ThinkingView
 
 MAX_TOOL_ROUNDS = 4
-THINKING = {"type": "enabled", "budget_tokens": 1024}
+THINKING = {"type": "adaptive"}  # Claude decides how much to think ({"type": "enabled", ...} is the legacy form)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class Literal(pprint.PrettyPrinter):
+    """``pprint`` whose output is Python that runs: non-finite floats (NaN and infinities, which JSON tool input can
+    hold) are written ``float("nan")``, where ``repr`` gives a bare ``nan``; strings are ``repr``'d, which any str
+    survives."""
+
+    def format(self, obj, context, maxlevels, level):
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return f'float("{obj!r}")', True, False
+        return super().format(obj, context, maxlevels, level)
+
+
+def literal(value, indent: str = "    ") -> str:
+    """``value`` as Python source (dicts keep their order), continuation lines indented by ``indent``."""
+    return Literal(width=96, sort_dicts=False).pformat(value).replace("\n", "\n" + indent)
+
+
+def json_safe(value):
+    """``value`` with NaN and infinities as None: the API takes JSON, which has no such numbers, so a tool input that
+    held one would make every later turn of the conversation fail."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def block_param(block) -> dict:
@@ -31,8 +63,32 @@ def block_param(block) -> dict:
     if block.type == "redacted_thinking":
         return {"type": "redacted_thinking", "data": block.data}
     if block.type == "tool_use":
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": json_safe(block.input)}
     return block.to_dict()
+
+
+def client_code(base_url: str) -> tuple[list[str], str]:
+    """The imports and the line that makes the client, for code that runs outside this kernel.
+
+    The course's local API lives in the kernel, on a port of the moment: the code asks the course for a client
+    instead (offline it starts its own local API; with a key it is the real API). A URL with credentials in it is
+    never printed: the client reads it from ``ANTHROPIC_BASE_URL``, as the SDK does.
+    """
+    url = base_url.rstrip("/")
+    host = (urlsplit(url).hostname or "") if "://" in url else ""
+    if url == "https://api.anthropic.com":
+        return ["import anthropic"], "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY from the environment"
+    if host in {h.strip("[]") for h in LOCAL_HOSTS}:
+        return (
+            ["from helpers import connect"],
+            "client = connect.client()  # the course's client: its local API offline, the real API with your key",
+        )
+    if public_url(url) != url:
+        return (
+            ["import anthropic"],
+            "client = anthropic.Anthropic()  # base_url from ANTHROPIC_BASE_URL (it holds credentials: not shown)",
+        )
+    return ["import anthropic"], f"client = anthropic.Anthropic(base_url={url!r})  # key from ANTHROPIC_API_KEY"
 
 
 def default_models() -> list[str]:
@@ -74,7 +130,7 @@ class Playground:
         self.system = W.Textarea(placeholder="System prompt (optional)", layout=full)
         self.model = W.Dropdown(options=models, value=models[0], description="model")
         self.max_tokens = W.BoundedIntText(value=2048, min=1, max=128_000, description="max_tokens")
-        self.thinking = W.Checkbox(value=False, description="thinking (budget 1024)", indent=False)
+        self.thinking = W.Checkbox(value=False, description="thinking (adaptive)", indent=False)
         self.tools = W.Checkbox(value=False, description="tools (get_weather)", indent=False)
         self.send_button = W.Button(description="Send", button_style="primary", icon="paper-plane")
         self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="Nothing is streaming")
@@ -234,21 +290,14 @@ class Playground:
         """The SDK call for the current settings and conversation, runnable as is (no key in it, ever).
 
         Everything sits inside ``main()``, so running it in a notebook cell rebinds none of the notebook's names.
-        The next user turn is ``prompt``, else what the prompt box holds, else a placeholder to edit.
+        The next user turn is ``prompt``, else what the prompt box holds, else a placeholder to edit. Every value is
+        written as Python that runs (see :class:`Literal`), and no credential is printed: not the key, not a user
+        name or password in ``base_url``.
         """
         prompt = prompt if prompt is not None else self.prompt.value
         edit = "" if prompt else "  # <- your prompt here"
         messages = [*self.messages, {"role": "user", "content": prompt or "Your prompt here"}]
-        base_url = str(self.client.base_url).rstrip("/")
-        if base_url == "https://api.anthropic.com":
-            make = "client = anthropic.Anthropic()  # reads ANTHROPIC_API_KEY from the environment"
-        elif base_url.startswith(("http://127.0.0.1", "http://localhost")):
-            make = (
-                f'client = anthropic.Anthropic(base_url="{base_url}", api_key="offline")'
-                "  # the course's local API; live: anthropic.Anthropic()"
-            )
-        else:
-            make = f'client = anthropic.Anthropic(base_url="{base_url}")  # key from ANTHROPIC_API_KEY'
+        imports, make = client_code(str(self.client.base_url))
         args = [f"model={self.model.value!r}", f"max_tokens={int(self.max_tokens.value)}"]
         if self.system.value.strip():
             args.append(f"system={self.system.value!r}")
@@ -257,18 +306,17 @@ class Playground:
         if self.tools.value:
             args.append("tools=tools")
         args.append("messages=messages")
-        indent = lambda text: text.replace("\n", "\n    ")  # noqa: E731
-        lines = ["import anthropic", "", "", "def main():", f"    {make}"]
+        lines = [*imports, "", "", "def main():", f"    {make}"]
         if self.tools.value:
-            lines.append(f"    tools = {indent(pprint.pformat([WEATHER_TOOL], width=96, sort_dicts=False))}")
+            lines.append(f"    tools = {literal([WEATHER_TOOL])}")
         lines += [
-            f"    messages = {indent(pprint.pformat(messages, width=96, sort_dicts=False))}{edit}",
+            f"    messages = {literal(messages)}{edit}",
             "    with client.messages.stream(",
             *(f"        {a}," for a in args),
             "    ) as stream:",
             "        for text in stream.text_stream:",
             '            print(text, end="", flush=True)',
-            "    message = stream.get_final_message()",
+            "        message = stream.get_final_message()  # inside the with block, where the stream is open",
             '    print("\\nstop_reason:", message.stop_reason, "·", message.usage.output_tokens, "output tokens")',
             "",
             "",
