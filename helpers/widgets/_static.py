@@ -131,7 +131,7 @@ def notice(foot: dict) -> str:
     """A banner for a refusal or a stop that needs the client to act; '' for end_turn, tool_use, stop_sequence."""
     reason = foot.get("stop_reason")
     if reason == "refusal":
-        details = foot.get("stop_details") if isinstance(foot.get("stop_details"), dict) else {}
+        details: dict = foot["stop_details"] if isinstance(foot.get("stop_details"), dict) else {}
         category = f" ({escape(str(details['category']))})" if details.get("category") else ""
         explanation = f": {escape(str(details['explanation']).rstrip('.'))}" if details.get("explanation") else ""
         return (
@@ -185,7 +185,7 @@ def block_html(block: dict, name: str = "") -> str:
             "sent back unchanged in the next turn.</p>"
         )
     if block["type"] == "server_tool_use":
-        snapshot = block.get("snapshot") if isinstance(block.get("snapshot"), dict) else {}
+        snapshot: dict = block["snapshot"] if isinstance(block.get("snapshot"), dict) else {}
         query = snapshot.get("query") or snapshot.get("url")
         what = f" · {code(query)}" if query else ""
         return f"<p><b>server tool</b> {code(block['name'])}{what}</p>"

@@ -59,13 +59,14 @@ def raw_row(sse) -> list:
         return [sse.event or "(no event)", "", "", short(sse.data)]
     if not isinstance(data, dict):
         data = {}
-    delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
-    block = data.get("content_block") if isinstance(data.get("content_block"), dict) else {}
+    delta: dict = data["delta"] if isinstance(data.get("delta"), dict) else {}
+    block: dict = data["content_block"] if isinstance(data.get("content_block"), dict) else {}
     kind = sse.event or data.get("type") or "(no event)"
     delta_type = delta.get("type") or block.get("type") or delta.get("stop_reason") or ""
     value = next((delta[f] for f in ("text", "thinking", "partial_json") if f in delta), None)
     if kind == "error":
-        value = (data.get("error") or {}).get("message", "")
+        error = data.get("error")
+        value = error.get("message", "") if isinstance(error, dict) else ""
     payload = short(value) if value is not None else block.get("name", "")
     return [kind, data.get("index", ""), delta_type, payload]
 
