@@ -19,6 +19,7 @@ from . import faults as faults_mod
 from . import router, sse, tool_errors, wire
 from .caching import PromptCache
 from .cassettes import lookup as cassette_for
+from .threads import Threads
 from .validate import MAX_BODY_BYTES, BadRequest, validate
 
 log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
@@ -132,6 +133,7 @@ class LocalMessagesAPI:
         self.config = config or Config()
         self.stats = Stats()
         self.cache = PromptCache()  # prompt-cache prefixes this server has seen
+        self.threads = Threads()  # conversations held for the beta ``thread`` field
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -148,9 +150,10 @@ class LocalMessagesAPI:
             try:
                 await self._api(scope, path, method, headers, request_id, receive, send)
             except BadRequest as err:
-                await _json(
-                    send, err.status, faults_mod.error_body(err.error_type, err.message, request_id), request_id
-                )
+                body = faults_mod.error_body(err.error_type, err.message, request_id)
+                if err.details:
+                    body["error"]["details"] = err.details
+                await _json(send, err.status, body, request_id)
             except ClientLeft as left:
                 self.stats.uploads_cut_by_client += 1
                 client = ":".join(map(str, scope.get("client") or ("?",)))
@@ -190,8 +193,10 @@ class LocalMessagesAPI:
                 extra.append((b"retry-after", b"1"))
             await _json(send, status, faults_mod.error_body(error_type, None, request_id), request_id, extra)
         elif path == "/v1/messages" and method == "POST":
-            beta = b"beta=true" in scope.get("query_string", b"")
-            await self._messages(validate(body, beta), fault, headers, request_id, receive, send)
+            # The anthropic-beta header decides, as on the real API (current SDKs send no ?beta=true).
+            betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()}
+            request = validate(body, bool(betas), lambda r: self.threads.expand(r, betas))
+            await self._messages(request, fault, headers, request_id, receive, send)
         elif path == "/v1/models" and method == "GET":
             data = [
                 {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
@@ -226,6 +231,7 @@ class LocalMessagesAPI:
             if fault.tool_error:
                 reply = tool_errors.fail_tools(reply, fault.tool_error)
             events = wire.events(request, reply, self.cache.lookup(request))
+            self.threads.remember(request, wire.message(events))
             if fault.stop_reason:
                 events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
             if fault.badjson_at is not None:

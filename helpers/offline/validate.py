@@ -1,7 +1,7 @@
 """Refuse a malformed request the way the real API does: a 4xx with its error JSON, naming the field and the problem.
 
 The request's shape is checked against the SDK's own request types (``anthropic.types.MessageCreateParams``, or the
-beta ones for ``POST /v1/messages?beta=true``), so every field and content-block type the SDK can send is accepted
+beta ones when the request carries an ``anthropic-beta`` header), so every field and content-block type the SDK can send is accepted
 and anything else is refused, in the real API's words (``messages.0.content: Input should be a valid list``,
 ``tools.0: Input tag 'function' found using 'type' does not match any of the expected tags: …``,
 ``foo: Extra inputs are not permitted``). A few rules the types cannot express follow (roles, ``max_tokens`` per
@@ -35,21 +35,24 @@ TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 class BadRequest(Exception):
     """A request the real API would refuse: ``status``, the error ``type`` and ``message`` of its error JSON."""
 
-    def __init__(self, status: int, error_type: str, message: str):
+    def __init__(self, status: int, error_type: str, message: str, details: dict | None = None):
         super().__init__(message)
-        self.status, self.error_type, self.message = status, error_type, message
+        self.status, self.error_type, self.message, self.details = status, error_type, message, details
 
 
 def invalid(message: str) -> BadRequest:
     return BadRequest(400, "invalid_request_error", message)
 
 
-def validate(body: bytes, beta: bool = False) -> dict:
-    """The parsed request, or :class:`BadRequest` naming the first problem."""
+def validate(body: bytes, beta: bool = False, expand: Callable[[dict], dict] | None = None) -> dict:
+    """The parsed request, or :class:`BadRequest` naming the first problem. ``expand`` (a beta thread's held history)
+    runs between the type check and the rules, which judge the conversation as the model sees it."""
     request = parse_json(body)
     if not isinstance(request, dict):
         raise invalid("The request body must be a JSON object.")
     _root(beta)(request, "")
+    if expand is not None:
+        request = expand(request)
     check_rules(request)
     return request
 
