@@ -155,8 +155,8 @@ class Hub:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited with {self.process.returncode}:\n{self.log_tail()}")
+            if (status := self.running().poll()) is not None:
+                raise RuntimeError(f"jupyterhub exited with {status}:\n{self.log_tail()}")
             try:
                 if httpx2.get(f"{self.url}/hub/api/", timeout=5).status_code == 200:
                     return
@@ -164,6 +164,12 @@ class Hub:
                 pass
             time.sleep(0.3)
         raise TimeoutError(f"jupyterhub did not answer within 120 s:\n{self.log_tail()}")
+
+    def running(self) -> subprocess.Popen:
+        """The hub's process; a clear error if the hub was not started (``with Hub(...) as hub:``) or has stopped."""
+        if self.process is None:
+            raise RuntimeError("the hub is not running: start it with `with Hub(root) as hub:`")
+        return self.process
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
@@ -196,7 +202,7 @@ class Hub:
 
     def processes(self) -> list[psutil.Process]:
         """The hub and everything it started: proxy, single-user servers, their kernels and relays."""
-        hub = psutil.Process(self.process.pid)
+        hub = psutil.Process(self.running().pid)
         return [hub, *hub.children(recursive=True)]
 
     def servers(self) -> dict[str, psutil.Process]:
@@ -231,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(f"JupyterHub on {hub.url}: any user name, password {PASSWORD!r}; Ctrl-C stops it", flush=True)
         try:
-            hub.process.wait()
+            hub.running().wait()
         except KeyboardInterrupt:
             pass
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import typing
 
-from anthropic._data import DEPRECATED_MODELS
 from anthropic.types.model import Model
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -23,9 +22,19 @@ def display_name(model: str) -> str:
     return " ".join([*family, version]) if version else " ".join(family)
 
 
+def deprecated_models() -> dict[str, str]:
+    """The models the SDK warns about when you use them, each with its end-of-life date. The SDK has no public list,
+    so this is the one place that reads its private table; tests/test_private_apis.py fails if the table moves or
+    stops matching the SDK's warnings."""
+    from anthropic._data import DEPRECATED_MODELS
+
+    return dict(DEPRECATED_MODELS)
+
+
 def _current() -> list[str]:
     literal = next(arg for arg in typing.get_args(Model) if typing.get_origin(arg) is typing.Literal)
-    names = [m for m in typing.get_args(literal) if m not in DEPRECATED_MODELS and not re.search(r"-\d{8}$", m)]
+    deprecated = deprecated_models()
+    names = [m for m in typing.get_args(literal) if m not in deprecated and not re.search(r"-\d{8}$", m)]
     return sorted(names, key=lambda m: m != DEFAULT_MODEL)  # the default first, then the SDK's order
 
 

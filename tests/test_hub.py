@@ -110,3 +110,10 @@ def test_a_learners_relay_is_not_served_without_logging_in(hub, class_of_three):
         anonymous = http.get("/user/learner01/relay/")
     assert anonymous.status_code == 302
     assert "/hub/" in anonymous.headers["location"]
+
+
+def test_a_hub_not_started_says_so(tmp_path):
+    hub = Hub(tmp_path)
+    for use in (hub.running, hub.processes):
+        with pytest.raises(RuntimeError, match="the hub is not running"):
+            use()

@@ -399,6 +399,13 @@ def test_bad_requests_are_400(client, body, match):
     assert info.value.body["type"] == "error" and info.value.body["error"]["type"] == "invalid_request_error"
 
 
+def test_a_union_with_no_type_to_check_against_is_a_clear_error_not_raise_none():
+    from helpers.offline.validate import _first_that_passes
+
+    with pytest.raises(ValueError, match="no type to check messages.0 against"):
+        _first_that_passes([], {"role": "user"}, "messages.0")
+
+
 def test_invalid_json_and_unknown_path(api):
     with httpx2.Client() as http:
         bad = http.post(f"{api.url}/v1/messages", content=b"{not json", headers={"content-type": "application/json"})

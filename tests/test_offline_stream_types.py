@@ -10,12 +10,11 @@ import warnings
 
 import anthropic
 import pytest
-from anthropic._data import DEPRECATED_MODELS
 from anthropic._models import BaseModel as SDKModel
 from pydantic import BaseModel, Field
 
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL, MODELS
+from helpers.models import DEFAULT_MODEL, MODELS, deprecated_models
 from helpers.offline import faults, replies, router, sse, start, wire
 from helpers.offline.app import Pace
 from helpers.offline.caching import MIN_TOKENS
@@ -500,7 +499,7 @@ def test_a_cache_hit_has_a_shorter_time_to_first_token_at_realistic_pace():
 def test_models_are_the_sdks_current_ones(client):
     ids = [m.id for m in client.models.list()]
     assert ids == list(MODELS) and ids[0] == DEFAULT_MODEL
-    assert not set(ids) & set(DEPRECATED_MODELS)
+    assert not set(ids) & set(deprecated_models())
     assert "claude-opus-4-5" not in ids
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

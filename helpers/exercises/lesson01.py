@@ -44,7 +44,7 @@ class _Watched:
         self.client = client.with_options(
             http_client=anthropic.DefaultHttpxClient(event_hooks=hooks),
             max_retries=0,
-            **({"default_headers": {"x-offline-fault": fault, "x-offline-pace": "instant"}} if fault else {}),
+            default_headers={"x-offline-fault": fault, "x-offline-pace": "instant"} if fault else None,
         )
 
     @property

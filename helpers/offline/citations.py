@@ -93,7 +93,7 @@ def search_result_answer(request: dict) -> Reply | None:
         "start_block_index": 0,
         "end_block_index": 1,
     }
-    said = citation["cited_text"].strip().rstrip(".") or "the result says what you asked"
+    said = str(citation["cited_text"]).strip().rstrip(".") or "the result says what you asked"
     return Reply(
         [
             Block("text", f'From the search result "{result.get("title") or result.get("source")}": '),

@@ -10,8 +10,8 @@ import threading
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -32,58 +32,42 @@ class _QuietDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
 
 
-class DeadlineH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol plus a deadline: each request must arrive whole within ``read_timeout`` seconds of
-    the connection opening (or of the previous response ending), or the connection is closed. uvicorn's own
-    ``timeout_keep_alive`` starts only after a response, so a client that sends nothing, half its headers or part of
-    its body would otherwise hold its socket (and the bytes it sent) forever. Streaming an answer is not limited."""
+if TYPE_CHECKING:
+
+    class _Protocol(asyncio.Protocol):
+        """What the mixin uses of uvicorn's protocols, which declare it alike on h11 and httptools."""
+
+        loop: asyncio.AbstractEventLoop
+        transport: asyncio.Transport
+        cycle: Any  # a RequestResponseCycle of the protocol's own module
+
+        def on_response_complete(self) -> None: ...
+
+else:
+    _Protocol = object
+
+
+class _RequestDeadline(_Protocol):
+    """A deadline on reading each request, for uvicorn's HTTP protocols: the request must arrive whole within
+    ``read_timeout`` seconds of the connection opening (or of the previous response ending), or the connection is
+    closed. uvicorn's own ``timeout_keep_alive`` starts only after a response, so a client that sends nothing, half its
+    headers or part of its body would otherwise hold its socket (and the bytes it sent) forever. Streaming an answer is
+    not limited.
+
+    uvicorn has no public hook for this: the mixin reads the protocols' ``loop``, ``transport`` and ``cycle`` (its
+    ``more_body`` and ``response_complete``), and extends ``connection_made``, ``on_response_complete`` and
+    ``connection_lost``, the same on h11 and httptools. tests/test_private_apis.py fails if any of them changes."""
 
     read_timeout = READ_TIMEOUT
     _deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._start_deadline()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._start_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-        super().connection_lost(exc)
-
-    def _start_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-        self._deadline = self.loop.call_later(self.read_timeout, self._expire)
-
-    def _expire(self) -> None:
-        if self.conn.their_state is not h11.DONE and not self.transport.is_closing():
-            log.info("closed a connection whose request did not arrive within %g s", self.read_timeout)
-            self.transport.close()  # an app still reading the body receives http.disconnect
-
-
-class DeadlineHttpToolsProtocol(HttpToolsProtocol):
-    """The same deadline on uvicorn's httptools protocol (a C parser, from ``uvicorn[standard]``), which the relay
-    serves on: it costs less CPU per request and per chunk than h11 (bench/relay.py)."""
-
-    read_timeout = READ_TIMEOUT
-    _deadline: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._start_deadline()
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._stop_deadline()  # the request arrived whole
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._start_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_deadline()
@@ -100,9 +84,23 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def _expire(self) -> None:
         self._deadline = None
-        if not self.transport.is_closing():
+        cycle = self.cycle  # the request being answered, or the last one answered
+        arrived = cycle is not None and not cycle.response_complete and not cycle.more_body
+        if not arrived and not self.transport.is_closing():
             log.info("closed a connection whose request did not arrive within %g s", self.read_timeout)
-            self.transport.close()
+            self.transport.close()  # an app still reading the body gets http.disconnect
+
+
+class DeadlineH11Protocol(_RequestDeadline, H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11, pure Python) with the request deadline."""
+
+
+class DeadlineHttpToolsProtocol(_RequestDeadline, HttpToolsProtocol):
+    """uvicorn's httptools protocol (a C parser, from ``uvicorn[standard]``) with the request deadline: the relay serves
+    on it, as it costs less CPU per request and per chunk than h11 (bench/relay.py)."""
+
+
+DeadlineProtocol = type[DeadlineH11Protocol] | type[DeadlineHttpToolsProtocol]
 
 
 def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Config:
@@ -174,7 +172,7 @@ class Running:
 def uvicorn_config(
     app,
     read_timeout: float = READ_TIMEOUT,
-    http: type = DeadlineH11Protocol,
+    http: DeadlineProtocol = DeadlineH11Protocol,
     max_connections: int = MAX_CONNECTIONS,
     **options,
 ) -> uvicorn.Config:
@@ -195,7 +193,7 @@ def serve_in_thread(
     port: int = 0,
     name: str = "server",
     read_timeout: float = READ_TIMEOUT,
-    http: type = DeadlineH11Protocol,
+    http: DeadlineProtocol = DeadlineH11Protocol,
 ) -> Running:
     """Serve an ASGI app with uvicorn in a daemon thread; prints nothing (output would land in later cells)."""
     sock = bind(host, port)
@@ -203,7 +201,6 @@ def serve_in_thread(
         app, read_timeout, http, log_config=None, log_level="critical", access_log=False, timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # not the main thread
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)
     thread.start()
     while not server.started:

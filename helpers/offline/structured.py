@@ -27,7 +27,7 @@ import zlib
 from .model import Block, Reply, Turn
 
 try:
-    from re import _parser as sre_parse  # Python 3.11+
+    from re import _parser as sre_parse  # type: ignore[attr-defined]  # 3.11+: private, typeshed omits it
 except ImportError:  # Python 3.10
     import sre_parse
 
@@ -335,13 +335,15 @@ def _number(kind: str, b: dict[str, float], name: str = "", multiple: str | None
             return pick
         if low_int is not None:
             return low_int + (-low_int) % step
-        return high_int - high_int % step
+        return high_int - high_int % step if high_int is not None else pick
     value = pick + 0.5
     if (low is None or low < value) and (high is None or value < high):
         return value
     if low is not None and high is not None:
         return (low + high) / 2
-    return low + 1 if low is not None else high - 1
+    if low is not None:
+        return low + 1
+    return high - 1 if high is not None else value
 
 
 # Plausible values for fields whose names say what they hold; the nth item of a list takes the nth word.
@@ -465,7 +467,8 @@ def from_pattern(pattern: str, seed: str = "", limit: int = 100_000) -> str:
 
 class _Walk:
     def __init__(self, rng: random.Random, limit: int):
-        self.rng, self.limit, self.steps, self.out = rng, limit, 0, []
+        self.rng, self.limit, self.steps = rng, limit, 0
+        self.out: list[str] = []
         self.length = 0
 
     def run(self, tree) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 
+import pydantic
 from anthropic.types import ContentBlock
 
 from .model import Block, Reply
@@ -21,7 +22,7 @@ def _error_codes() -> dict[str, tuple[str, tuple[str, ...], bool]]:
         pending = [block.model_fields["content"].annotation]
         while pending:
             item = pending.pop()
-            if isinstance(item, type) and "error_code" in getattr(item, "model_fields", {}):
+            if isinstance(item, type) and issubclass(item, pydantic.BaseModel) and "error_code" in item.model_fields:
                 (error_type,) = typing.get_args(item.model_fields["type"].annotation)
                 values = typing.get_args(item.model_fields["error_code"].annotation)
                 codes[kind] = (error_type, values, "error_message" in item.model_fields)

@@ -4,6 +4,7 @@ BM25 variant), then calls the best match."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .model import Block, Reply, Turn
 from .read import placeholder_input, server_tool
@@ -27,7 +28,7 @@ def answer(turn: Turn) -> Reply | None:
         return sum(w.rstrip("s") in about for w in words)
 
     hits = sorted((t for t in deferred if score(t)), key=score, reverse=True)[:3]
-    result = {"type": "tool_search_tool_search_result", "tool_references": []}
+    result: dict[str, Any] = {"type": "tool_search_tool_search_result", "tool_references": []}
     result["tool_references"] = [{"type": "tool_reference", "tool_name": t["name"]} for t in hits]
     blocks = [
         Block("text", "Let me find the right tool."),

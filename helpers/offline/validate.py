@@ -152,15 +152,16 @@ _KINDS = {dict: "a valid dictionary", list: "a valid list", str: "a valid string
 
 @functools.cache
 def _root(beta: bool) -> Check:
+    params: type
+    extra: dict[str, object] = {}
     if beta:
-        from anthropic.types.beta.message_create_params import MessageCreateParamsBase, OutputFormat
+        from anthropic.types.beta.message_create_params import MessageCreateParamsBase as params
+        from anthropic.types.beta.message_create_params import OutputFormat
 
         extra = {"output_format": typing.Optional[OutputFormat]}  # noqa: UP045 (a runtime type, not an annotation)
     else:
-        from anthropic.types.message_create_params import MessageCreateParamsBase
-
-        extra = {}
-    hints = te.get_type_hints(MessageCreateParamsBase, include_extras=True)
+        from anthropic.types.message_create_params import MessageCreateParamsBase as params
+    hints = te.get_type_hints(params, include_extras=True)
     fields = {k: v for k, v in hints.items() if k not in HEADER_FIELDS} | extra | {"stream": bool}
     return _typed_dict(fields, allow_extra=False)
 
@@ -390,12 +391,14 @@ def _tagged_union(members: tuple, tagged: list, key: str, nullable: bool) -> Che
 
 def _first_that_passes(options: list[Check], value, path: str) -> None:
     """Pass if any option accepts the value; otherwise raise the first option's complaint."""
-    first = None
+    first: BadRequest | None = None
     for option in options:
         try:
             return option(value, path)
         except BadRequest as err:
             first = first or err
+    if first is None:  # no option at all: a type the reader could not turn into checks, not a bad request
+        raise ValueError(f"no type to check {path or 'the request'} against")
     raise first
 
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import re
+from typing import Any
 
 from .model import Block, Cache, Event, Reply
 from .read import count_tokens, fingerprint, input_tokens, make_id, tokens
@@ -241,7 +242,7 @@ def _open(partial: str) -> bool:
 def _block_events(block: Block, index: int, seed: str, rng: random.Random):
     """(content_block_start payload, [(delta, token cost)], [closing deltas]) for one block."""
     if block.type == "text":
-        start = {"type": "text", "text": ""}
+        start: dict[str, Any] = {"type": "text", "text": ""}
         if block.citations:
             start["citations"] = []
         deltas = [({"type": "citations_delta", "citation": c}, 0) for c in block.citations]
