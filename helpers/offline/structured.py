@@ -384,11 +384,10 @@ def _words(name: str, hint: str) -> str:
 # a match, deterministic in ``seed``, with a bounded number of steps and characters, then checks it with ``re.search``
 # (JSON Schema patterns are not anchored).
 #
-# Why not a maintained library: ``bench/structured.py`` runs exrex and rstr on the same patterns. exrex matches every
-# one but draws from the process-wide ``random`` (8 of 12 answers differ on a second call, and a local API must give the
-# same bytes to the same request) and bounds nothing: 4.4 s and a million characters for ``(a{1000}){1000}``. rstr takes
-# a seeded generator but fails on ``a{200}`` and takes 0.75 s on ``[\u0000-\U0010ffff]``. Both would still need the
-# refusals and bounds below, and ``re``'s parser does the hard part, so the walk stays short.
+# Why not a maintained library: ``bench/structured.py`` runs exrex and rstr on the same patterns and prints what each
+# does. exrex draws from the process-wide ``random`` (a local API must give the same bytes to the same request) and
+# bounds neither time nor size on nested repeats; rstr takes a seeded generator but fails on long repeats. Both would
+# still need the refusals and bounds below, and ``re``'s parser does the hard part, so the walk stays short.
 
 MAX_PATTERN = 1_000  # characters in one pattern
 MAX_STEPS = 100_000  # parse-tree nodes visited while making one string

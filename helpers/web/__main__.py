@@ -42,7 +42,7 @@ def max_connections() -> int:
 def app():
     """The app one worker serves (uvicorn calls this in each worker process): its own upstream client, made now,
     then ``gc.freeze()``: what start-up made is never scanned again, so a full collection stays short while hundreds
-    of streams are open (bench/relay.py: ~150 ms pauses without it)."""
+    of streams are open (bench/relay.py measures the pauses it saves; README, Figures)."""
     logging.basicConfig(format="relay: %(message)s", level=logging.WARNING)  # one line per refused client
     # As many kept-alive upstream connections as the relay takes streams (the SDK keeps 100): no connect per stream.
     limits = httpx2.Limits(max_connections=max_connections(), max_keepalive_connections=max_connections())

@@ -33,8 +33,8 @@ from anthropic.lib import streaming
 from .tables import for_browser
 
 HERE = Path(__file__).parent
-MAX_RATE = 15  # messages per second, at most: a delta waits at most 1/MAX_RATE s (67 ms); at a realistic 28 deltas/s
-# this sends fewer, larger messages than the print loop does (bench/widgets.py), at 30/s it sent more
+MAX_RATE = 15  # messages per second, at most: a delta waits at most 1/MAX_RATE s; at realistic pace this sends fewer,
+# larger messages than the print loop does (bench/widgets.py; README, Figures)
 FIGURES_EVERY = 0.5  # seconds between refreshes of the live figures
 
 SYNC_STREAMS = (streaming.MessageStream, streaming.BetaMessageStream)
@@ -399,8 +399,8 @@ _LAYOUT: list = []  # the one Layout every view of this kernel shares
 
 
 def shared_layout():
-    """One ``Layout`` for all views: each widget would otherwise open a Layout of its own, a second comm of ~1.7 kB
-    per view (bench/widgets.py: a second view then opens in under 4 kB). Views never change their layout."""
+    """One ``Layout`` for all views: each widget would otherwise open a Layout of its own, a second comm per view
+    (bench/widgets.py measures what a second view costs to open; README, Figures). Views never change their layout."""
     if not _LAYOUT:
         import ipywidgets
 
