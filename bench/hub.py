@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx2
 import psutil
 
+from helpers.gateway import SERVICE_NAME as GATEWAY
 from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
 from helpers.web.framing import Reader, text_of
 
@@ -211,6 +212,25 @@ class Learner:
         self.relay_text = text_of(events)
         if not self.relay_text:
             raise Refused("the relay streamed no text")
+
+    async def token(self, note: str = "bench") -> str:
+        """A new hub API token of this learner's (as the hub's token page makes one): what their kernel holds."""
+        path = f"/hub/api/users/{self.name}/tokens"
+        response = expect(await self.http.post(path, json={"note": note}, headers=self.browser_headers(path)), 200, 201)
+        return response.json()["token"]
+
+    async def open_dashboard(self) -> httpx2.Response:
+        """The gateway's dashboard page, through the hub's OAuth redirects (the cookie it sets is the dashboard's)."""
+        return await self.http.get(f"/services/{GATEWAY}/dashboard/")
+
+    async def dashboard_state(self) -> httpx2.Response:
+        return await self.http.get(f"/services/{GATEWAY}/dashboard/state")
+
+    async def control(self, **body) -> httpx2.Response:
+        """A dashboard control, sent as its page's fetch sends it (same origin, JSON)."""
+        path = f"/services/{GATEWAY}/dashboard/control"
+        headers = {"Origin": self.hub_url, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+        return await self.http.post(path, json=body, headers=headers)
 
     async def close(self) -> None:
         await self.http.aclose()

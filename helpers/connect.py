@@ -4,9 +4,12 @@ Order of precedence, first match wins:
 
 1. ``offline=True`` passed to :func:`client` / :func:`async_client`, or ``COURSE_OFFLINE=1`` in the environment
    (the tests set it) -> offline.
-2. ``ANTHROPIC_API_KEY`` in the environment or in a ``.env`` file (found from the working directory upward)
+2. A class gateway (cohort mode on JupyterHub): the spawner set ``COURSE_GATEWAY_URL`` and the kernel holds the
+   learner's hub token (``JUPYTERHUB_API_TOKEN``) -> requests go to the gateway with that token as the credential;
+   the class's key stays on the gateway (see :mod:`helpers.gateway`).
+3. ``ANTHROPIC_API_KEY`` in the environment or in a ``.env`` file (found from the working directory upward)
    -> live. ``ANTHROPIC_BASE_URL`` is honoured, so a gateway or proxy works.
-3. Otherwise -> offline: a local Messages API is started on 127.0.0.1 in a background thread (or
+4. Otherwise -> offline: a local Messages API is started on 127.0.0.1 in a background thread (or
    ``COURSE_OFFLINE_URL`` names one that is already running) and the clients talk to it.
 
 Other variables: ``COURSE_PACE`` (realistic | instant | tokens per second) paces the local API;
@@ -25,6 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import anthropic
 
+from helpers.gateway import learner as gateway
+
 OFFLINE_KEY = "offline-mode-needs-no-key"
 DEFAULT_LIVE_URL = "https://api.anthropic.com"
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,15 +42,20 @@ _local_api_lock = threading.Lock()
 class Mode:
     """Where requests go. ``key_hint`` is the key masked to its last 4 characters, never the key."""
 
-    name: str  # "live" or "offline"
+    name: str  # "live", "gateway" or "offline"
     base_url: str
-    key_hint: str
+    key_hint: str  # for the gateway: the learner's hub user name
 
     @property
     def offline(self) -> bool:
         return self.name == "offline"
 
     def banner(self) -> str:
+        if self.name == "gateway":
+            return (
+                f"mode: class gateway · requests go to {public_url(self.base_url)} as {self.key_hint} · "
+                "the class's key stays on the gateway"
+            )
         if self.offline:
             return (
                 f"mode: offline · requests go to the local Messages API at {public_url(self.base_url)} · no key needed"
@@ -120,6 +130,8 @@ def mode(offline: bool | None = None) -> Mode:
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     if offline or (offline is None and (_forced_offline() or not key)):
         return Mode("offline", os.environ.get("COURSE_OFFLINE_URL") or "(local API, started on first use)", "")
+    if not offline and (found := gateway.detect()):
+        return Mode("gateway", found.url, found.user)
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_LIVE_URL
     check_key(key, base_url)
     return Mode("live", base_url.rstrip("/"), mask(key))
@@ -146,6 +158,9 @@ def _resolve(offline: bool | None) -> tuple[Mode, dict]:
     if m.offline:
         url = local_api_url()
         return Mode("offline", url, ""), {"api_key": OFFLINE_KEY, "base_url": url}
+    if m.name == "gateway":
+        found = gateway.detect()
+        return m, {"api_key": found.token, "base_url": found.url, "default_headers": found.headers()}
     kwargs: dict = {"api_key": os.environ["ANTHROPIC_API_KEY"].strip(), "base_url": m.base_url}
     if record_dir := os.environ.get("COURSE_RECORD"):
         kwargs["_record_dir"] = record_dir
@@ -166,6 +181,8 @@ def _make(cls, offline: bool | None, quiet: bool, options: dict):
         kwargs["http_client"] = recording_http_client(record_dir, asynchronous=cls is anthropic.AsyncAnthropic)
     if not quiet:
         print(m.banner())
+    if "default_headers" in kwargs and "default_headers" in options:
+        options = {**options, "default_headers": {**kwargs["default_headers"], **options["default_headers"]}}
     return cls(**{**kwargs, **options})
 
 

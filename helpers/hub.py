@@ -80,6 +80,36 @@ c.Spawner.pre_spawn_hook = copy_course
 # kernel that never answers. A socket's path must stay under ~100 characters, so each runtime folder is short.
 c.Spawner.args.append("--KernelManager.transport=ipc")
 c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime"] + "/" + spawner.user.name
+
+c.Authenticator.admin_users = set(settings["admins"])
+
+# Cohort mode: the class gateway, a service the hub runs, holds the key; each learner's kernel reaches it directly
+# on loopback with the learner's own hub token (ANTHROPIC_AUTH_TOKEN: a plain anthropic.Anthropic() works too).
+if settings["gateway"]:
+    gateway = settings["gateway"]
+    c.JupyterHub.services = [
+        {{
+            "name": "gateway",
+            "url": gateway["url"],
+            "command": [settings["python"], "-m", "helpers.gateway"],
+            "environment": gateway["environment"],
+            "cwd": settings["root"],
+            "oauth_no_confirm": True,
+        }}
+    ]
+    # the gateway reads who is an admin or an instructor; admins, and the instructors group, may log in to it
+    c.JupyterHub.load_groups = {{"instructors": {{"users": settings["instructors"]}}}}
+    c.JupyterHub.load_roles = [
+        {{"name": "course-gateway", "services": ["gateway"], "scopes": ["read:users", "read:users:groups"]}},
+        {{"name": "course-instructors", "groups": ["instructors"], "scopes": ["access:services!service=gateway"]}},
+    ]
+    c.Spawner.environment.update(
+        {{
+            "COURSE_GATEWAY_URL": gateway["api"],
+            "ANTHROPIC_BASE_URL": gateway["api"],
+            "ANTHROPIC_AUTH_TOKEN": lambda spawner: spawner.api_token,
+        }}
+    )
 """
 
 
@@ -97,11 +127,30 @@ class Hub:
     """A JupyterHub in ``root`` on 127.0.0.1, a context manager. ``env`` adds to the learners' environment;
     ``copy`` lists files put in every learner's home before their server starts."""
 
-    def __init__(self, root: Path, *, port: int = 0, env: dict | None = None, copy=(), timeout: float = 600):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        port: int = 0,
+        env: dict | None = None,
+        copy=(),
+        timeout: float = 600,
+        gateway: dict | None = None,
+        admins=(),
+        instructors=(),
+    ):
+        """``gateway``: run the class gateway (cohort mode) with this environment (its key, limits, pace; see
+        ``python -m helpers.gateway``), and point every learner at it instead of a local API of their own.
+        ``admins``: user names that are hub admins; ``instructors``: the instructors group (both see the gateway's
+        dashboard)."""
         self.root, self.timeout = Path(root), timeout
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.environment = {"COURSE_OFFLINE": "1", **(env or {})}
+        self.gateway_port = free_port() if gateway is not None else 0
+        self.gateway_env = dict(gateway or {})
+        self.admins, self.instructors = list(admins), list(instructors)
+        offline = {} if gateway is not None else {"COURSE_OFFLINE": "1"}
+        self.environment = {**offline, **(env or {})}
         self.copy = [str(path) for path in copy]
         self.process: subprocess.Popen | None = None
         self.log = self.root / "jupyterhub.log"
@@ -109,6 +158,25 @@ class Hub:
 
     def home(self, name: str) -> Path:
         return self.root / "home" / name
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway's API base, as the learners' kernels reach it (loopback, not through the hub's proxy)."""
+        return f"http://127.0.0.1:{self.gateway_port}/services/gateway" if self.gateway_port else ""
+
+    @property
+    def gateway_state(self) -> Path:
+        return self.root / "gateway.sqlite"
+
+    def gateway_settings(self) -> dict | None:
+        if not self.gateway_port:
+            return None
+        environment = {
+            "COURSE_GATEWAY_STATE": str(self.gateway_state),
+            "COURSE_PACE": self.environment.get("COURSE_PACE", "realistic"),
+            **self.gateway_env,
+        }
+        return {"url": f"http://127.0.0.1:{self.gateway_port}", "api": self.gateway_url, "environment": environment}
 
     def _config(self) -> str:
         args = ["--ServerApp.ip=127.0.0.1"]
@@ -127,6 +195,10 @@ class Hub:
             "timeout": int(self.timeout),
             "copy": self.copy,
             "runtime": self.runtime,
+            "python": sys.executable,
+            "admins": self.admins,
+            "instructors": self.instructors,
+            "gateway": self.gateway_settings(),
         }
         return CONFIG.format(settings=json.dumps(settings))
 

@@ -16,7 +16,8 @@ HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     """A clean environment in an empty folder (no .env), with the local API of this test session."""
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "COURSE_OFFLINE", "COURSE_OFFLINE_URL", "COURSE_RECORD"):
+    names = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "COURSE_OFFLINE", "COURSE_OFFLINE_URL", "COURSE_RECORD")
+    for name in (*names, "COURSE_GATEWAY_URL", "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_USER", "JPY_SESSION_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
@@ -171,3 +172,33 @@ def test_the_banner_masks_credentials_in_the_url(env, capsys, base_url, shown):
     line = connect.mode().banner()
     assert line == f"mode: live · requests go to {shown} · key …1234"
     assert "s3cret" not in line and "leaked" not in line
+
+
+HUB_TOKEN = "3f9c2a7e5b1d4c8e9a0b6d2f7e1c5a9b"  # the shape of a JupyterHub token
+
+
+def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env, api, capsys):
+    """What a kernel on the hub holds in cohort mode: the gateway's URL (from the spawner) and the learner's hub
+    token. The local API stands in for the gateway here (tests/test_gateway.py runs the real one)."""
+    env.setenv("COURSE_GATEWAY_URL", api.url + "/")
+    env.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
+    env.setenv("JUPYTERHUB_USER", "ann")
+    env.setenv("JPY_SESSION_NAME", "/home/ann/course/notebooks/01_text_stream.ipynb")
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)  # a key of the learner's own does not take the class off the gateway
+    client = connect.client(default_headers={"x-mine": "1"})
+    out = capsys.readouterr().out
+    assert out == (f"mode: class gateway · requests go to {api.url} as ann · the class's key stays on the gateway\n")
+    assert HUB_TOKEN not in out
+    assert client.api_key == HUB_TOKEN and str(client.base_url).rstrip("/") == api.url
+    raw = client.messages.with_raw_response.create(model=MODEL, max_tokens=64, messages=HAIKU)
+    sent = raw.http_request.headers
+    assert sent["x-course-notebook"] == "01_text_stream.ipynb" and sent["x-mine"] == "1"
+    assert raw.parse().content
+    assert connect.mode().name == "gateway"
+    env.setenv("COURSE_OFFLINE", "1")  # forced offline still wins
+    assert connect.mode().name == "offline"
+
+
+def test_no_gateway_without_the_hub_token(env, api):
+    env.setenv("COURSE_GATEWAY_URL", api.url)
+    assert connect.mode().name == "offline"

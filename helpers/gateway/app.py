@@ -1,0 +1,467 @@
+"""The class gateway as an ASGI app: the Messages API passed through byte for byte, per-learner limits, the dashboard.
+
+Everything is served under the hub's prefix for the service (``/services/gateway/``):
+
+- ``v1/…``: the API. The credential is the learner's hub token (``x-api-key`` or ``Authorization: Bearer``), checked
+  with the hub (cached by HubAuth). ``POST v1/messages`` passes the instructor's limits first; what crosses one gets
+  the API's own error shape, so the SDK raises its usual class: 403 ``permission_error`` while the class is paused,
+  402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429 ``rate_limit_error``
+  with ``retry-after`` past the streams-at-once or requests-per-minute limit. A stream that crosses the budget while
+  it runs is finished and counted; the learner's next request is refused. Pausing the class ends the streams in
+  flight with an ``overloaded_error`` event, as the API ends a stream it cannot finish.
+- ``course/verdicts``: a checker's PASS / NOT YET (same credential).
+- ``dashboard/…``: the instructor's page, its live state (SSE) and its controls, for hub admins and the instructors
+  group only, logged in through the hub's OAuth (a cookie holding the OAuth token, HttpOnly, SameSite=Strict).
+
+No cookie is accepted on the API and no CORS header is sent: another site cannot spend through a learner's browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+
+from ..web.app import LOOPBACK_HOSTS, _host_matches, _hostname
+from . import NOTEBOOK_HEADER
+from .store import MODES, Limits, Store
+
+log = logging.getLogger("helpers.gateway")
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages
+FORWARDED = ("content-type", "accept", "anthropic-version", "anthropic-beta", "x-stainless-helper-method")
+RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
+COOKIE = "course-gateway-dashboard"
+STATE_COOKIE = "course-gateway-oauth-state"
+SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
+
+
+def api_error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
+    """A refusal in the Messages API's own shape, which the SDK turns into its usual exception class."""
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status, headers=headers)
+
+
+@dataclass
+class Upstream:
+    """Where one class mode's requests go."""
+
+    url: str
+    key: str
+    offline: bool  # a local Messages API: its fault header may pass
+
+
+@dataclass
+class Hub:
+    """What the gateway asks the hub: who holds a token, and whether a user may see the dashboard."""
+
+    identify: Callable[[str], Awaitable[str | None]]  # token -> user name, or None
+    is_instructor: Callable[[str], Awaitable[bool]]
+    login_url: Callable[[str], str]  # state -> the hub's OAuth authorize URL
+    token_for_code: Callable[[str], Awaitable[str]]
+
+
+@dataclass
+class Live:
+    """What lives in memory only: streams in flight, each learner's requests of the last minute, the paused flag."""
+
+    streams: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    recent: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    states: dict[str, float] = field(default_factory=dict)  # OAuth states handed out, with their time
+
+
+class Gateway:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        upstreams: dict[str, Callable[[], Upstream]],
+        hosts: tuple[str, ...] = (),
+        prefix: str = "/services/gateway/",
+    ):
+        self.store, self.hub, self.upstreams = store, hub, upstreams
+        self.hosts = LOOPBACK_HOSTS + tuple(hosts)
+        self.prefix = "/" + prefix.strip("/") + "/"
+        self.live = Live()
+        self.paused = store.paused()
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000)
+        self.http = httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(600, connect=30))
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/v1/{path:path}", self.api, methods=["GET", "POST", "DELETE"]),
+            Route("/course/verdicts", self.verdict, methods=["POST"]),
+            Route("/oauth_callback", self.oauth_callback),
+            Route("/dashboard/", self.dashboard),
+            Route("/dashboard/events", self.events),
+            Route("/dashboard/state", self.state),
+            Route("/dashboard/control", self.control, methods=["POST"]),
+            Route("/dashboard/{name:str}", self.static_file),
+        ]
+        app = Starlette(routes=[Mount(self.prefix.rstrip("/"), routes=routes)])
+        return self._host_gate(app)
+
+    def _host_gate(self, app):
+        async def gate(scope, receive, send):
+            if scope["type"] == "http":
+                host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+                if not _host_matches(_hostname(host), self.hosts):
+                    message = f"Host {host[:100]!r} is not a name this gateway answers to (COURSE_GATEWAY_HOSTS)"
+                    await api_error(421, "invalid_request_error", message)(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return gate
+
+    def touch(self) -> None:
+        self.live.changed.set()
+
+    # -- the API ---------------------------------------------------------------------------------------------------
+
+    async def learner(self, request: Request) -> str | Response:
+        """The hub user whose token the request carries, or the 401 to answer."""
+        token = request.headers.get("x-api-key", "")
+        if not token and (auth := request.headers.get("authorization", "")).lower().startswith("bearer "):
+            token = auth[7:]
+        token = token.strip()
+        if not token:
+            return api_error(
+                401,
+                "authentication_error",
+                "The class gateway needs your hub token as the API key: use helpers.connect.client(), or "
+                "anthropic.Anthropic() in a notebook on the hub (it reads ANTHROPIC_AUTH_TOKEN).",
+            )
+        name = await self.hub.identify(token)
+        if not name:
+            return api_error(401, "authentication_error", "This key is not a valid hub token for the class gateway.")
+        return name
+
+    def refusal(self, name: str) -> Response | None:
+        """The limit this request would cross, as the API error the learner gets; None to let it through."""
+        limits = self.store.limits()
+        if self.paused:
+            return api_error(
+                403, "permission_error", "The instructor has paused the class's requests: wait until they resume."
+            )
+        if (left := self.store.budget_left(name)) <= 0:
+            return api_error(
+                402,
+                "billing_error",
+                f"You have used your token budget for this class session ({limits.tokens:,} tokens, {-left:,} over): "
+                "ask your instructor to raise it.",
+            )
+        if self.live.streams[name] >= limits.streams:
+            return api_error(
+                429,
+                "rate_limit_error",
+                f"Class limit: at most {limits.streams} request(s) at once per learner. Wait for your other "
+                "stream to finish (or stop it), then try again.",
+                {"retry-after": "1"},
+            )
+        recent, now = self.live.recent[name], time.monotonic()
+        while recent and now - recent[0] >= 60:
+            recent.popleft()
+        if len(recent) >= limits.per_minute:
+            wait = max(1, int(60 - (now - recent[0])) + 1)
+            return api_error(
+                429,
+                "rate_limit_error",
+                f"Class limit: at most {limits.per_minute} requests per minute per learner. Try again in {wait} s.",
+                {"retry-after": str(wait)},
+            )
+        recent.append(now)
+        return None
+
+    def upstream(self) -> Upstream | Response:
+        try:
+            return self.upstreams[self.store.mode()]()
+        except (KeyError, RuntimeError) as err:
+            return api_error(503, "api_error", f"The class gateway has no upstream for this mode: {err}")
+
+    async def api(self, request: Request) -> Response:
+        name = await self.learner(request)
+        if isinstance(name, Response):
+            return name
+        path = request.path_params["path"]
+        counted = request.method == "POST" and path == "messages"
+        if counted and (refused := self.refusal(name)):
+            self.store.failed(
+                name, json.loads(refused.body)["error"]["type"], json.loads(refused.body)["error"]["message"]
+            )
+            self.touch()
+            return refused
+        upstream = self.upstream()
+        if isinstance(upstream, Response):
+            return upstream
+        length = request.headers.get("content-length", "0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return api_error(413, "request_too_large", f"Request body: at most {MAX_BODY_BYTES:,} bytes.")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return api_error(413, "request_too_large", f"Request body: at most {MAX_BODY_BYTES:,} bytes.")
+        headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
+        if upstream.offline and (fault := request.headers.get("x-offline-fault")):
+            headers["x-offline-fault"] = fault
+        headers["x-api-key"] = upstream.key
+        if counted:
+            self.store.started(name, request.headers.get(NOTEBOOK_HEADER, "")[:200])
+            self.live.streams[name] += 1
+            self.touch()
+        try:
+            sent = self.http.build_request(
+                request.method, f"{upstream.url}/v1/{path}", params=request.query_params, headers=headers, content=body
+            )
+            response = await self.http.send(sent, stream=True)
+        except httpx2.HTTPError as err:
+            if counted:
+                self.finish(name)
+                self.store.failed(name, "api_connection_error", f"the gateway could not reach its upstream: {err!r}")
+            return api_error(502, "api_error", "The class gateway could not reach its upstream; try again.")
+        returned = {k: v for k in RETURNED if (v := response.headers.get(k)) is not None}
+        if response.headers.get("content-type", "").startswith("text/event-stream") and response.status_code == 200:
+            stream = self.relay(response, name, upstream) if counted else response.aiter_raw()
+            return StreamingResponse(stream, response.status_code, headers=returned)
+        try:
+            content = await response.aread()
+        finally:
+            await response.aclose()
+        if counted:
+            self.finish(name)
+            self.account(name, response.status_code, content, upstream)
+        return Response(content, response.status_code, headers=returned)
+
+    def finish(self, name: str) -> None:
+        self.live.streams[name] -= 1
+        self.touch()
+
+    def scrub(self, text: str, upstream: Upstream) -> str:
+        return text.replace(upstream.key, "…") if upstream.key else text
+
+    def account(self, name: str, status: int, content: bytes, upstream: Upstream) -> None:
+        """A whole (non-streamed) answer: its usage, or its error."""
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = {}
+        if status == 200 and isinstance(body, dict):
+            usage = body.get("usage") or {}
+            self.store.spent(name, (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0))
+        elif isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error = body["error"]
+            self.store.failed(name, str(error.get("type")), self.scrub(str(error.get("message")), upstream))
+        else:
+            self.store.failed(name, "api_error", f"HTTP {status}")
+
+    async def relay(self, response: httpx2.Response, name: str, upstream: Upstream):
+        """The upstream's bytes as they come, read on the side for the usage and an error event."""
+        carry, tokens_in, tokens_out = b"", 0, 0
+        try:
+            async for chunk in response.aiter_raw():
+                if self.paused:
+                    yield (
+                        b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":'
+                        b'"The instructor paused the class: this stream was stopped."}}\n\n'
+                    )
+                    self.store.failed(name, "overloaded_error", "stopped by the instructor's pause")
+                    break
+                yield chunk
+                buf = carry + chunk if carry else chunk
+                cut = buf.rfind(b"\n") + 1
+                carry = buf[cut:]
+                if b'"usage"' not in buf and b"event: error" not in buf:
+                    continue
+                for line in buf[:cut].split(b"\n"):
+                    if not line.startswith(b"data:"):
+                        continue
+                    if b'"usage"' in line:
+                        data = json.loads(line[5:])
+                        if data.get("type") == "message_start":
+                            usage = data["message"]["usage"]
+                            tokens_in, tokens_out = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
+                        elif data.get("type") == "message_delta":
+                            usage = data["usage"]
+                            tokens_out = usage.get("output_tokens") or tokens_out
+                            tokens_in = usage.get("input_tokens") or tokens_in
+                    elif b'"type":"error"' in line.replace(b" ", b""):
+                        error = json.loads(line[5:]).get("error") or {}
+                        message = self.scrub(str(error.get("message")), upstream)
+                        self.store.failed(name, str(error.get("type")), message)
+        finally:
+            await response.aclose()
+            self.store.spent(name, tokens_in + tokens_out)
+            self.finish(name)
+
+    async def verdict(self, request: Request) -> Response:
+        name = await self.learner(request)
+        if isinstance(name, Response):
+            return name
+        try:
+            body = json.loads(await request.body())
+            exercise, verdict = body["exercise"], body["verdict"]
+            assert isinstance(exercise, str) and verdict in ("PASS", "NOT YET")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return api_error(400, "invalid_request_error", 'expected {"exercise": "…", "verdict": "PASS" or "NOT YET"}')
+        self.store.verdict(name, request.headers.get(NOTEBOOK_HEADER, "")[:200], exercise[:200], verdict)
+        self.touch()
+        return Response(status_code=204)
+
+    # -- the dashboard ---------------------------------------------------------------------------------------------
+
+    async def instructor(self, request: Request) -> str | Response:
+        """The instructor behind the dashboard cookie, or where to send the browser (login, or 403)."""
+        token = request.cookies.get(COOKIE, "")
+        name = await self.hub.identify(token) if token else None
+        if not name:
+            state = secrets.token_urlsafe(24)
+            now = time.monotonic()
+            self.live.states = {s: t for s, t in self.live.states.items() if now - t < 600}
+            self.live.states[state] = now
+            redirect = RedirectResponse(self.hub.login_url(state), 302)
+            redirect.set_cookie(STATE_COOKIE, state, max_age=600, path=self.prefix, httponly=True, samesite="lax")
+            return redirect
+        if not await self.hub.is_instructor(name):
+            return Response(
+                "The class dashboard is for the hub's admins and the instructors group.\n", 403, media_type="text/plain"
+            )
+        return name
+
+    async def oauth_callback(self, request: Request) -> Response:
+        state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
+        if not code or not state or state != request.cookies.get(STATE_COOKIE) or state not in self.live.states:
+            return Response("OAuth state mismatch: open the dashboard again.\n", 400, media_type="text/plain")
+        del self.live.states[state]
+        token = await self.hub.token_for_code(code)
+        response = RedirectResponse(self.prefix + "dashboard/", 302)
+        response.set_cookie(COOKIE, token, path=self.prefix, httponly=True, samesite="strict")
+        response.delete_cookie(STATE_COOKIE, path=self.prefix)
+        return response
+
+    async def dashboard(self, request: Request) -> Response:
+        who = await self.instructor(request)
+        if isinstance(who, Response):
+            return who
+        return FileResponse(STATIC / "dashboard.html", headers=PAGE_HEADERS)
+
+    async def static_file(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ("dashboard.js", "dashboard.css"):
+            return Response("Not found\n", 404, media_type="text/plain")
+        return FileResponse(STATIC / name, headers=PAGE_HEADERS)
+
+    def snapshot(self) -> dict:
+        learners = self.store.learners()
+        for learner in learners:
+            learner["streams"] = self.live.streams.get(learner["name"], 0)
+        return {
+            "mode": self.store.mode(),
+            "modes": [m for m in MODES if self.available(m)],
+            "paused": self.paused,
+            "limits": self.store.limits().__dict__,
+            "learners": learners,
+        }
+
+    def available(self, mode: str) -> bool:
+        try:
+            self.upstreams[mode]
+        except KeyError:
+            return False
+        return True
+
+    async def state(self, request: Request) -> Response:
+        who = await self.instructor(request)
+        if isinstance(who, Response):
+            return JSONResponse({"error": "log in as an instructor"}, 403) if who.status_code == 302 else who
+        return JSONResponse(self.snapshot(), headers={"cache-control": "no-store"})
+
+    async def events(self, request: Request) -> Response:
+        who = await self.instructor(request)
+        if isinstance(who, Response):
+            return JSONResponse({"error": "log in as an instructor"}, 403) if who.status_code == 302 else who
+
+        async def snapshots():
+            while True:
+                self.live.changed.clear()
+                yield b"event: state\ndata: " + json.dumps(self.snapshot()).encode() + b"\n\n"
+                try:
+                    await asyncio.wait_for(self.live.changed.wait(), 15)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                await asyncio.sleep(1 / SNAPSHOTS_PER_SECOND)
+
+        return StreamingResponse(
+            snapshots(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    async def control(self, request: Request) -> Response:
+        who = await self.instructor(request)
+        if isinstance(who, Response):
+            return JSONResponse({"error": "log in as an instructor"}, 403) if who.status_code == 302 else who
+        site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin", "")
+        if (site is not None and site != "same-origin") or (
+            origin and origin.partition("://")[2].lower() != request.headers.get("host", "").lower()
+        ):
+            return JSONResponse({"error": "refused a control from another site"}, 403)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "expected a JSON body (Content-Type: application/json)"}, 415)
+        try:
+            body = json.loads(await request.body())
+            action = body.get("action")
+            if action == "mode":
+                if not self.available(body.get("mode")):
+                    raise ValueError(
+                        f"class mode {body.get('mode')!r} is not available: expected one of {self.snapshot()['modes']}"
+                    )
+                self.upstreams[body["mode"]]()  # starts it, or says why it cannot
+                self.store.set_mode(body["mode"])
+            elif action == "pause":
+                if not isinstance(body.get("paused"), bool):
+                    raise ValueError("paused: expected true or false")
+                self.paused = body["paused"]
+                self.store.set_paused(self.paused)
+            elif action == "budget":
+                if not isinstance(body.get("learner"), str) or not body["learner"]:
+                    raise ValueError("learner: expected a learner's name")
+                self.store.raise_budget(body["learner"], body.get("tokens"))
+            elif action == "limits":
+                self.store.set_limits(Limits.checked(body.get("limits") or {}))
+            else:
+                raise ValueError("action: expected mode, pause, budget or limits")
+        except (ValueError, AttributeError, RuntimeError) as err:
+            return JSONResponse({"error": str(err)}, 400)
+        self.touch()
+        return JSONResponse(self.snapshot())
+
+
+PAGE_HEADERS = {
+    "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+}
+
+
+def oauth_login_url(authorize_url: str, client_id: str, redirect_uri: str) -> Callable[[str], str]:
+    def login_url(state: str) -> str:
+        query = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
+        return f"{authorize_url}?{urlencode(query)}"
+
+    return login_url
+
+
+__all__ = ["Gateway", "Hub", "Upstream", "api_error", "oauth_login_url", "Store", "Limits"]

@@ -1,0 +1,112 @@
+// The instructor's dashboard: one row per learner from the gateway's live state (SSE), and the class controls.
+// Everything from the state (names, lessons, exercise names, error messages) is data: it goes in with textContent.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+let state = null;
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+async function control(body) {
+  const response = await fetch("control", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  $("#message").textContent = response.ok ? "" : answer.error || `HTTP ${response.status}`;
+  if (response.ok) render(answer);
+}
+
+function verdicts(list) {
+  const cell = el("td");
+  if (!list.length) cell.append(el("span", "none yet"));
+  for (const v of list.slice(0, 3)) {
+    const line = el("span", `${v.verdict}: ${v.exercise}`, `verdict verdict-${v.verdict.replace(" ", "-")}`);
+    line.title = v.lesson;
+    cell.append(line);
+  }
+  return cell;
+}
+
+function tokens(learner) {
+  const cell = el("td", `${learner.tokens.toLocaleString("en")} / ${learner.budget.toLocaleString("en")}`, "num");
+  if (learner.tokens >= learner.budget) cell.classList.add("over");
+  const bar = el("span", undefined, "bar");
+  const fill = el("span");
+  fill.style.width = `${Math.min(100, (100 * learner.tokens) / Math.max(1, learner.budget))}%`;
+  bar.append(fill);
+  cell.append(bar);
+  return cell;
+}
+
+function raiseBudget(learner) {
+  const cell = el("td");
+  const form = el("form");
+  const id = `raise-${learner.name}`;
+  const input = el("input");
+  Object.assign(input, { id, type: "number", min: "1", step: "1000", value: "10000", required: true });
+  input.setAttribute("aria-label", `Tokens to add for ${learner.name}`);
+  const button = el("button", "Raise");
+  button.type = "submit";
+  button.setAttribute("aria-label", `Raise ${learner.name}'s budget`);
+  form.append(input, button);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    control({ action: "budget", learner: learner.name, tokens: Number(input.value) });
+  });
+  cell.append(form);
+  return cell;
+}
+
+function row(learner) {
+  const tr = el("tr");
+  tr.dataset.learner = learner.name;
+  const name = el("th", learner.name);
+  name.scope = "row";
+  const error = el("td", learner.error_type ? `${learner.error_type}: ${learner.error}` : "none", learner.error_type ? "error" : "");
+  tr.append(name, el("td", learner.lesson || "—"), verdicts(learner.verdicts), el("td", learner.streams, "num"), tokens(learner), error, raiseBudget(learner));
+  return tr;
+}
+
+function render(next) {
+  state = next;
+  const select = $("#mode");
+  if (document.activeElement !== select) {
+    select.replaceChildren(...next.modes.map((m) => Object.assign(el("option", m), { value: m, selected: m === next.mode })));
+  }
+  const pause = $("#pause");
+  pause.setAttribute("aria-pressed", String(next.paused));
+  pause.textContent = next.paused ? "Resume every stream" : "Pause every stream";
+  const l = next.limits;
+  $("#limits").textContent = `Mode ${next.mode}${next.paused ? " (paused)" : ""} · per learner: ${l.streams} stream(s) at once, ${l.per_minute} requests a minute, ${l.tokens.toLocaleString("en")} tokens this session`;
+  const focused = document.activeElement && document.activeElement.closest("tr")?.dataset.learner;
+  if (focused) return; // don't replace a row the instructor is typing in; the next update will
+  $("#learners tbody").replaceChildren(...next.learners.map(row));
+}
+
+function connect() {
+  const source = new EventSource("events");
+  source.addEventListener("state", (event) => {
+    $("#connection").textContent = "Live";
+    render(JSON.parse(event.data));
+  });
+  source.onerror = () => {
+    $("#connection").textContent = "Reconnecting…";
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#mode-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    control({ action: "mode", mode: $("#mode").value });
+  });
+  $("#pause").addEventListener("click", () => control({ action: "pause", paused: !(state && state.paused) }));
+  connect();
+});
