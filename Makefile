@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HUB_STAMP := $(VENV)/.hub-installed
 CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; needs node and npm)
 
-.PHONY: lab test unit lint lock nbval outputs bench record check hub clean
+.PHONY: lab test unit lint lock nbval outputs bench record check hub clean conformance-clients
 
 # Create the virtual environment and install the course (re-runs only when a requirements file changes).
 # Every package, direct or not, at its version in requirements.lock.
@@ -36,6 +36,28 @@ define install_proxy
 	  fi; }
 endef
 
+# The clients tests/test_conformance.py runs against the local API, code nobody here wrote: the TypeScript SDK (npm ci,
+# from tests/conformance/package-lock.json; needs node >= 20 and npm, else its test skips, under CI=true an error) and
+# the newest Python SDK in a venv of its own, .venv-conformance (tests/conformance/requirements.txt). Both git-ignored.
+CONFORMANCE := tests/conformance
+CONFORMANCE_VENV := .venv-conformance
+$(CONFORMANCE_VENV)/.installed: $(CONFORMANCE)/requirements.txt
+	@test -x $(CONFORMANCE_VENV)/bin/python || $(PYTHON) -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/python -m pip install --quiet -r $(CONFORMANCE)/requirements.txt
+	@touch $@
+define install_conformance_ts
+	@test $(CONFORMANCE)/node_modules/.installed -nt $(CONFORMANCE)/package-lock.json || { \
+	  if command -v npm >/dev/null; then \
+	    npm ci --silent --no-audit --no-fund --prefix $(CONFORMANCE) && touch $(CONFORMANCE)/node_modules/.installed; \
+	  elif [ -n "$(1)" ]; then \
+	    echo "npm is needed for the TypeScript SDK's conformance test: tools/install-test-parts.sh (Debian/Ubuntu)"; exit 1; \
+	  fi; }
+endef
+
+## conformance-clients: install the TypeScript SDK and the newest Python SDK that tests/test_conformance.py runs
+conformance-clients: $(CONFORMANCE_VENV)/.installed
+	$(call install_conformance_ts,$(IN_CI))
+
 ## lab: start JupyterLab on the course (offline unless a key is configured in .env or the environment)
 # (as root, e.g. in a container, Jupyter refuses to start without --allow-root)
 lab: $(STAMP)
@@ -49,7 +71,7 @@ hub: $(HUB_STAMP)
 ## test: lint, unit tests, strict nbval over every notebook, browser tests, a real hub with 3 learners; a test whose
 ## part is missing (chromium, nginx, git, node/npm) skips, and the run ends with one line per part and its install
 ## command (CI=true: fails instead). PYTEST_ARGS narrows the run: make test PYTEST_ARGS=tests/test_web.py
-test: $(HUB_STAMP) lint
+test: $(HUB_STAMP) lint conformance-clients
 	$(call install_proxy,$(IN_CI))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -91,4 +113,4 @@ lock: $(STAMP)
 	  --custom-compile-command "make lock" requirements-dev.txt requirements-hub.txt -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache artifacts
+	rm -rf $(VENV) $(CONFORMANCE_VENV) $(CONFORMANCE)/node_modules .pytest_cache artifacts

@@ -31,7 +31,7 @@ def test_make_test_with_only_python_and_make_skips_each_missing_part_by_name(tmp
         (bin_dir / tool).symlink_to(shutil.which(tool))
     env = {k: v for k, v in os.environ.items() if k not in {"CI", "PATH", "PYTHONPATH", "PLAYWRIGHT_BROWSERS_PATH"}}
     env.update(PATH=str(bin_dir), PYTHONPATH=str(ROOT), PLAYWRIGHT_BROWSERS_PATH=str(tmp_path / "no-browsers"))
-    stamps = ["-o", ".venv/.installed", "-o", ".venv/.hub-installed"]
+    stamps = ["-o", ".venv/.installed", "-o", ".venv/.hub-installed", "-o", ".venv-conformance/.installed"]
     selection = f"PYTEST_ARGS=-q {' '.join(NEEDS.values())}"
     done = subprocess.run(
         [shutil.which("make"), "test", *stamps, selection],
