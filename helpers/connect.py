@@ -118,6 +118,31 @@ def load_env() -> None:
     load_dotenv(find_dotenv(usecwd=True), override=False)
 
 
+def save_key(key: str, folder: str | os.PathLike | None = None) -> str:
+    """Write ``ANTHROPIC_API_KEY=key`` into the course's ``.env`` (beside ``.env.example``, found from the working
+    directory upward, or in ``folder``), readable by you alone; return the file's path. Prints only the masked key.
+
+    For a notebook: ``connect.save_key(getpass())`` keeps the key out of the cell, its output and the saved file.
+    Raises ValueError naming what is wrong with the key's shape (see :func:`check_key`)."""
+    from pathlib import Path
+
+    from dotenv import find_dotenv, set_key
+
+    key = key.strip()
+    check_key(key, os.environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_LIVE_URL)
+    if folder is None:
+        example = find_dotenv(".env.example", usecwd=True)
+        if not example:
+            raise ValueError("no .env.example above this folder: pass folder= to say where the course is")
+        folder = Path(example).parent
+    path = Path(folder) / ".env"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    set_key(path, "ANTHROPIC_API_KEY", key, quote_mode="never")
+    print(f"saved key {mask(key)} to {path.name} in the course folder: restart the kernel to go live")
+    return str(path)
+
+
 def _forced_offline() -> bool:
     return os.environ.get("COURSE_OFFLINE", "").strip().lower() in _TRUE
 

@@ -202,3 +202,32 @@ def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env
 def test_no_gateway_without_the_hub_token(env, api):
     env.setenv("COURSE_GATEWAY_URL", api.url)
     assert connect.mode().name == "offline"
+
+
+def test_save_key_writes_the_course_env_from_the_notebooks_folder_and_prints_it_masked(env, tmp_path, capsys):
+    """A learner in JupyterLab (whose file browser opens at notebooks/) saves the key without typing it in a cell."""
+    (tmp_path / ".env.example").write_text("ANTHROPIC_API_KEY=\n")
+    (tmp_path / ".env").write_text("# mine\nANTHROPIC_API_KEY=sk-ant-old-key-0000\nCOURSE_PACE=instant\n")
+    sub = tmp_path / "notebooks"
+    sub.mkdir()
+    env.chdir(sub)
+    path = connect.save_key(f"  {FAKE_KEY}\n")  # pasted with spaces and a newline around it
+    assert path == str(tmp_path / ".env")
+    assert (tmp_path / ".env").read_text() == f"# mine\nANTHROPIC_API_KEY={FAKE_KEY}\nCOURSE_PACE=instant\n"
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    out = capsys.readouterr().out
+    assert "…1234" in out and FAKE_KEY[:-4] not in out
+    assert connect.mode().name == "live"
+
+
+def test_save_key_refuses_a_malformed_key_and_writes_nothing(env, tmp_path):
+    (tmp_path / ".env.example").write_text("ANTHROPIC_API_KEY=\n")
+    with pytest.raises(ValueError, match="does not start with sk-ant-") as raised:
+        connect.save_key("my-password-123")
+    assert "my-password" not in str(raised.value)
+    with pytest.raises(ValueError, match="a space at position"):
+        connect.save_key("sk-ant-two words")
+    assert not (tmp_path / ".env").exists()
+    (tmp_path / ".env.example").unlink()
+    with pytest.raises(ValueError, match="no .env.example above this folder"):
+        connect.save_key(FAKE_KEY)

@@ -55,7 +55,9 @@ def merge_streams(outputs: list) -> list:
 
 def run(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    os.environ.update(COURSE_OFFLINE="1", COURSE_PACE="instant")
+    # Offline as a learner without a key is (an empty key also hides any .env's), so 00's check says what they see
+    os.environ.pop("COURSE_OFFLINE", None)
+    os.environ.update(ANTHROPIC_API_KEY="", COURSE_PACE="instant")
     NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
     clean(nb)
     nbformat.write(nb, path)
