@@ -41,7 +41,9 @@ def test_the_matrix_covers_every_fault_the_local_api_injects():
     assert set_by_rows | set(ELSEWHERE) == every_field, "a new kind of fault needs a matrix row (or a reason here)"
     assert {row.stop_reason for row in parsed if row.stop_reason} == set(faults.STOP_REASONS)  # each the SDK knows
     statuses = {row.status for row in parsed if row.status}
-    assert statuses == set(faults.ERROR_TYPES) - {400}  # 400 is the local API's answer to a bad request, not a fault
+    assert statuses == set(faults.API_ERROR_TYPES) - {
+        400
+    }  # 400 is the local API's answer to a bad request, not a fault
 
 
 def test_the_table_counts_what_passed():

@@ -20,7 +20,7 @@ import pytest
 from helpers import proxy
 from helpers.net import free_port
 from helpers.offline import start
-from helpers.web.framing import Event, events, text_of
+from helpers.web.framing import SSEEvent, events, text_of
 
 from .conftest import ROOT
 
@@ -111,7 +111,7 @@ def behind_hub(monkeypatch):
     monkeypatch.delenv("JUPYTER_SERVER_URL", raising=False)
 
 
-def read_stream(response, upstream) -> tuple[list[Event], int]:
+def read_stream(response, upstream) -> tuple[list[SSEEvent], int]:
     """All events of an SSE response, and how many upstream streams had completed when the first text arrived."""
     got, completed_at_first_text = [], None
     for event in events(response.iter_bytes()):

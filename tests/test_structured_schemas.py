@@ -207,7 +207,7 @@ def test_a_hostile_schema_is_refused_with_memory_bounded(name):
     tracemalloc.start()
     try:
         with pytest.raises(structured.SchemaError):
-            structured.check(schema)
+            structured.check_schema(schema)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -20,14 +20,13 @@ from . import router, sse, tool_errors, wire
 from .caching import PromptCache
 from .cassettes import lookup as cassette_for
 from .threads import Threads
-from .validate import MAX_BODY_BYTES, BadRequest, validate
+from .validate import API_MAX_BODY_BYTES, BadRequest, validate
 
 log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
 
-SSE_HEADERS = [
+STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
+    *((name.encode(), value.encode()) for name, value in sse.SSE_HEADERS.items()),
 ]
 
 
@@ -181,13 +180,13 @@ class LocalMessagesAPI:
     async def _api(self, scope, path: str, method: str, headers: dict, request_id: str, receive, send):
         if path == "/v1/messages" and method == "POST":
             self.stats.requests += 1
-            body = await _read_body(receive, headers, MAX_BODY_BYTES)
+            body = await _read_body(receive, headers, API_MAX_BODY_BYTES)
         try:
             fault = faults_mod.parse(headers.get("x-offline-fault", self.config.faults))
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-fault: {err}") from None
         if status := fault.http_status(_retry_count(headers)):
-            error_type = faults_mod.ERROR_TYPES.get(status, "api_error")
+            error_type = faults_mod.API_ERROR_TYPES.get(status, "api_error")
             extra = [(b"x-should-retry", b"true")] if status in {429, 500, 529} else []
             if status == 429:
                 extra.append((b"retry-after", b"1"))
@@ -259,7 +258,7 @@ class LocalMessagesAPI:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*SSE_HEADERS, (b"request-id", request_id.encode())],
+                "headers": [*STREAM_HEADERS, (b"request-id", request_id.encode())],
             }
         )
         producer = asyncio.create_task(self._produce(chunks, delays, fault, send))

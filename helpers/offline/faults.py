@@ -34,7 +34,7 @@ from .tool_errors import ALL_ERROR_CODES
 
 STOP_REASONS = typing.get_args(StopReason)
 
-ERROR_TYPES = {
+API_ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     403: "permission_error",

@@ -10,6 +10,10 @@ import json
 import re
 from dataclasses import dataclass
 
+# Beside ``content-type: text/event-stream``, on every stream the course serves (as the real API sends them):
+# no-cache, so nothing replays a stale stream; x-accel-buffering: no, so nginx and proxies like it pass each event on.
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
 
 def encode(event: str | None, data: str | dict) -> bytes:
     """One SSE event as bytes. ``data`` may be a dict (JSON-encoded) or a string (split on newlines)."""

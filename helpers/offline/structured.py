@@ -84,7 +84,7 @@ def schema_of(request: dict) -> dict | None:
     return None
 
 
-def check(schema) -> None:
+def check_schema(schema) -> None:
     """Refuse (:class:`SchemaError`) a schema the API would refuse, or whose answer would be too large to make."""
     _check_tree(schema)
     instance(schema)  # a dry run: bounded, and it finds what only generating shows (minItems: 3000000 in a description)

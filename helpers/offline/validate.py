@@ -21,12 +21,11 @@ import pydantic
 import typing_extensions as te
 
 from .read import is_paused_turn  # a pause_turn answer sent back is not a prefill
-from .structured import SchemaError, schema_of
-from .structured import check as check_schema
+from .structured import SchemaError, check_schema, schema_of
 
-MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages (docs: "Request size limits")
+API_MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages (docs: "Request size limits")
 MAX_DEPTH = 256  # JSON nesting the local API accepts; deeper would reach Python's recursion limit (RecursionError)
-MAX_MESSAGES = 100_000  # the real API's limit (the SDK's docstring of ``messages``)
+API_MAX_MESSAGES = 100_000  # the real API's limit (the SDK's docstring of ``messages``)
 MAX_OUTPUT_TOKENS = 64_000  # the course's models' output limit
 HEADER_FIELDS = {"betas", "user_profile_id", "workspace_id"}  # request params the SDK sends as headers, not in the body
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
@@ -95,8 +94,8 @@ def check_rules(request: dict) -> None:
     model, max_tokens, messages = request["model"], request["max_tokens"], request["messages"]
     if not messages:
         raise invalid("messages: at least one message is required")
-    if len(messages) > MAX_MESSAGES:
-        raise invalid(f"messages: a request may hold at most {MAX_MESSAGES:,} messages, got {len(messages):,}")
+    if len(messages) > API_MAX_MESSAGES:
+        raise invalid(f"messages: a request may hold at most {API_MAX_MESSAGES:,} messages, got {len(messages):,}")
     if max_tokens < 0:
         raise invalid("max_tokens: Input should be greater than or equal to 0")
     if max_tokens > MAX_OUTPUT_TOKENS:

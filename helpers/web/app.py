@@ -32,6 +32,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from helpers.offline.faults import API_ERROR_TYPES
+from helpers.offline.sse import SSE_HEADERS
+
 from .framing import Reader, frame
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -43,10 +46,6 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # 2 MiB: more text than the model's context wi
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names the relay answers to without being told
 HOSTS_ENV = "COURSE_RELAY_HOSTS"  # more names, comma-separated: a hub's or proxy's public host, e.g. hub.example.org
 
-SSE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}  # no-cache: no stale replay; no: nginx, don't buffer
 STATIC = Path(__file__).parent / "static"
 
 log = logging.getLogger(__name__)
@@ -66,11 +65,6 @@ ERROR_MESSAGES = {
     "api_connection_error": "The connection to the model API failed.",
     "stream_error": "The answer stream was malformed, so it stopped.",
 }
-ERROR_TYPES = {
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-}  # the rest: invalid_request_error
 UPSTREAM_ERRORS = (
     anthropic.AnthropicError,
     httpx2.HTTPError,
@@ -381,7 +375,7 @@ def create_app(
         openapi_url=None,
         max_body_size=MAX_BODY_BYTES,  # bodies sent without a Content-Length; the Gate refuses announced ones
     )
-    headers = SSE_HEADERS if accel_buffering_header else {"Cache-Control": "no-cache"}
+    headers = SSE_HEADERS if accel_buffering_header else {"cache-control": SSE_HEADERS["cache-control"]}
     clients: list[anthropic.AsyncAnthropic] = []
 
     def stream(request: dict) -> StreamingResponse:
@@ -391,14 +385,14 @@ def create_app(
 
     @app.exception_handler(BadInput)
     async def bad_input(_request: Request, exc: BadInput) -> JSONResponse:
-        return error_response(exc.status, ERROR_TYPES.get(exc.status, "invalid_request_error"), str(exc))
+        return error_response(exc.status, API_ERROR_TYPES.get(exc.status, "invalid_request_error"), str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(
         _request: Request, exc: HTTPException
     ) -> JSONResponse:  # 404, 405, and 413 from the body limit
         message = f"request body: at most {MAX_BODY_BYTES:,} bytes" if exc.status_code == 413 else exc.detail
-        return error_response(exc.status_code, ERROR_TYPES.get(exc.status_code, "invalid_request_error"), message)
+        return error_response(exc.status_code, API_ERROR_TYPES.get(exc.status_code, "invalid_request_error"), message)
 
     @app.exception_handler(ClientDisconnect)
     async def client_left(request: Request, _exc: ClientDisconnect) -> JSONResponse:

@@ -34,7 +34,7 @@ def frame(event: str, data: dict) -> bytes:
 
 
 @dataclass(frozen=True)
-class Event:
+class SSEEvent:
     event: str  # "message" when the event has no name, as in the browser's EventSource
     data: str  # the data lines joined with "\n"
 
@@ -51,7 +51,7 @@ class Reader:
         self._name = ""
         self._data: list[str] = []
 
-    def feed(self, chunk: bytes | str) -> list[Event]:
+    def feed(self, chunk: bytes | str) -> list[SSEEvent]:
         if not isinstance(chunk, bytes | str):
             raise TypeError(f"Reader.feed() expects bytes or str from the response body, got {type(chunk).__name__}")
         if isinstance(chunk, bytes):
@@ -64,7 +64,7 @@ class Reader:
         for line in lines:
             if not line:  # a blank line ends the event
                 if self._data:
-                    events.append(Event(self._name or "message", "\n".join(self._data)))
+                    events.append(SSEEvent(self._name or "message", "\n".join(self._data)))
                 self._name, self._data = "", []
                 continue
             field, _, value = line.partition(":")
@@ -77,19 +77,19 @@ class Reader:
         return events
 
 
-def parse(body: bytes | str) -> list[Event]:
+def parse(body: bytes | str) -> list[SSEEvent]:
     """All complete events in an SSE body."""
     return Reader().feed(body)
 
 
-def events(chunks: Iterable[bytes | str]) -> Iterator[Event]:
+def events(chunks: Iterable[bytes | str]) -> Iterator[SSEEvent]:
     """Each event as soon as it is complete, from a body read in chunks (``response.iter_bytes()``)."""
     reader = Reader()
     for chunk in chunks:
         yield from reader.feed(chunk)
 
 
-def text_of(events: Iterable[Event]) -> str:
+def text_of(events: Iterable[SSEEvent]) -> str:
     """The answer's text in a stream: the relay's ``text`` events, or the Messages API's text deltas."""
     pieces = []
     for event in events:
