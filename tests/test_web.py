@@ -82,6 +82,12 @@ def test_text_of_reads_the_relays_events_and_the_apis_text_deltas_alike():
     assert text_of(parse(relay)) == text_of(parse(api)) == "Hello"
 
 
+def test_the_capstone_page_carries_the_one_js_sse_parser():
+    result = subprocess.run([sys.executable, "tools/inline_js.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "function sseParser" not in (ROOT / "helpers/web/static/chat.js").read_text()  # it loads sse.js instead
+
+
 def test_reader_handles_events_split_anywhere():
     body = (
         frame("text", {"text": "café 🚀\nline"})
