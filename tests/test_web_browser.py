@@ -118,3 +118,19 @@ def test_errors_show_in_a_banner_and_the_partial_answer_stays(page):
         page.wait_for_function("document.querySelectorAll('#log li.assistant')[1]?.dataset.state === 'error'")
         assert f"at most {MAX_CHARS:,} characters" in page.text_content("#error")
         assert answer(page, 0).locator(".text").text_content() == partial
+
+
+def test_the_capstone_page_reads_the_relays_stream_with_the_shared_parser(page):
+    """notebooks/capstone/index.html speaks the relay's protocol (POST chat, text/stop/done events) with the parser
+    tools/inline_js.py copies from sse.js: served in the relay's place, it shows the whole answer."""
+    capstone = (ROOT / "notebooks" / "capstone" / "index.html").read_text()
+    with start_api(pace=200) as api, relay_to(api) as relay:
+        page.route(relay.url + "/", lambda route: route.fulfill(body=capstone, content_type="text/html"))
+        page.goto(relay.url + "/")
+        page.fill("#prompt", "Write a haiku about debugging.")
+        page.click("#ask button:not(#stop)")
+        assistant = page.locator("#log p.turn.assistant").first
+        assistant.wait_for()
+        page.wait_for_function("() => document.getElementById('stop').disabled", timeout=30_000)
+        assert assistant.text_content() == replies.HAIKUS["debug"]
+        assert page.locator("#log p.turn.note").count() == 0  # no error, and the done event arrived
