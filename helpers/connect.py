@@ -185,6 +185,8 @@ def _resolve(offline: bool | None) -> tuple[Mode, dict]:
         return Mode("offline", url, ""), {"api_key": OFFLINE_KEY, "base_url": url}
     if m.name == "gateway":
         found = gateway.detect()
+        if found is None:  # mode() said gateway a moment ago: the environment changed in between
+            raise RuntimeError("the class gateway's COURSE_GATEWAY_URL or JUPYTERHUB_API_TOKEN went away; run again")
         return m, {"api_key": found.token, "base_url": found.url, "default_headers": found.headers()}
     kwargs: dict = {"api_key": os.environ["ANTHROPIC_API_KEY"].strip(), "base_url": m.base_url}
     if record_dir := os.environ.get("COURSE_RECORD"):

@@ -53,16 +53,17 @@ class LocalAPI:
     """One local Messages API process for the whole class, started on first use and stopped with the gateway."""
 
     def __init__(self, *args: str):
-        self.args, self.process, self.url, self.lock = args, None, "", threading.Lock()
+        self.args, self.url, self.lock = args, "", threading.Lock()
+        self.process: subprocess.Popen[str] | None = None
 
     def __call__(self) -> Upstream:
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 command = [sys.executable, "-m", "helpers.offline", "--port", "0", "--max-connections", "2000"]
-                self.process = subprocess.Popen(
+                self.process = process = subprocess.Popen(
                     [*command, *self.args], stdout=subprocess.PIPE, text=True, preexec_fn=_end_with_parent
                 )
-                line = self.process.stdout.readline()
+                line = process.stdout.readline() if process.stdout else ""
                 if not line.startswith("listening on "):
                     raise RuntimeError(f"the class's local Messages API did not start: {line!r}")
                 self.url = line.split()[-1]

@@ -35,14 +35,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from ..offline.sse import SSE_HEADERS
+from ..offline.validate import API_MAX_BODY_BYTES
 from ..web.app import LOOPBACK_HOSTS, _host_matches, _hostname
+from ..web.framing import Reader
 from . import NOTEBOOK_HEADER
 from .store import MODES, Limits, Store
 
 log = logging.getLogger("helpers.gateway")
 
 STATIC = Path(__file__).with_name("static")
-MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages
 FORWARDED = ("content-type", "accept", "anthropic-version", "anthropic-beta", "x-stainless-helper-method")
 RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
@@ -199,20 +201,19 @@ class Gateway:
         path = request.path_params["path"]
         counted = request.method == "POST" and path == "messages"
         if counted and (refused := self.refusal(name)):
-            self.store.failed(
-                name, json.loads(refused.body)["error"]["type"], json.loads(refused.body)["error"]["message"]
-            )
+            error = json.loads(bytes(refused.body))["error"]
+            self.store.failed(name, error["type"], error["message"])
             self.touch()
             return refused
         upstream = self.upstream()
         if isinstance(upstream, Response):
             return upstream
         length = request.headers.get("content-length", "0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return api_error(413, "request_too_large", f"Request body: at most {MAX_BODY_BYTES:,} bytes.")
+        if length.isdigit() and int(length) > API_MAX_BODY_BYTES:
+            return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return api_error(413, "request_too_large", f"Request body: at most {MAX_BODY_BYTES:,} bytes.")
+        if len(body) > API_MAX_BODY_BYTES:
+            return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         if upstream.offline and (fault := request.headers.get("x-offline-fault")):
             headers["x-offline-fault"] = fault
@@ -268,7 +269,7 @@ class Gateway:
 
     async def relay(self, response: httpx2.Response, name: str, upstream: Upstream):
         """The upstream's bytes as they come, read on the side for the usage and an error event."""
-        carry, tokens_in, tokens_out = b"", 0, 0
+        reader, tokens_in, tokens_out = Reader(), 0, 0
         try:
             async for chunk in response.aiter_raw():
                 if self.paused:
@@ -279,25 +280,16 @@ class Gateway:
                     self.store.failed(name, "overloaded_error", "stopped by the instructor's pause")
                     break
                 yield chunk
-                buf = carry + chunk if carry else chunk
-                cut = buf.rfind(b"\n") + 1
-                carry = buf[cut:]
-                if b'"usage"' not in buf and b"event: error" not in buf:
-                    continue
-                for line in buf[:cut].split(b"\n"):
-                    if not line.startswith(b"data:"):
-                        continue
-                    if b'"usage"' in line:
-                        data = json.loads(line[5:])
-                        if data.get("type") == "message_start":
-                            usage = data["message"]["usage"]
-                            tokens_in, tokens_out = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
-                        elif data.get("type") == "message_delta":
-                            usage = data["usage"]
-                            tokens_out = usage.get("output_tokens") or tokens_out
-                            tokens_in = usage.get("input_tokens") or tokens_in
-                    elif b'"type":"error"' in line.replace(b" ", b""):
-                        error = json.loads(line[5:]).get("error") or {}
+                for event in reader.feed(chunk):
+                    if event.event == "message_start":
+                        usage = json.loads(event.data)["message"]["usage"]
+                        tokens_in, tokens_out = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
+                    elif event.event == "message_delta":
+                        usage = json.loads(event.data)["usage"]
+                        tokens_out = usage.get("output_tokens") or tokens_out
+                        tokens_in = usage.get("input_tokens") or tokens_in
+                    elif event.event == "error":
+                        error = json.loads(event.data).get("error") or {}
                         message = self.scrub(str(error.get("message")), upstream)
                         self.store.failed(name, str(error.get("type")), message)
         finally:
@@ -405,7 +397,7 @@ class Gateway:
         return StreamingResponse(
             snapshots(),
             media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            headers=SSE_HEADERS,
         )
 
     async def control(self, request: Request) -> Response:
