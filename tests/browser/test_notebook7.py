@@ -9,15 +9,16 @@ from __future__ import annotations
 import time
 
 import nbformat
+import pytest
 
 from .lab import ARTIFACTS, JupyterLab, chromium
 from .test_widgets_browser import LONG, expected, words
 
+pytestmark = pytest.mark.browser
+
 CELL = f"""\
 from helpers.connect import client
 from helpers.widgets import TextView
-
-pytestmark = pytest.mark.browser
 
 view = TextView(title="nb7")
 view.watch(
