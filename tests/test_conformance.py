@@ -1,7 +1,8 @@
 """Conformance with code nobody here wrote: the TypeScript SDK (pinned in tests/conformance/package-lock.json) and the
 newest Python SDK (tests/conformance/requirements.txt, in .venv-conformance) run their own idiomatic scripts against
 ``python -m helpers.offline``: streaming text, a tool round trip, thinking sent back with its signature, citations, a
-429 retry and the tool runner with its defaults. ``make conformance-clients`` installs both (``make test`` does)."""
+429 retry and the tool runner with its defaults; and LangChain and PydanticAI stream, call tools, send beta fields and
+parse structured output. ``make conformance-clients`` installs them all (``make test`` does)."""
 
 from __future__ import annotations
 
@@ -66,10 +67,22 @@ def test_the_typescript_sdk_works_unchanged(local_api):
     check_all(results([node, "client.mjs", local_api]), pinned)
 
 
-@pytest.mark.timeout(180)
-def test_the_newest_python_sdk_works_unchanged(local_api):
+def conformance_python() -> str:
     python = ROOT / ".venv-conformance" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     if not python.is_file():
         skip_or_fail(f"the newest Python SDK's venv, .venv-conformance, is missing: {INSTALL}")
-    pinned = (HERE / "requirements.txt").read_text().split("==")[1].split()[0]
-    check_all(results([str(python), "client.py", local_api]), pinned)
+    return str(python)
+
+
+@pytest.mark.timeout(180)
+def test_the_newest_python_sdk_works_unchanged(local_api):
+    pins = [line.split("#")[0].strip() for line in (HERE / "requirements.txt").read_text().splitlines()]
+    (pinned,) = [pin.removeprefix("anthropic==") for pin in pins if pin.startswith("anthropic==")]
+    check_all(results([conformance_python(), "client.py", local_api]), pinned)
+
+
+@pytest.mark.timeout(180)
+def test_langchain_and_pydantic_ai_work(local_api):
+    found = results([conformance_python(), "frameworks.py", local_api])
+    failed = {name: line.get("error") for name, line in found.items() if not line["ok"]}
+    assert len(found) == 4 and not failed, failed

@@ -25,6 +25,7 @@ LOCK = ROOT / "requirements.lock"
 INPUTS = ["requirements.txt", "requirements-dev.txt", "requirements-hub.txt"]
 SOURCES = ["helpers", "tests", "bench", "tools"]
 OWN = {"helpers", "tests", "bench", "tools", "conftest"}
+SEPARATE = ROOT / "tests" / "conformance"  # runs in .venv-conformance, pinned by its own requirements.txt
 
 
 def requirement_lines(path: Path) -> list[Requirement]:
@@ -60,6 +61,8 @@ def imported_names() -> set[str]:
     names, own = set(), set(OWN)
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*.py"):
+            if path.is_relative_to(SEPARATE):
+                continue
             own.add(path.stem)  # a script's sibling, imported by its name
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if isinstance(node, ast.Import):
