@@ -17,8 +17,8 @@ import httpx2
 import pytest
 
 from helpers.offline import start as start_api
-from helpers.web import parse, start
-from helpers.web.app import HOSTS_ENV, MAX_BODY_BYTES, public_hosts
+from helpers.web import parse, start, token_in
+from helpers.web.gate import HOSTS_ENV, MAX_BODY_BYTES, PageTokens, public_hosts
 
 from .conftest import ROOT
 
@@ -76,8 +76,18 @@ def refused(response, status: int, kind: str, says: str) -> None:
     assert says in body["error"]["message"], body
 
 
-def get_chat(relay, headers: dict) -> httpx2.Response:
-    return httpx2.get(f"{relay.url}/chat", params={"message": "Write a haiku about debugging."}, headers=headers)
+def page_token(url: str, host: str | None = None) -> str | None:
+    """The token in the relay's page, as a browser gets it: served to the same Host name (``None``: page refused)."""
+    page = httpx2.get(url + "/", headers={"host": host} if host else {}, timeout=30)
+    return token_in(page.text) if page.status_code == 200 else None
+
+
+def get_chat(relay, headers: dict, token: str | None = "page") -> httpx2.Response:
+    """``GET /chat`` with the token of the page served to the same Host (``token="page"``), another, or none."""
+    if token == "page":
+        token = page_token(relay.url, headers.get("host"))
+    params = {"message": "Write a haiku about debugging.", **({"token": token} if token else {})}
+    return httpx2.get(f"{relay.url}/chat", params=params, headers=headers, timeout=30)
 
 
 def post_chat(relay, headers: dict, content: bytes | None = None) -> httpx2.Response:
@@ -213,12 +223,80 @@ def test_the_page_and_its_files_open_from_a_link_on_another_site(relay):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Requests no header marks: over plain http to a public name, a browser sends another site's <img>, <script>, iframe,
+# link or navigation with neither Sec-Fetch-Site nor Origin. Only the page's token tells the relay's own page apart.
+
+NO_MARKS = {
+    "<img>, <script>, a no-cors fetch": {"accept": "*/*"},
+    "an iframe, a link, a navigation": {"accept": "text/html", "upgrade-insecure-requests": "1"},
+    "EventSource": {"accept": "text/event-stream"},
+    "a typed address (Sec-Fetch-Site: none)": {"sec-fetch-site": "none", "sec-fetch-mode": "navigate"},
+    "the page's own origin claimed": {"sec-fetch-site": "same-origin"},
+}
+
+
+@pytest.mark.parametrize("headers", NO_MARKS.values(), ids=NO_MARKS.keys())
+@pytest.mark.parametrize("host", ["hub.example.org", "lab.hub.2i2c.mybinder.org:8080", "127.0.0.1", "localhost:8888"])
+def test_a_get_without_the_pages_token_starts_nothing_on_any_host_name(api, relay, host, headers):
+    with Upstream(api) as upstream:
+        for path in ("/chat", "/chat/", "/chat?token=", "/chat?token=123.abc", "/nope"):
+            response = httpx2.get(f"{relay.url}{path}", params={"message": "spend"}, headers={"host": host, **headers})
+            refused(response, 403, "permission_error", "token of the relay's own page")
+        head = httpx2.head(f"{relay.url}/chat", params={"message": "spend"}, headers={"host": host, **headers})
+        assert head.status_code == 403
+    assert (upstream.requests, upstream.streams) == (0, 0)
+
+
+def test_a_token_must_be_signed_by_this_relay_for_this_host_and_fresh(api, relay):
+    theirs = PageTokens(secret=b"another relay's key" * 2)
+    ours = relay.app.tokens
+    expired = PageTokens(secret=ours.secret, ttl=-1)
+    bad = {
+        "another relay's": (theirs.mint("127.0.0.1"), "did not sign"),
+        "the page served to another host name": (page_token(relay.url, "hub.example.org"), "did not sign"),
+        "expired": (expired.mint("127.0.0.1"), "expired"),
+        "its expiry moved": (page_token(relay.url).replace("1", "2", 1), "did not sign"),
+        "its signature cut": (page_token(relay.url)[:-2], "did not sign"),
+        "a huge expiry": ("9" * 40 + "." + "0" * 64, "did not sign"),
+    }
+    with Upstream(api) as upstream:
+        for token, says in bad.values():
+            refused(get_chat(relay, {}, token=token), 403, "permission_error", says)
+    assert (upstream.requests, upstream.streams) == (0, 0)
+    assert streamed(get_chat(relay, {"host": "hub.example.org"}))  # the page's token for the name it was served to
+
+
+def test_workers_of_one_relay_share_the_key_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_RELAY_SECRET", "ab" * 32)
+    one, other = PageTokens(), PageTokens()
+    assert other.problem(one.mint("hub.example.org:443"), "HUB.example.org") is None
+    monkeypatch.delenv("COURSE_RELAY_SECRET")
+    assert PageTokens().problem(one.mint("hub.example.org"), "hub.example.org") is not None
+
+
+def test_the_page_carries_a_fresh_token_is_not_cached_and_not_framed_by_others(relay):
+    first, second = (httpx2.get(relay.url + "/") for _ in range(2))
+    assert first.headers["cache-control"] == "no-store"
+    assert first.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert relay.app.tokens.problem(token_in(first.text), urlsplit(relay.url).netloc) is None
+    assert token_in(second.text)  # each page view gets one; the same second may give the same
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Content types and malformed bodies
 
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data"],
+    [
+        None,
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "application/json-seq",
+        "text/plain; application/json",
+    ],
 )
 def test_post_chat_requires_json_and_says_so(api, relay, content_type):
     headers = {"content-type": content_type} if content_type else {}
@@ -260,7 +338,7 @@ def test_a_body_over_the_limit_gets_413_whether_its_length_is_announced_or_not(a
 
 
 def test_unknown_paths_and_methods_get_the_api_error_shape(relay):
-    refused(httpx2.get(relay.url + "/nope"), 404, "not_found_error", "Not Found")
+    refused(httpx2.get(relay.url + "/nope", params={"token": page_token(relay.url)}), 404, "not_found_error", "Not")
     refused(httpx2.put(relay.url + "/chat"), 405, "invalid_request_error", "Method Not Allowed")
 
 
@@ -344,7 +422,7 @@ def test_a_client_leaving_mid_upload_is_logged_in_one_line_not_a_traceback(api):
             with connect(url) as sock:
                 sock.sendall(UPLOAD_HEADERS % 100_000 + b'{"messages": [' + b" " * 50_000)
                 time.sleep(0.2)  # the relay is reading the body
-        assert streamed(httpx2.get(f"{url}/chat", params={"message": "hi"}, timeout=30))  # still serving
+        assert streamed(httpx2.post(f"{url}/chat", json=HI, timeout=30))  # still serving
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
@@ -376,7 +454,7 @@ def test_allow_host_flag_is_checked_and_serves_that_name(api):
     try:
         url = proc.stdout.readline().strip().removeprefix("listening on ")
         for host, ok in (("hub.example.org", True), ("lab.example.net", True), ("attacker.example", False)):
-            response = httpx2.get(f"{url}/chat", params={"message": "hi"}, headers={"host": host}, timeout=30)
+            response = httpx2.post(f"{url}/chat", json=HI, headers={"host": host}, timeout=30)
             assert streamed(response) is ok and response.status_code == (200 if ok else 421)
     finally:
         proc.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 from helpers.offline import replies
 from helpers.offline import start as start_api
-from helpers.web import Reader, frame, naive_frame, parse, start
+from helpers.web import Reader, frame, naive_frame, parse, start, token_in
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS, MAX_MESSAGES
 from helpers.web.framing import text_of
 
@@ -45,6 +46,15 @@ def slow_api():
 
 def events_of(response: httpx2.Response) -> list:
     return parse(response.content)
+
+
+def token(url: str) -> str:
+    """The token the relay's page carries, which ``GET /chat`` needs (as the page's EventSource would send it)."""
+    return token_in(httpx2.get(url + "/", timeout=30).text)
+
+
+def get_chat(url: str, message: str, timeout: float = 30) -> httpx2.Response:
+    return httpx2.get(f"{url}/chat", params={"message": message, "token": token(url)}, timeout=timeout)
 
 
 def chat(relay, content: str) -> httpx2.Response:
@@ -108,7 +118,7 @@ def test_reader_handles_events_split_anywhere():
 
 def test_get_chat_streams_named_json_events_with_the_no_buffering_headers(relay):
     assert relay.url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
-    response = httpx2.get(f"{relay.url}/chat", params={"message": "Write a haiku about debugging."}, timeout=30)
+    response = get_chat(relay.url, "Write a haiku about debugging.", timeout=30)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert response.headers["cache-control"] == "no-cache"
@@ -130,7 +140,7 @@ def test_a_multi_line_unicode_answer_is_relayed_byte_exact(relay, client):
     assert "\n" in direct and "\ndata: " in direct and "🚀" in direct  # the cases the naive framing breaks
     relayed = text_of(events_of(chat(relay, UNICODE_PROMPT)))
     assert relayed.encode() == direct.encode()
-    via_get = httpx2.get(f"{relay.url}/chat", params={"message": UNICODE_PROMPT}, timeout=30)
+    via_get = get_chat(relay.url, UNICODE_PROMPT, timeout=30)
     assert text_of(events_of(via_get)) == direct
 
 
@@ -175,7 +185,7 @@ def test_the_page_and_its_files_are_served_from_the_package_with_nothing_from_a_
 def test_upstream_faults_become_an_error_event_and_keep_the_partial_answer(api, fault, kind, mid_stream):
     factory = upstream(api.url, default_headers={"x-offline-fault": fault})
     with start(client_factory=factory) as relay:
-        response = httpx2.get(f"{relay.url}/chat", params={"message": "Count to 200"}, timeout=30)
+        response = get_chat(relay.url, "Count to 200", timeout=30)
     assert response.status_code == 200
     events = events_of(response)
     assert [e.event for e in events[-2:]] == ["error", "done"]
@@ -191,11 +201,11 @@ def test_unreachable_and_stalled_upstreams_become_connection_and_timeout_errors(
     with start_api(pace="instant") as gone:
         closed_url = gone.url
     with start(client_factory=upstream(closed_url)) as relay:
-        refused = events_of(httpx2.get(f"{relay.url}/chat", params={"message": "hi"}, timeout=30))
+        refused = events_of(get_chat(relay.url, "hi", timeout=30))
     assert json.loads(refused[-2].data)["type"] == "api_connection_error"
     stalled = upstream(api.url, timeout=0.5, default_headers={"x-offline-fault": "stall@6:3"})
     with start(client_factory=stalled) as relay:
-        events = events_of(httpx2.get(f"{relay.url}/chat", params={"message": "Count to 50"}, timeout=30))
+        events = events_of(get_chat(relay.url, "Count to 50", timeout=30))
     assert json.loads(events[-2].data)["type"] == "timeout_error"
     assert text_of(events).startswith("1,")  # what arrived before the stall is kept
 
@@ -204,7 +214,8 @@ def test_a_client_that_leaves_after_the_first_event_cuts_the_upstream_stream(slo
     with start(client_factory=upstream(slow_api.url)) as relay:
         before = slow_api.stats()
         with httpx2.Client(timeout=10) as http:
-            with http.stream("GET", f"{relay.url}/chat", params={"message": "Explain streaming in detail"}) as r:
+            params = {"message": "Explain streaming in detail", "token": token(relay.url)}
+            with http.stream("GET", f"{relay.url}/chat", params=params) as r:
                 reader = Reader()
                 for chunk in r.iter_raw():
                     if any(e.event == "text" for e in reader.feed(chunk)):
@@ -265,7 +276,7 @@ def test_bad_input_gets_a_4xx_json_error_naming_the_problem(api, relay, body, st
 
 
 def test_get_chat_without_a_message_is_refused(relay):
-    response = httpx2.get(f"{relay.url}/chat", timeout=10)
+    response = httpx2.get(f"{relay.url}/chat", params={"token": token(relay.url)}, timeout=10)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "message: must not be empty"
 
@@ -299,8 +310,93 @@ def test_python_m_helpers_web_prints_its_address_first_and_serves(api):
         match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)", first)
         assert match, first
         assert proc.stdout.readline().startswith("mode: offline")
-        response = httpx2.get(f"{match[1]}/chat", params={"message": "Write a haiku about debugging."}, timeout=30)
+        response = get_chat(match[1], "Write a haiku about debugging.", timeout=30)
         assert text_of(events_of(response)) == replies.HAIKUS["debug"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A bad delta, and the relay's own bugs
+
+
+def sse_body(*events: tuple[str, str]) -> bytes:
+    return b"".join(f"event: {name}\ndata: {data}\n\n".encode() for name, data in events)
+
+
+def text_delta(json_text: str) -> tuple[str, str]:
+    """A text delta whose ``text`` is the JSON string literal ``json_text`` (so it may hold escapes, as sent)."""
+    return "content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":' + (
+        json_text + "}}"
+    )
+
+
+NO_TEXT = ("content_block_delta", '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}')
+
+
+START = (
+    "message_start",
+    json.dumps({"type": "message_start", "message": {"usage": {"input_tokens": 3, "output_tokens": 1}}}),
+)
+STOP = (
+    "message_delta",
+    json.dumps({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}}),
+)
+
+
+def test_a_lone_surrogate_in_one_delta_keeps_the_chunks_good_text(tmp_path):
+    """One upstream chunk holds three deltas, the middle one a lone surrogate (valid JSON, no character)."""
+    recorded = tmp_path / "surrogate.sse"
+    recorded.write_bytes(
+        sse_body(START, text_delta('"good "'), text_delta('"bad \\ud800 "'), text_delta('"end"'), STOP)
+    )
+    with start_api(pace="instant", replay=recorded) as api, start(client_factory=upstream(api.url)) as relay:
+        events = events_of(chat(relay, "hi"))
+    assert [e.event for e in events] == ["text"] * 3 + ["stop", "done"], events
+    assert text_of(events) == "good bad \ufffd end"
+
+
+def test_an_event_the_relay_cannot_read_keeps_the_text_before_it_and_is_a_stream_error(tmp_path):
+    recorded = tmp_path / "bad-field.sse"
+    recorded.write_bytes(sse_body(START, text_delta('"kept "'), NO_TEXT, text_delta('"never"'), STOP))
+    with start_api(pace="instant", replay=recorded) as api, start(client_factory=upstream(api.url)) as relay:
+        events = events_of(chat(relay, "hi"))
+    assert text_of(events) == "kept "
+    assert [e.event for e in events[-2:]] == ["error", "done"]
+    assert json.loads(events[-2].data) == {"type": "stream_error", "message": ERROR_MESSAGES["stream_error"]}
+
+
+class BuggyClient(anthropic.AsyncAnthropic):
+    """The real client, with a bug of the kind the relay's own code can have."""
+
+    async def post(self, *args, **kwargs):
+        raise KeyError("usage")
+
+
+def test_a_bug_in_the_relay_is_logged_with_its_traceback_and_told_apart_from_an_upstream_error(api, caplog):
+    caplog.set_level(logging.INFO, logger="helpers.web")
+    factory = lambda: BuggyClient(base_url=api.url, api_key=SECRET, max_retries=0)  # noqa: E731
+    with start(client_factory=factory) as relay:
+        events = events_of(chat(relay, "hi"))
+    assert [e.event for e in events] == ["error", "done"]
+    error = json.loads(events[0].data)
+    assert error["type"] == "server_error" and error["type"] not in ERROR_MESSAGES  # no upstream error type
+    assert "relay itself failed" in error["message"] and "usage" not in error["message"]
+    (record,) = [r for r in caplog.records if r.name == "helpers.web.app" and r.levelno >= logging.WARNING]
+    assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[0] is KeyError
+
+
+def test_a_bug_before_the_stream_gets_a_500_in_the_api_error_shape_and_is_logged(caplog):
+    caplog.set_level(logging.INFO, logger="helpers.web")
+
+    def broken_factory():
+        raise TypeError("a bug in the client factory")
+
+    with start(client_factory=broken_factory) as relay:
+        response = chat(relay, "hi")
+    assert response.status_code == 500 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["type"] == "server_error"
+    assert "client factory" not in response.text  # the details stay in the log
+    (record,) = [r for r in caplog.records if r.name == "helpers.web.app" and r.levelno >= logging.WARNING]
+    assert record.levelno == logging.ERROR and record.exc_info[0] is TypeError

@@ -4,7 +4,8 @@
     relay = start()              # background thread on 127.0.0.1, prints nothing
     print(relay.url)             # open it in a browser; relay.stop() ends it
 
-From a shell: ``python -m helpers.web --help``. The framing functions (``naive_frame``, ``frame``, ``parse``) show
+From a shell: ``python -m helpers.web --help``. ``GET /chat`` (for ``EventSource``) needs the page's token:
+``token_in(page_html)`` reads it from the page; a client outside a browser may simply ``POST /chat`` its JSON. The framing functions (``naive_frame``, ``frame``, ``parse``) show
 why every ``data:`` line should be JSON.
 """
 
@@ -12,6 +13,7 @@ import logging
 
 from .app import create_app
 from .framing import Reader, frame, naive_frame, parse
+from .gate import token_in
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())  # a server in a notebook's thread must not print
 
@@ -28,4 +30,4 @@ def start(host: str = "127.0.0.1", port: int = 0, *, read_timeout: float | None 
     return serve_in_thread(app, host, port, name="web-relay", read_timeout=timeout, http=DeadlineHttpToolsProtocol)
 
 
-__all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start"]
+__all__ = ["Reader", "create_app", "frame", "naive_frame", "parse", "start", "token_in"]

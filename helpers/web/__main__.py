@@ -12,6 +12,7 @@ import argparse
 import gc
 import logging
 import os
+import secrets
 import sys
 
 import anthropic
@@ -29,7 +30,8 @@ from helpers.offline.server import (
     uvicorn_config,
 )
 
-from .app import HOSTS_ENV, create_app, public_hosts
+from .app import create_app
+from .gate import HOSTS_ENV, SECRET_ENV, public_hosts
 
 MAX_WORKERS = 64
 CONNECTIONS_ENV = "COURSE_RELAY_MAX_CONNECTIONS"  # --max-connections, as each worker reads it
@@ -98,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listening on {url_of(sock)}", flush=True)
     async_client()  # prints one line: where requests go (live or offline); fails here on a bad key
     sys.stdout.flush()
-    # What each worker reads: the allowed hosts, and in offline mode one local API for all of them (started here).
+    # What each worker reads: the allowed hosts, the page tokens' key, and in offline mode one local API for all of them (started here).
     os.environ[HOSTS_ENV] = ",".join(hosts)
     os.environ[CONNECTIONS_ENV] = str(args.max_connections)
+    os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))  # one key for every worker's page tokens
     if mode().offline:
         os.environ["COURSE_OFFLINE_URL"] = local_api_url()
     config = uvicorn_config(

@@ -9,44 +9,43 @@ Three pieces, in the order lesson 08 reads them:
    then closes it, so the model stops generating for nobody.
 3. :func:`check`: what the browser may send, with errors that say what was expected.
 
-Before any of that, :class:`Gate` refuses requests that name another host (DNS rebinding) or come from
-another site (CSRF): the relay spends the key, so only its own page and clients without a browser may use it.
+Before any of that, :class:`~helpers.web.gate.Gate` refuses requests that name another host (DNS rebinding) or
+that another site could have made (CSRF): the relay spends the key, so a stream starts only for a JSON ``POST`` or for
+a ``GET`` that carries the token of the relay's own page.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from helpers.offline.faults import API_ERROR_TYPES
 from helpers.offline.sse import SSE_HEADERS
 
 from .framing import Reader, frame
+from .gate import MAX_BODY_BYTES, Gate, PageTokens, error_response, public_hosts
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
 MAX_MESSAGES = 100  # per conversation
 MAX_CHARS = 32_000  # per message, and for the system prompt
 MAX_TOKENS_LIMIT = 8192  # the most max_tokens a browser may ask for
-MAX_BODY_BYTES = 2 * 1024 * 1024  # 2 MiB: more text than the model's context window holds
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names the relay answers to without being told
-HOSTS_ENV = "COURSE_RELAY_HOSTS"  # more names, comma-separated: a hub's or proxy's public host, e.g. hub.example.org
 
 STATIC = Path(__file__).parent / "static"
+PAGE_TOKEN_SLOT = '<meta name="chat-token" content="">'  # in static/index.html; the page route fills it in
+PAGE_CSP = "frame-ancestors 'self'"  # no other site's page may frame the chat page (clickjacking)
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +64,15 @@ ERROR_MESSAGES = {
     "api_connection_error": "The connection to the model API failed.",
     "stream_error": "The answer stream was malformed, so it stopped.",
 }
-UPSTREAM_ERRORS = (
-    anthropic.AnthropicError,
-    httpx2.HTTPError,
-    ValueError,  # a malformed event's JSON
+SERVER_ERROR = {  # the relay's own bug, not the upstream's: its log has the traceback
+    "type": "server_error",
+    "message": "The relay itself failed (a bug; its log says where). Try again, or tell whoever runs it.",
+}
+UNREADABLE = (
+    ValueError,  # a malformed event's JSON, or bytes that are not UTF-8
     KeyError,  # an event without a field the relay reads
     TypeError,  # ... or with a field of another type
-)
+)  # raised while reading what the upstream sent: the upstream's fault, not a bug of the relay
 RawEvents = anthropic.AsyncStream[object]  # the stream's events as the JSON sent them (dicts)
 
 
@@ -80,8 +81,13 @@ class StreamErrorEvent(Exception):
 
     def __init__(self, data: str):
         body = json.loads(data)  # malformed JSON: a ValueError, reported as a stream error
-        self.type = str((body.get("error") or {}).get("type") or "api_error") if isinstance(body, dict) else "api_error"
+        error = body.get("error") if isinstance(body, dict) else None
+        self.type = str(error.get("type") or "api_error") if isinstance(error, dict) else "api_error"
         super().__init__(self.type)
+
+
+class MalformedEvent(Exception):
+    """An upstream event the relay cannot read: the error it raised while reading it is the ``__cause__``."""
 
 
 def error_event(exc: Exception) -> dict:
@@ -101,9 +107,16 @@ TEXT_HEAD, TEXT_TAIL = b'event: text\ndata: {"text":', b"}\n\n"
 _as_json_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a str, without its setup
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def text_frame(text: str) -> bytes:
-    """``frame("text", {"text": text})``, byte for byte, at a fraction of its cost: it runs once per token."""
-    return TEXT_HEAD + _as_json_string(text).encode() + TEXT_TAIL
+    """``frame("text", {"text": text})``, byte for byte, at a fraction of its cost: it runs once per token. A lone
+    surrogate (valid in JSON's ``\\ud800``, but no character) becomes U+FFFD, so the rest of the text still arrives."""
+    try:
+        return TEXT_HEAD + _as_json_string(text).encode() + TEXT_TAIL
+    except UnicodeEncodeError:
+        return TEXT_HEAD + _as_json_string(_SURROGATE.sub("\ufffd", text)).encode() + TEXT_TAIL
 
 
 async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterator[bytes]:
@@ -125,152 +138,73 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
         async with upstream:  # closed when the browser leaves: Starlette cancels this generator
             usage, stop_reason, reader = {"input_tokens": 0, "output_tokens": 0}, None, Reader()
             async for chunk in upstream.response.aiter_bytes():
-                texts = []  # the text events this chunk completes go out in one write, as the floor's bytes do
-                for event in reader.feed(chunk):
-                    kind = event.event
-                    if kind == "content_block_delta":
-                        delta = json.loads(event.data)["delta"]
-                        if delta["type"] == "text_delta":
-                            texts.append(text_frame(delta["text"]))
-                    elif kind == "message_start":
-                        started = json.loads(event.data)["message"]["usage"]
-                        usage["input_tokens"], usage["output_tokens"] = (
-                            started["input_tokens"],
-                            started["output_tokens"],
-                        )
-                    elif kind == "message_delta":
-                        data = json.loads(event.data)
-                        stop_reason = data["delta"]["stop_reason"]
-                        usage["output_tokens"] = data["usage"]["output_tokens"]
-                        if data["usage"].get("input_tokens") is not None:  # cumulative, when the API sends it
-                            usage["input_tokens"] = data["usage"]["input_tokens"]
-                    elif kind == "error":
-                        if texts:
-                            yield b"".join(texts)  # what arrived before the error is the browser's to keep
-                        raise StreamErrorEvent(event.data)
+                texts: list[bytes] = []  # this chunk's text events go out in one write, as the floor's bytes do
+                failure = None
+                try:
+                    for event in reader.feed(chunk):
+                        if (kind := event.event) == "content_block_delta":
+                            if (text := _text_of(event.data)) is not None:
+                                texts.append(text_frame(text))
+                        elif kind == "message_start":
+                            _read_start(event.data, usage)
+                        elif kind == "message_delta":
+                            stop_reason = _read_delta(event.data, usage)
+                        elif kind == "error":
+                            raise StreamErrorEvent(event.data)
+                except UNREADABLE as exc:
+                    failure = MalformedEvent(str(exc))
+                    failure.__cause__ = exc
+                except StreamErrorEvent as exc:
+                    failure = exc
                 if texts:
-                    yield b"".join(texts)
+                    yield b"".join(texts)  # what arrived before a bad event is the browser's to keep
+                if failure:
+                    raise failure
         yield frame("stop", {"stop_reason": stop_reason, "usage": usage})
-    except (*UPSTREAM_ERRORS, StreamErrorEvent) as exc:  # before the first token or mid-stream: the browser keeps it
-        log.info("upstream failed: %r", exc)
+    except (anthropic.AnthropicError, httpx2.HTTPError, StreamErrorEvent, MalformedEvent) as exc:
+        log.info("upstream failed: %r", exc)  # before the first token or mid-stream: the browser keeps what came
         yield frame("error", error_event(exc))
+    except Exception:  # the relay's own bug: seen in its log, and told apart from an upstream failure
+        log.exception("relay bug while streaming")
+        yield frame("error", SERVER_ERROR)
     yield frame("done", {})
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Who may ask: the relay's own host name, and its own page or a client outside a browser
-
-
-def error_response(status: int, kind: str, message: str) -> JSONResponse:
-    """A refusal in the Messages API's own error shape: ``{"type": "error", "error": {"type", "message"}}``."""
-    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status_code=status)
-
-
-def public_hosts(names: Iterable[str] = ()) -> tuple[str, ...]:
-    """Host names the relay answers to besides loopback: ``names`` and those in ``$COURSE_RELAY_HOSTS``
-    (comma-separated). Each is a host without scheme or port (``hub.example.org``), or ``*.example.org`` for every
-    name under it, or ``*`` for any name: only for a relay no browser reaches but through a proxy, such as one in a
-    hub's container (DNS rebinding reaches the browser's own machine). Raises ValueError for anything else."""
-    hosts = []
-    for name in (n.strip().lower() for n in [*names, *os.environ.get(HOSTS_ENV, "").split(",")]):
-        bare = name.removeprefix("*.")
-        if name not in ("", "*") and (not bare or any(c in bare for c in "/:*@ ")):
-            raise ValueError(
-                f"allowed host {name!r}: expected a host name such as 'hub.example.org' or '*.example.org' "
-                "(no scheme, port or path)"
-            )
-        if name:
-            hosts.append(name)
-    return tuple(dict.fromkeys(hosts))
-
-
-def _hostname(netloc: str) -> str:
-    """The host name in ``host[:port]``, lowercased; "" if it is malformed."""
-    try:
-        parts = urlsplit("//" + netloc)
-        _ = parts.port  # ValueError unless a number from 0 to 65535
-    except ValueError:
-        return ""
-    return parts.hostname or ""
-
-
-def _host_matches(host: str, patterns: Iterable[str]) -> bool:
-    return any(p in (host, "*") or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
-
-
-def _shown(value: str) -> str:
-    return repr(value[:100])
-
-
-class Gate:
-    """ASGI middleware, in front of everything else: refuse what another site or another host name asks of the relay,
-    and a body announced too large, before any route runs or any byte of the body is read.
-
-    - **Host** must be a loopback name or one of ``public_hosts`` (421 otherwise). A DNS-rebinding page reaches
-      127.0.0.1 under its own name (``attacker.example``), so its requests carry that name. The port is not checked:
-      behind a notebook server's proxy the Host is the notebook server's.
-    - **Cross-site** requests get 403, except a plain visit to the page and its files (``GET /``, ``/static/…``),
-      which spend nothing. A browser says where a request comes from in ``Sec-Fetch-Site`` (scripts cannot set it):
-      only ``same-origin`` and ``none`` (the user typed the address) pass. A browser too old to send it sends
-      ``Origin`` with every cross-site request that can start a stream; it must name this host or a public one. A
-      request with neither comes from outside a browser (curl, httpx, the SDK): it needs no trick to reach 127.0.0.1.
-    - **Content-Length** over ``MAX_BODY_BYTES`` gets 413 here, in the API's error shape; a body sent without a length
-      is counted by FastAPI's own limit (``max_body_size``), whose 413 the app's handler words the same way.
-    """
-
-    def __init__(self, app: ASGIApp, public_hosts: Iterable[str] = ()):
-        self.app = app
-        self.public_hosts = tuple(public_hosts)
-        self.hosts = LOOPBACK_HOSTS + self.public_hosts
-        self.public_origins = tuple(h for h in self.public_hosts if h != "*")  # "*" names no site
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (refusal := self.refusal(Headers(scope=scope), scope["method"], scope["path"])):
-            log.info("refused %s %s with %d: %s", scope["method"], scope["path"], refusal[0], refusal[2])
-            await error_response(*refusal)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def refusal(self, headers: Headers, method: str, path: str) -> tuple[int, str, str] | None:
-        """``(status, error type, message)`` for a request to refuse, else ``None``."""
-        host = headers.get("host", "")
-        if not _host_matches(_hostname(host), self.hosts):
-            return (
-                421,
-                "invalid_request_error",
-                f"Host {_shown(host)} is not a name this relay answers to (it answers to {', '.join(self.hosts)}). "
-                f"Behind a proxy or hub, add its public host name with --allow-host or ${HOSTS_ENV}.",
-            )
-        if not (method in ("GET", "HEAD") and (path == "/" or path.startswith("/static/"))):
-            if where := self.elsewhere(headers, host):
-                return 403, "permission_error", f"refused a request from another site ({where})"
-        length = headers.get("content-length", "0")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return 413, "request_too_large", f"request body: at most {MAX_BODY_BYTES:,} bytes, got {int(length):,}"
+def _text_of(data: str) -> str | None:
+    """A ``content_block_delta``'s text, or ``None`` for another kind of delta."""
+    delta = json.loads(data)["delta"]
+    if delta["type"] != "text_delta":
         return None
+    if not isinstance(text := delta["text"], str):
+        raise TypeError(f"text_delta.text: expected a string, got {type(text).__name__}")
+    return text
 
-    def elsewhere(self, headers: Headers, host: str) -> str | None:
-        """The header that shows a request comes from another site, or ``None``."""
-        if (site := headers.get("sec-fetch-site")) is not None:
-            return None if site in ("same-origin", "none") else f"Sec-Fetch-Site: {_shown(site)}"
-        if (origin := headers.get("origin")) is None:
-            return None
-        netloc = origin.partition("://")[2]
-        if netloc.lower() == host.lower() or _host_matches(_hostname(netloc), self.public_origins):
-            return None
-        return f"Origin: {_shown(origin)}"
+
+def _read_start(data: str, usage: dict) -> None:
+    started = json.loads(data)["message"]["usage"]
+    usage["input_tokens"], usage["output_tokens"] = started["input_tokens"], started["output_tokens"]
+
+
+def _read_delta(data: str, usage: dict) -> object:
+    """A ``message_delta``: its usage goes into ``usage``; returns the stop reason."""
+    body = json.loads(data)
+    usage["output_tokens"] = body["usage"]["output_tokens"]
+    if body["usage"].get("input_tokens") is not None:  # cumulative, when the API sends it
+        usage["input_tokens"] = body["usage"]["input_tokens"]
+    return body["delta"]["stop_reason"]
 
 
 class _Relay(FastAPI):
-    """FastAPI with the :class:`Gate` outermost: in front of the framework's body limit, whose own 413 for a body
-    announced too large is plain text."""
+    """FastAPI with the :class:`~helpers.web.gate.Gate` outermost: in front of the framework's body limit, whose own
+    413 for a body announced too large is plain text. ``tokens`` signs the page's token and checks it."""
 
     def __init__(self, public_hosts: tuple[str, ...], **options):
         super().__init__(**options)
         self.public_hosts = public_hosts
+        self.tokens = PageTokens()
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Gate(super().build_middleware_stack(), self.public_hosts)
+        return Gate(super().build_middleware_stack(), self.public_hosts, self.tokens)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -332,9 +266,7 @@ def _check_text(where: str, value: object) -> str:
 
 
 async def _read_json(request: Request) -> object:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise BadInput(f"Content-Type: expected application/json, got {_shown(media_type or 'none')}", 415)
+    """The request's JSON (the Gate let only ``Content-Type: application/json`` through)."""
     body = await request.body()  # FastAPI's max_body_size answers 413 past MAX_BODY_BYTES
     try:
         return json.loads(body)
@@ -399,13 +331,25 @@ def create_app(
         log.warning("client left before sending the whole request: %s %s", request.method, request.url.path)
         return error_response(400, "invalid_request_error", "the request body was cut off")  # nobody reads it
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:  # a bug of the relay's own
+        log.error("relay bug answering %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, SERVER_ERROR["type"], SERVER_ERROR["message"])
+
+    page_html = (STATIC / "index.html").read_text(encoding="utf-8")
+
     @app.get("/", include_in_schema=False)
-    async def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+    async def page(request: Request) -> HTMLResponse:
+        """The chat page, with a fresh token for ``GET /chat`` in its ``<meta name="chat-token">``. Not cached (the
+        token expires), and not framed by another site's page."""
+        token = app.tokens.mint(request.headers.get("host", ""))
+        html = page_html.replace(PAGE_TOKEN_SLOT, PAGE_TOKEN_SLOT.replace('""', f'"{token}"'))
+        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Security-Policy": PAGE_CSP})
 
     @app.get("/chat")
     async def chat_get(message: str = "") -> StreamingResponse:
-        """The tutorial's endpoint, for ``EventSource``: one user message in the query string.
+        """The tutorial's endpoint, for ``EventSource``: one user message in the query string, and the page's
+        token (``token=``: the Gate checks it).
 
         Close the EventSource on ``done``: when a stream ends, EventSource reconnects and would ask again.
         """
