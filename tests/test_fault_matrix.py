@@ -155,6 +155,7 @@ async def test_an_empty_prompt_is_refused_with_a_message(api, aclient):
     import httpx2
 
     from helpers.web import start as start_relay
+    from helpers.web import token_in
     from helpers.widgets import Playground
 
     before = api.stats()["requests"]
@@ -164,7 +165,8 @@ async def test_an_empty_prompt_is_refused_with_a_message(api, aclient):
     with start_relay(client_factory=lambda: aclient) as relay:
         async with httpx2.AsyncClient(base_url=relay.url) as http:
             posted = await http.post("/chat", json={"messages": [{"role": "user", "content": ""}]})
-            got = await http.get("/chat", params={"message": " "})
+            token = token_in((await http.get("/")).text)
+            got = await http.get("/chat", params={"message": " ", "token": token})
     for response in (posted, got):
         assert response.status_code == 400 and "must not be empty" in response.json()["error"]["message"]
     assert api.stats()["requests"] == before

@@ -109,7 +109,8 @@ def timed_stream(url: str) -> tuple[float, float, str, dict]:
     """Seconds from request to the first ``text`` event and to the end, the text, and the response headers."""
     started = time.monotonic()
     first, text, reader = None, "", Reader()
-    with httpx2.stream("GET", url, params={"message": "Explain streaming in detail"}, timeout=30) as response:
+    body = {"messages": [{"role": "user", "content": "Explain streaming in detail"}]}
+    with httpx2.stream("POST", url, json=body, timeout=30) as response:
         assert response.status_code == 200
         for chunk in response.iter_raw():
             for event in reader.feed(chunk):

@@ -140,10 +140,20 @@ def test_page_url_behind_the_hub_serves_the_chat_page(server, http, behind_hub):
     assert script.status_code == 200 and "fetch(" in script.text
 
 
+def page_token(http, server: str, headers: dict | None = None, **where) -> str:
+    """The token of the relay's page, fetched the way a browser does: through the same proxy, under the same Host."""
+    from helpers.web import token_in
+
+    page = http.get(server + proxy.page_url(**where), headers={"Host": headers["Host"]} if headers else {})
+    return token_in(page.text)
+
+
+@needs_web
 def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, upstream, behind_hub):
     before = upstream.stats()["streams_completed"]
+    params = {"message": PROMPT, "token": page_token(http, server)}
     with http.stream(
-        "GET", server + proxy.page_url("/chat"), params={"message": PROMPT}, headers={"Accept": "text/event-stream"}
+        "GET", server + proxy.page_url("/chat"), params=params, headers={"Accept": "text/event-stream"}
     ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         got, completed_at_first_text = read_stream(r, upstream)
@@ -177,7 +187,7 @@ def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, h
         with http.stream(
             "GET",
             server + proxy.page_url("/chat", local_url=relay.url),
-            params={"message": "Count to 3"},
+            params={"message": "Count to 3", "token": page_token(http, server, local_url=relay.url)},
             headers={"Accept": "text/event-stream"},
         ) as r:
             got = list(events(r.iter_bytes()))
@@ -189,15 +199,17 @@ HUB = "hub.example.org"  # the public name a hub's users reach the notebook serv
 
 def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_site(server, http, upstream, behind_hub):
     """The proxy forwards the browser's headers; /relay/ names the relay in Host, so any hub works unconfigured, and a
-    cross-site navigation that carries the notebook server's login is still refused before the upstream."""
+    cross-site navigation that carries the notebook server's login is still refused before the upstream, and so is one
+    over plain http, where the browser marks nothing."""
     url, params = server + proxy.page_url("/chat"), {"message": "Count to 3"}
     before = upstream.stats()
-    refused = http.get(url, params=params, headers={"Host": HUB, "Sec-Fetch-Site": "cross-site"})
-    assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
+    for marks in ({"Sec-Fetch-Site": "cross-site"}, {"Accept": "text/html"}):
+        refused = http.get(url, params=params, headers={"Host": HUB, **marks})
+        assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
     assert upstream.stats()["requests"] == before["requests"]
-    with http.stream(
-        "GET", url, params=params, headers={"Host": HUB, "Sec-Fetch-Site": "same-origin", "Accept": "text/event-stream"}
-    ) as r:
+    headers = {"Host": HUB, "Accept": "text/event-stream"}
+    params["token"] = page_token(http, server, headers)
+    with http.stream("GET", url, params=params, headers=headers) as r:
         assert r.status_code == 200
         assert text_of(list(events(r.iter_bytes()))) == "1, 2, 3."
 
@@ -212,7 +224,8 @@ def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server
     assert refused.status_code == 421 and "COURSE_RELAY_HOSTS" in refused.json()["error"]["message"]
     with start_relay(allowed_hosts=[HUB]) as relay:
         url = server + proxy.page_url("/chat", local_url=relay.url)
-        with http.stream("GET", url, params={"message": "Count to 3"}, headers=headers) as r:
+        params = {"message": "Count to 3", "token": page_token(http, server, headers, local_url=relay.url)}
+        with http.stream("GET", url, params=params, headers=headers) as r:
             got = list(events(r.iter_bytes()))
     assert text_of(got) == "1, 2, 3."
 

@@ -168,6 +168,7 @@ def test_a_live_lesson_shows_no_key(logs, live, key, name):
 def test_the_relay_in_live_mode_shows_no_key(monkeypatch, key, logs):
     """Page, SSE events, error events and input errors of a live relay whose upstream fails in several ways."""
     from helpers.web import start as start_relay
+    from helpers.web import token_in
 
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)
@@ -182,7 +183,7 @@ def test_the_relay_in_live_mode_shows_no_key(monkeypatch, key, logs):
                     http.post(
                         "/chat", json={"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
                     ),
-                    http.get("/chat", params={"message": "Explain streaming in detail"}),
+                    http.get("/chat", params={"message": "Explain streaming", "token": token_in(http.get("/").text)}),
                     http.post("/chat", content=b"{not json"),
                     http.post("/chat", json={"messages": []}),
                 ):

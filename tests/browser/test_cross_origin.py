@@ -5,6 +5,11 @@ A page on ``http://localhost:P`` (the attacker) fires every simple cross-site re
 HTML form whose body is valid JSON, and a followed link. A name that resolves to 127.0.0.1 (DNS rebinding, played
 with chromium's ``--host-resolver-rules``) loads the page under that name and asks from there. The local Messages API
 behind the relay counts what reached it: nothing. Its own page and a command-line client still stream.
+
+Over plain http to public-looking names (``http://relay.example`` attacked from ``http://attacker.example``, both
+mapped to 127.0.0.1), chromium marks none of another site's GETs with ``Sec-Fetch-Site`` or ``Origin``: img, script,
+iframe, stylesheet link, followed link, top-level navigation, no-cors fetch, EventSource, and form POSTs (text/plain
+and urlencoded). None of them starts an upstream stream; the relay's own page on that name still streams.
 """
 
 from __future__ import annotations
@@ -29,6 +34,38 @@ from .lab import CHROMIUM_ARGS, chromium_path
 pytestmark = pytest.mark.browser
 
 REBOUND = "attacker.test"  # chromium resolves it to 127.0.0.1, as a rebinding DNS server would
+RELAY_NAME, ATTACKER_NAME = "relay.example", "attacker.example"  # public-looking names, also mapped to 127.0.0.1
+
+EVERY_VECTOR = """<!doctype html>
+<title>another site, over plain http</title>
+<img src="__RELAY__/chat?message=img">
+<script src="__RELAY__/chat?message=script"></script>
+<link rel="stylesheet" href="__RELAY__/chat?message=link">
+<iframe src="__RELAY__/chat?message=iframe"></iframe>
+<iframe name="sink"></iframe>
+<form id="plain" method="POST" enctype="text/plain" target="sink" action="__RELAY__/chat">
+  <input name='{"messages": [{"role": "user", "content": "form", "x": "' value='"}]}'>
+</form>
+<form id="urlencoded" method="POST" target="sink" action="__RELAY__/chat">
+  <input name="messages" value='[{"role": "user", "content": "form"}]'>
+</form>
+<a id="link" href="__RELAY__/chat?message=followed">a link</a>
+<script>
+  const RELAY = "__RELAY__";
+  window.fired = [];
+  const done = (what) => () => window.fired.push(what);
+  const source = new EventSource(RELAY + "/chat?message=eventsource");
+  source.onerror = () => { source.close(); window.fired.push("eventsource"); };
+  fetch(RELAY + "/chat?message=fetch", {mode: "no-cors"}).then(done("no-cors get"), done("no-cors get"));
+  const spend = JSON.stringify({messages: [{role: "user", content: "spend"}]});
+  fetch(RELAY + "/chat", {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body: spend})
+    .then(done("no-cors post"), done("no-cors post"));
+  fetch(RELAY + "/chat", {method: "POST", headers: {"Content-Type": "application/json"}, body: spend})
+    .then(done("cors json post"), done("cors json post"));
+  document.getElementById("plain").submit();
+  setTimeout(() => document.getElementById("urlencoded").submit(), 500);
+</script>
+"""
 
 ATTACKER_PAGE = """<!doctype html>
 <title>a page on another site</title>
@@ -58,7 +95,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        rules = f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"
+        rules = (
+            f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1, MAP {RELAY_NAME} 127.0.0.1, MAP {ATTACKER_NAME} 127.0.0.1"
+        )
         browser = p.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, rules])
         yield browser
         browser.close()
@@ -93,11 +132,13 @@ def page(browser):
 
 
 def refusals(caplog) -> list[str]:
-    """What the relay refused (its log): ``"GET /chat with 403"``, one per request."""
+    """What the relay refused (its log): ``"GET /chat with 403"``, one per request (not the browser's favicon)."""
     return [
         record.getMessage().split(":")[0].removeprefix("refused ")
         for record in caplog.records
-        if record.name == "helpers.web.app" and record.getMessage().startswith("refused ")
+        if record.name == "helpers.web.gate"
+        and record.getMessage().startswith("refused ")
+        and "/favicon.ico" not in record.getMessage()
     ]
 
 
@@ -147,7 +188,9 @@ def test_its_own_page_and_a_command_line_client_still_stream(page, api, relay):
     assert page.is_hidden("#error")
     source = page.evaluate(
         """() => new Promise((resolve) => {
-             const source = new EventSource("chat?message=" + encodeURIComponent("Write a haiku about debugging."));
+             const token = document.querySelector('meta[name="chat-token"]').content;
+             const ask = encodeURIComponent("Write a haiku about debugging.");
+             const source = new EventSource("chat?token=" + token + "&message=" + ask);
              let text = "";
              source.addEventListener("text", (e) => { text += JSON.parse(e.data).text; });
              source.addEventListener("done", () => { source.close(); resolve(text); });
@@ -160,3 +203,44 @@ def test_its_own_page_and_a_command_line_client_still_stream(page, api, relay):
         events = parse(http.post(f"{relay.url}/chat", json=body).content)
     assert "".join(json.loads(e.data)["text"] for e in events if e.event == "text") == source
     assert api.stats()["streams_started"] == 3
+
+
+def test_over_plain_http_no_request_from_another_site_starts_a_stream(page, api, caplog):
+    """Neither page is on a potentially trustworthy origin: chromium sends no Sec-Fetch-* and no Origin on GETs."""
+    caplog.set_level(logging.INFO, logger="helpers.web")
+    factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+    with start(client_factory=factory, allowed_hosts=[RELAY_NAME]) as relay:
+        relay_url = relay.url.replace("127.0.0.1", RELAY_NAME)
+        app = Starlette(routes=[Route("/", lambda r: HTMLResponse(EVERY_VECTOR.replace("__RELAY__", relay_url)))])
+        with serve_in_thread(app, name="attacker-site") as attacker:
+            page.goto(attacker.url.replace("127.0.0.1", ATTACKER_NAME) + "/")
+            page.wait_for_function("window.fired.length === 4", timeout=30_000)
+            wait_for(caplog, 9)  # img, script, link, iframe, EventSource, 2 fetches, 2 forms (the CORS one never left)
+            page.click("#link")  # a followed link: the tab now shows the relay's answer
+            page.wait_for_url(relay_url + "/chat*", timeout=30_000)
+            assert "token of the relay's own page" in page.text_content("body")
+            page.goto(relay_url + "/chat?message=navigated")  # a top-level navigation, as another site's script does
+            assert "token of the relay's own page" in page.text_content("body")
+            refused = wait_for(caplog, 11)
+            assert (api.stats()["requests"], api.stats()["streams_started"]) == (0, 0), refused
+            assert all(r.endswith(" /chat with 403") for r in refused), refused  # the preflight too: OPTIONS
+            assert refused.count("POST /chat with 403") == 3, refused  # both forms, the no-cors fetch: Origin
+
+            page.goto(relay_url + "/")  # its own page on the same public name still streams, both ways
+            page.fill("#prompt", "Write a haiku about debugging.")
+            page.click("#send")
+            page.wait_for_function(
+                "document.querySelector('#log li.assistant')?.dataset.state === 'done'", timeout=30_000
+            )
+            text = page.evaluate(
+                """() => new Promise((resolve) => {
+                     const token = document.querySelector('meta[name="chat-token"]').content;
+                     const source = new EventSource("chat?token=" + token + "&message=hi");
+                     let text = "";
+                     source.addEventListener("text", (e) => { text += JSON.parse(e.data).text; });
+                     source.addEventListener("done", () => { source.close(); resolve(text); });
+                     source.addEventListener("error", () => { source.close(); resolve("error"); });
+                   })"""
+            )
+    assert text and text != "error"
+    assert api.stats()["streams_started"] == 2
