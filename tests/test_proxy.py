@@ -148,7 +148,6 @@ def page_token(http, server: str, headers: dict | None = None, **where) -> str:
     return token_in(page.text)
 
 
-@needs_web
 def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, upstream, behind_hub):
     before = upstream.stats()["streams_completed"]
     params = {"message": PROMPT, "token": page_token(http, server)}
