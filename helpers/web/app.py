@@ -139,7 +139,7 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
             usage, stop_reason, reader = {"input_tokens": 0, "output_tokens": 0}, None, Reader()
             async for chunk in upstream.response.aiter_bytes():
                 texts: list[bytes] = []  # this chunk's text events go out in one write, as the floor's bytes do
-                failure = None
+                failure: Exception | None = None
                 try:
                     for event in reader.feed(chunk):
                         if (kind := event.event) == "content_block_delta":
