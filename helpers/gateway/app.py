@@ -37,8 +37,8 @@ from starlette.routing import Mount, Route
 
 from ..offline.sse import SSE_HEADERS
 from ..offline.validate import API_MAX_BODY_BYTES
-from ..web.app import LOOPBACK_HOSTS, _host_matches, _hostname
 from ..web.framing import Reader
+from ..web.gate import LOOPBACK_HOSTS, host_matches, hostname_of
 from . import NOTEBOOK_HEADER
 from .store import MODES, Limits, Store
 
@@ -121,7 +121,7 @@ class Gateway:
         async def gate(scope, receive, send):
             if scope["type"] == "http":
                 host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-                if not _host_matches(_hostname(host), self.hosts):
+                if not host_matches(hostname_of(host), self.hosts):
                     message = f"Host {host[:100]!r} is not a name this gateway answers to (COURSE_GATEWAY_HOSTS)"
                     await api_error(421, "invalid_request_error", message)(scope, receive, send)
                     return

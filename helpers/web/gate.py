@@ -77,7 +77,7 @@ class PageTokens:
         self.ttl = ttl
 
     def _sign(self, host: str, expires: str) -> str:
-        message = f"chat-page|{_hostname(host)}|{expires}".encode()
+        message = f"chat-page|{hostname_of(host)}|{expires}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def mint(self, host: str) -> str:
@@ -104,7 +104,7 @@ def token_in(page: str) -> str:
     return match[1]
 
 
-def _hostname(netloc: str) -> str:
+def hostname_of(netloc: str) -> str:
     """The host name in ``host[:port]``, lowercased; "" if it is malformed."""
     try:
         parts = urlsplit("//" + netloc)
@@ -114,7 +114,7 @@ def _hostname(netloc: str) -> str:
     return parts.hostname or ""
 
 
-def _host_matches(host: str, patterns: Iterable[str]) -> bool:
+def host_matches(host: str, patterns: Iterable[str]) -> bool:
     return any(p in (host, "*") or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
 
 
@@ -159,7 +159,7 @@ class Gate:
         """``(status, error type, message)`` for a request to refuse, else ``None``."""
         headers, method, path = Headers(scope=scope), scope["method"], scope["path"]
         host = headers.get("host", "")
-        if not _host_matches(_hostname(host), self.hosts):
+        if not host_matches(hostname_of(host), self.hosts):
             return (
                 421,
                 "invalid_request_error",
@@ -197,6 +197,6 @@ class Gate:
         if (origin := headers.get("origin")) is None:
             return None
         netloc = origin.partition("://")[2]
-        if netloc.lower() == host.lower() or _host_matches(_hostname(netloc), self.public_origins):
+        if netloc.lower() == host.lower() or host_matches(hostname_of(netloc), self.public_origins):
             return None
         return f"Origin: {shown(origin)}"
