@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import warnings
 
 import anthropic
 import httpx2
@@ -18,6 +18,7 @@ from helpers.exercises import (
     lesson00,
     lesson01,
     lesson02,
+    lesson03,
     lesson04,
     lesson05,
     lesson06,
@@ -27,7 +28,6 @@ from helpers.exercises import (
 )
 
 from .conftest import MODEL
-from .test_exercises_00_03 import exercise, run_cell, settle
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
 TOOLS = [WEATHER_TOOL]
@@ -196,39 +196,107 @@ def test_02_right(is_text, client, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 03: three streams at once (the Try it cell run with its marked line replaced) -----------------------------------
+# -- 03: ask_all, every stream at once ---------------------------------------------------------------------------
+
+
+def user(prompt):
+    return [{"role": "user", "content": prompt}]
+
+
+async def one_after_another(client, prompts, show):
+    texts = []
+    for i, prompt in enumerate(prompts):
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompt)) as stream:
+            async for text in stream.text_stream:
+                show(i, text)
+            texts.append(await stream.get_final_text())
+    return texts
+
+
+async def gather_forgotten(client, prompts, show):
+    async def ask(i, prompt):
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompt)) as stream:
+            return await stream.get_final_text()
+
+    return [ask(i, p) for i, p in enumerate(prompts)]
+
+
+async def as_completed_order(client, prompts, show):
+    async def ask(i, prompt):
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompt)) as stream:
+            async for text in stream.text_stream:
+                show(i, text)
+            return await stream.get_final_text()
+
+    return [await done for done in asyncio.as_completed([ask(i, p) for i, p in enumerate(prompts)])][::-1]
+
+
+async def sync_with(client, prompts, show):
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompts[0])) as stream:
+        return [stream.get_final_text()]
+
+
+async def shows_after_gather(client, prompts, show):
+    async def ask(prompt):
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompt)) as stream:
+            return await stream.get_final_text()
+
+    texts = await asyncio.gather(*(ask(p) for p in prompts))
+    for i, text in enumerate(texts):
+        show(i, text)
+    return list(texts)
+
 
 WRONG_03 = [
-    ("answers = [await ask(prompt) for prompt in PROMPTS]", "one after another"),  # the starting state
-    ("answers = asyncio.gather(*(ask(prompt) for prompt in PROMPTS))", "nobody awaited"),
-    ("answers = [ask(prompt) for prompt in PROMPTS]", "nobody awaited"),
-    ("answers = [await asyncio.create_task(ask(p)) for p in PROMPTS]", "one after another"),  # each awaited at once
-]
-RIGHT_03 = [
-    "answers = list(await asyncio.gather(*[asyncio.create_task(ask(p)) for p in PROMPTS]))",
-    "tasks = [asyncio.create_task(ask(p)) for p in PROMPTS]; answers = [await t for t in tasks]",
+    (one_after_another, "one after another"),
+    (gather_forgotten, "nobody awaited"),
+    (as_completed_order, "out of order"),
+    (sync_with, "raised TypeError"),
+    (shows_after_gather, "only after the streams had ended"),
 ]
 
 
-async def run_03(line: str, api, capsys) -> str:
-    client = anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)
-    try:
-        await run_cell(exercise(line), {"asyncio": asyncio, "time": time, "client": client, "MODEL": MODEL})
-        out = verdict(capsys)
-        await settle()
-        return out
-    finally:
-        await client.close()
+@pytest.mark.parametrize(("ask_all", "expected"), WRONG_03)
+async def test_03_wrong(ask_all, expected, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # sync_with leaves the SDK's request coroutine un-awaited
+        await lesson03.check(ask_all)
+    assert_not_yet(verdict(capsys), expected, ("gather(", "await asyncio", "async with client"))
 
 
-@pytest.mark.parametrize(("line", "expected"), WRONG_03)
-async def test_03_wrong(line, expected, api, capsys):
-    assert_not_yet(await run_03(line, api, capsys), expected, ("gather(", "await asyncio"))
+async def with_task_group(client, prompts, show):
+    texts = [""] * len(prompts)
+
+    async def ask(i):
+        async with client.messages.stream(messages=user(prompts[i]), model=MODEL, max_tokens=512) as stream:
+            async for event in stream:
+                if event.type == "text":
+                    show(i, event.text)
+                    texts[i] += event.text
+
+    async with asyncio.TaskGroup() as group:
+        for i in range(len(prompts)):
+            group.create_task(ask(i))
+    return texts
 
 
-@pytest.mark.parametrize("line", RIGHT_03)
-async def test_03_right(line, api, capsys):
-    assert (await run_03(line, api, capsys)).startswith("PASS ✓")
+async def with_tasks(client, prompts, show):
+    async def ask(i, prompt):
+        parts = []
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=user(prompt)) as stream:
+            async for piece in stream.text_stream:
+                parts.append(piece)
+                show(i, piece)
+        return "".join(parts)
+
+    tasks = [asyncio.create_task(ask(i, p)) for i, p in enumerate(prompts)]
+    return [await task for task in tasks]
+
+
+@pytest.mark.parametrize("ask_all", [with_task_group, with_tasks])
+async def test_03_right(ask_all, capsys):
+    await lesson03.check(ask_all)
+    assert verdict(capsys).startswith("PASS ✓")
 
 
 # -- 04: the except clause ----------------------------------------------------------------------------------------------

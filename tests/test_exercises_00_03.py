@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import gc
-import time
 import warnings
 
 import anthropic
@@ -147,42 +146,43 @@ def test_lesson02_bad_input_is_a_clear_error(client):
         lesson02.check_is_text(lambda event: True, anthropic.AsyncAnthropic(api_key="test-key"))
 
 
-# -- 03: three streams at once ----------------------------------------------------------------------------------------
+# -- 03: the learner's ask_all, streams at once (the table of answers is in test_checker_tables.py) ----------------
 
 
-def test_lesson03_tells_one_after_another_from_all_at_once(capsys):
-    t = time.perf_counter()
-    lesson03.check_concurrent(["a", "b"], [(t, t + 1), (t + 1, t + 2)])
-    out = verdict(capsys)
-    assert out.startswith("NOT YET") and "one after another" in out and "hint:" in out
-    lesson03.check_concurrent(["a", "b"], [(t, t + 2), (t + 1, t + 3)])
-    assert verdict(capsys).startswith("PASS")
-
-
-def test_lesson03_a_span_too_many_or_too_few_is_not_yet_and_says_to_re_run(capsys):
-    t = time.perf_counter()
-    lesson03.check_concurrent(["a", "b", "c"], [(t, t + 2)] * 5)  # two strays from an earlier run finished late
-    out = verdict(capsys)
-    assert out.startswith("NOT YET ✗ 3 answers but 5 (start, end) spans") and "re-run the whole cell" in out
-    lesson03.check_concurrent(["a", "b"], [(t, t + 1)])
-    assert "re-run" in verdict(capsys)
-    lesson03.check_concurrent(["a"], [(t, t + 1)])
-    assert verdict(capsys) == "NOT YET ✗ len(answers) is 1: fewer than the prompts — hint: ask every prompt in PROMPTS"
-
-
-def test_lesson03_bad_input_is_a_clear_error():
-    with pytest.raises(TypeError, match="list of strings"):
-        lesson03.check_concurrent("ab", [])
-    with pytest.raises(TypeError, match=r"list of \(start, end\) pairs"):
-        lesson03.check_concurrent(["a", "b"], [1, 2])
-
-
-def exercise(line: str) -> str:
-    """03's Try it cell as the notebook has it, with its marked line replaced by ``line``."""
+async def test_lesson03_the_try_it_cell_as_shipped_is_not_yet(capsys):
+    """The notebook's starting cell, run as Jupyter runs it (the solution file passes: test_solutions.py)."""
     nb = nbformat.read(ROOT / "notebooks" / "03_async.ipynb", as_version=4)
-    cell = next(c.source for c in nb.cells if "lesson03.check_concurrent" in c.source)
-    marked = next(x for x in cell.splitlines() if x.endswith("# ✏️ edit this line"))
-    return cell.replace(marked, line)
+    cell = next(c.source for c in nb.cells if "lesson03.check(" in c.source)
+    await run_cell(cell, {"MODEL": MODEL})
+    assert verdict(capsys) == (
+        "NOT YET ✗ ask_all returned 0 answers for 3 prompts — hint: ask_all returns a list with one str per prompt, "
+        "in the order of prompts"
+    )
+
+
+async def test_lesson03_un_awaited_coroutines_are_not_yet_and_closed(capsys):
+    made = []
+
+    async def ask_all(client, prompts, show):
+        async def ask(prompt):
+            return prompt
+
+        made.extend(ask(p) for p in prompts)
+        return list(made)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a coroutine never awaited would warn
+        await lesson03.check(ask_all)
+        gc.collect()
+    assert verdict(capsys).startswith("NOT YET ✗ ask_all returned coroutine objects nobody awaited")
+    assert all(c.cr_frame is None for c in made), "the checker closes what it was handed"
+
+
+async def test_lesson03_a_sync_def_and_bad_input(capsys):
+    await lesson03.check(lambda client, prompts, show: ["a", "b", "c"])
+    assert verdict(capsys).startswith("NOT YET ✗ ask_all returned list without awaiting anything")
+    with pytest.raises(TypeError, match="ask_all"):
+        await lesson03.check("ask_all")
 
 
 async def run_cell(source: str, namespace: dict) -> None:
@@ -191,61 +191,3 @@ async def run_cell(source: str, namespace: dict) -> None:
     result = eval(code, namespace)  # noqa: S307 - the notebook's own cell
     if asyncio.iscoroutine(result):
         await result
-
-
-async def settle() -> None:
-    """Let every other task on the loop finish, as it would between a learner's cells."""
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    await asyncio.gather(*others, return_exceptions=True)
-
-
-FORGOT_AWAIT = "answers = asyncio.gather(*(ask(prompt) for prompt in PROMPTS))"
-AWAITED = "answers = await asyncio.gather(*(ask(prompt) for prompt in PROMPTS))"
-
-
-@pytest.mark.parametrize("runs", [(FORGOT_AWAIT, AWAITED), (AWAITED, FORGOT_AWAIT)], ids=["wrong-right", "right-wrong"])
-async def test_lesson03_a_forgotten_await_is_not_yet_and_leaves_no_stream_behind(runs, api, capsys, caplog):
-    """The cell run twice in one kernel: the un-awaited gather is NOT YET with a pointing hint, its streams are
-    stopped (none adds a span after the cell, nothing is logged about them), and an awaited gather right after it
-    passes."""
-    client = anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)
-    namespace = {"asyncio": asyncio, "time": time, "client": client, "MODEL": MODEL}
-    for line in runs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)  # a coroutine never awaited would warn
-            await run_cell(exercise(line), namespace)
-            out = verdict(capsys)
-            await settle()
-        if line == FORGOT_AWAIT:
-            assert out == (
-                "NOT YET ✗ answers is a _GatheringFuture that nobody awaited, not the answers' texts"
-                " — hint: answers is still pending: what turns it into results?"
-            )
-            assert namespace["spans"] == [], "a stream of the un-awaited gather ran after the cell"
-        else:
-            assert out == "PASS ✓ all 3 streams were open at the same time"
-            assert len(namespace["spans"]) == 3
-    await client.close()
-    namespace.clear()
-    gc.collect()  # an exception never retrieved is logged when its future is collected
-    assert not [r.getMessage() for r in caplog.records if r.name == "asyncio"]
-
-
-async def test_lesson03_a_list_of_coroutines_is_not_yet_and_closed(aclient, capsys):
-    spans = []
-
-    async def ask(prompt):
-        spans.append((time.perf_counter(), time.perf_counter()))
-        return prompt
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        lesson03.check_concurrent([ask("a"), ask("b")], spans)
-        tasks = [asyncio.ensure_future(ask(p)) for p in "ab"]
-        lesson03.check_concurrent(tasks, spans)
-        await settle()
-    outs = capsys.readouterr().out.splitlines()
-    assert outs[0].startswith("NOT YET ✗ answers holds coroutine objects that nobody awaited")
-    assert outs[1].startswith("NOT YET ✗ answers holds Task objects that nobody awaited")
-    assert all(o.endswith("hint: answers is still pending: what turns it into results?") for o in outs)
-    assert all(t.cancelled() for t in tasks) and spans == []

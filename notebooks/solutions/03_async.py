@@ -1,34 +1,28 @@
-"""Solution to 03_async's "Try it": start the three streams together with asyncio.gather.
+"""Solution to 03_async's "Try it": every prompt streams at the same time. One coroutine per prompt opens its stream
+with ``async with`` and hands each piece to ``show`` from its ``async for`` loop; ``asyncio.gather`` runs them together
+and returns their texts in the order of the prompts.
 
-Run from the repository: ``python notebooks/solutions/03_async.py`` (offline unless a key is configured).
+Run from the repository: ``python notebooks/solutions/03_async.py`` (the checker streams from the local API).
 """
 
 import asyncio
-import time
 
-from helpers import connect
 from helpers.exercises import lesson03
 
 MODEL = "claude-sonnet-4-6"
-PROMPTS = ["Write a haiku about debugging.", "Write a haiku about streaming.", "Write a haiku about tests."]
 
 
-async def main():
-    client = connect.async_client()
-    spans = []
+async def ask_all(client, prompts, show):
+    """Stream every prompt at once; call show(i, piece) as each piece of answer i arrives; return the texts."""
 
-    async def ask(prompt):
-        """Stream one answer; record when it started and ended."""
-        start = time.perf_counter()
-        async with client.messages.stream(
-            model=MODEL, max_tokens=200, messages=[{"role": "user", "content": prompt}]
-        ) as stream:
-            text = await stream.get_final_text()
-        spans.append((start, time.perf_counter()))
-        return text
+    async def ask(i, prompt):
+        messages = [{"role": "user", "content": prompt}]
+        async with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+            async for text in stream.text_stream:
+                show(i, text)
+            return await stream.get_final_text()
 
-    answers = await asyncio.gather(*(ask(p) for p in PROMPTS))  # ✏️ solved
-    lesson03.check_concurrent(list(answers), spans)
+    return list(await asyncio.gather(*(ask(i, prompt) for i, prompt in enumerate(prompts))))
 
 
-asyncio.run(main())
+asyncio.run(lesson03.check(ask_all))
