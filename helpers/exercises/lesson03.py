@@ -28,7 +28,7 @@ SHAPE = "ask_all returns a list with one str per prompt, in the order of prompts
 class _Watched:
     """An ``AsyncAnthropic`` on the local API, paced like the real API, that counts the responses open at once."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.responses: list = []
         self.most_open = 0
         local = connect.async_client(offline=True, quiet=True)
@@ -51,9 +51,12 @@ async def expected_texts(prompts: list[str] = PROMPTS) -> list[str]:
     client = connect.async_client(offline=True, quiet=True)
     texts = []
     for prompt in prompts:
-        messages = [{"role": "user", "content": prompt}]
-        request = {"model": MODEL, "max_tokens": 1024, "messages": messages}
-        async with client.messages.stream(**request, extra_headers={"x-offline-pace": "instant"}) as stream:
+        async with client.messages.stream(
+            model=MODEL,
+            max_tokens=1024,
+            messages=[{"role": "user", "content": prompt}],
+            extra_headers={"x-offline-pace": "instant"},
+        ) as stream:
             texts.append(await stream.get_final_text())
     return texts
 
