@@ -9,7 +9,7 @@ import pytest
 
 from helpers.offline import start
 
-from .parts import skip_or_fail
+from .parts import need, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "sse-samples"
@@ -21,6 +21,16 @@ def samples_or_skip() -> Path:
     if not SAMPLES.is_dir():
         skip_or_fail("recorded samples not found at ../shared/sse-samples (they sit beside the project's own checkout)")
     return SAMPLES
+
+
+NEEDS = {"browser": "chromium", "hub": "node/npm"}  # what a test with the marker needs (tests/test_markers.py)
+
+
+def pytest_runtest_setup(item):
+    """A test marked browser or hub skips (fails under CI) before any setup when its part is missing."""
+    for marker, part in NEEDS.items():
+        if item.get_closest_marker(marker):
+            need(part)
 
 
 @pytest.fixture(scope="session")

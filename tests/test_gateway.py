@@ -24,7 +24,7 @@ from helpers.offline import start
 
 from .conftest import MODEL
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.hub]
 KEY = "sk-ant-api03-" + "k" * 80 + "-gatewaykeyAA"  # the class's key: a fake one, sent only to a local API here
 LIMITS = {"streams": 1, "per_minute": 1000, "tokens": 1_000_000}
 PROMPT = [{"role": "user", "content": "Write a haiku about debugging."}]
