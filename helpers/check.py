@@ -178,6 +178,7 @@ def check_local_api() -> Result:
     import anthropic
 
     from helpers.connect import OFFLINE_KEY
+    from helpers.models import DEFAULT_MODEL
 
     url = os.environ.get("COURSE_OFFLINE_URL", "").strip().rstrip("/")
     api = None
@@ -189,7 +190,7 @@ def check_local_api() -> Result:
             url = api.url
         sdk = anthropic.Anthropic(api_key=OFFLINE_KEY, base_url=url, max_retries=0, timeout=15)
         with sdk.messages.stream(
-            model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": TEST_PROMPT}]
+            model=DEFAULT_MODEL, max_tokens=64, messages=[{"role": "user", "content": TEST_PROMPT}]
         ) as stream:
             text = "".join(stream.text_stream)
     except (anthropic.APIError, OSError, RuntimeError, ValueError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from helpers.offline.app import Pace
 from .conftest import MODEL, ROOT, samples_or_skip
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
+WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
 EVENT = TypeAdapter(RawMessageStreamEvent)
 
 
@@ -200,9 +202,31 @@ def test_other_prompts_get_a_deterministic_offline_answer(client):
     assert len(texts) == 1 and "offline" in texts.pop()
 
 
-def test_same_request_same_bytes(api):
-    assert raw_stream(api) == raw_stream(api)
+ID = re.compile(rb"(msg|toolu|srvtoolu)_01[1-9A-HJ-NP-Za-km-z]{22}")
+
+
+def test_same_request_same_bytes_but_unique_ids(api):
+    """The same request streams the same events, but every answer has ids of its own, as the API's are unique."""
+    first, second = raw_stream(api), raw_stream(api)
+    assert ID.sub(b"ID", first) == ID.sub(b"ID", second)
+    assert ID.search(first)[0] != ID.search(second)[0]
     assert raw_stream(api) != raw_stream(api, max_tokens=1000)
+
+
+def test_unique_message_and_tool_ids_per_response(client):
+    """Identical requests get distinct message and tool_use ids (streamed or not); a fresh server's first answer
+    keeps the id it always had, so saved lessons stay deterministic."""
+    kwargs = {"model": MODEL, "max_tokens": 256, "tools": [WEATHER_TOOL], "messages": WEATHER}
+    answers = [client.messages.create(**kwargs) for _ in range(3)]
+    with client.messages.stream(**kwargs) as stream:
+        answers.append(stream.get_final_message())
+    assert len({a.id for a in answers}) == 4
+    assert len({a.content[-1].id for a in answers}) == 4 and all(a.content[-1].type == "tool_use" for a in answers)
+    with start(pace="instant") as fresh, start(pace="instant") as other:
+        ids = [
+            anthropic.Anthropic(base_url=api.url, api_key="k").messages.create(**kwargs).id for api in (fresh, other)
+        ]
+    assert ids[0] == ids[1]
 
 
 def test_models_list(client):

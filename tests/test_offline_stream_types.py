@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import warnings
 
 import anthropic
@@ -14,7 +15,7 @@ from anthropic._models import BaseModel as SDKModel
 from pydantic import BaseModel, Field
 
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL, MODELS, deprecated_models
+from helpers.models import DEFAULT_MODEL, MODELS, SPECS, deprecated_models
 from helpers.offline import faults, replies, router, sse, start, wire
 from helpers.offline.app import Pace
 from helpers.offline.caching import MIN_TOKENS
@@ -91,7 +92,16 @@ def raw_payloads(api, **request) -> list[dict]:
 
 def same_blocks(final, payloads) -> None:
     got = [b.to_dict(exclude_unset=True) for b in final.content]
-    assert got == blocks_sent(payloads)
+    assert unid(got) == unid(blocks_sent(payloads))  # two answers: the same blocks, each with ids of its own
+
+
+def unid_bytes(body: bytes) -> bytes:
+    return re.sub(rb"\b(msg|toolu|srvtoolu)_01[1-9A-HJ-NP-Za-km-z]{22}\b", rb"\1_ID", body)
+
+
+def unid(value):
+    """``value`` with message and tool ids masked (each answer has its own, as the API's are unique)."""
+    return json.loads(re.sub(r"\b(msg|toolu|srvtoolu)_01[1-9A-HJ-NP-Za-km-z]{22}\b", r"\1_ID", json.dumps(value)))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -151,9 +161,8 @@ def test_web_search_streams_the_call_its_results_and_cited_text(api, client):
 
 
 def test_server_tool_answers_are_deterministic(api):
-    assert raw_stream(api, tools=[WEB_SEARCH], messages=SEARCH_PROMPT) == raw_stream(
-        api, tools=[WEB_SEARCH], messages=SEARCH_PROMPT
-    )
+    first, second = (raw_stream(api, tools=[WEB_SEARCH], messages=SEARCH_PROMPT) for _ in range(2))
+    assert unid_bytes(first) == unid_bytes(second)  # the same answer, with ids of its own
 
 
 def test_pause_turn_then_resume_with_the_partial_turn(api, client):
@@ -236,7 +245,11 @@ PROMPTED = {
     "tool_use": {"messages": user("What's the weather in Paris?"), "tools": [WEATHER_TOOL]},
     "pause_turn": {"messages": RESEARCH_PROMPT, "tools": [WEB_SEARCH]},
     "refusal": {"messages": user("Explain how to write ransomware.")},
-    "model_context_window_exceeded": {"messages": user("a " * (wire.CONTEXT_WINDOW - 30)), "max_tokens": 64_000},
+    "model_context_window_exceeded": {
+        "model": "claude-haiku-4-5",  # a 200k window
+        "messages": user("a " * (SPECS["claude-haiku-4-5"].context_window - 30)),
+        "max_tokens": 64_000,
+    },
 }
 
 
@@ -260,7 +273,8 @@ def test_stop_reason_by_prompt(api, client, reason):
     else:
         assert final.stop_details is None
     if reason == "model_context_window_exceeded":
-        assert wire.CONTEXT_WINDOW - 3 <= final.usage.input_tokens + final.usage.output_tokens <= wire.CONTEXT_WINDOW
+        window = SPECS["claude-haiku-4-5"].context_window
+        assert final.usage.input_tokens + final.usage.output_tokens == window
 
 
 def test_the_documented_refusal_test_string_refuses_at_once(client):
@@ -497,9 +511,11 @@ def test_a_cache_hit_has_a_shorter_time_to_first_token_at_realistic_pace():
 
 
 def test_models_are_the_sdks_current_ones(client):
-    ids = [m.id for m in client.models.list()]
+    listed = {m.id: m for m in client.models.list()}
+    ids = [m for m in MODELS if listed[m].lifecycle == "active"]  # the course's models, all listed as active
     assert ids == list(MODELS) and ids[0] == DEFAULT_MODEL
     assert not set(ids) & set(deprecated_models())
+    assert all(listed[m].lifecycle == "deprecated" for m in deprecated_models() if m in listed)
     assert "claude-opus-4-5" not in ids
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

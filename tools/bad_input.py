@@ -44,6 +44,7 @@ class Bad:
     says: str = ""  # words the error message must contain ("" for a 200)
     headers: dict = field(default_factory=dict)
     path: str = "/v1/messages"
+    method: str = "POST"
 
 
 BAD_INPUTS: dict[str, Bad] = {
@@ -77,7 +78,29 @@ BAD_INPUTS: dict[str, Bad] = {
     "x-stainless-retry-count: abc": Bad(_json(), 400, "x-stainless-retry-count", {"x-stainless-retry-count": "abc"}),
     "non-UTF-8 header value": Bad(_json(), 400, "x-offline-fault", {"x-offline-fault": b"\xff\xfe"}),
     "unknown model": Bad(_json(model="gpt-4"), 404, "model: gpt-4"),
-    "unknown path": Bad(b"", 404, "Not found", path="/v1/nothing"),
+    "max_tokens over the model's limit": Bad(_json(max_tokens=64_001), 400, "64001 > 64000"),
+    "prompt over the model's window": Bad(
+        _json(model="claude-haiku-4-5", messages=[{"role": "user", "content": "a " * 200_001}]),
+        400,
+        "prompt is too long",
+    ),
+    "count_tokens with max_tokens": Bad(_json(), 400, "max_tokens: Extra inputs", path="/v1/messages/count_tokens"),
+    "count_tokens, unknown model": Bad(
+        json.dumps({"model": "gpt-4", "messages": OK["messages"]}).encode(),
+        404,
+        "model: gpt-4",
+        path="/v1/messages/count_tokens",
+    ),
+    "unknown model id": Bad(b"", 404, "model: gpt-4", path="/v1/models/gpt-4", method="GET"),
+    "models limit=0": Bad(b"", 400, "limit: expected", path="/v1/models?limit=0", method="GET"),
+    "models after_id unknown": Bad(b"", 400, "after_id", path="/v1/models?after_id=x", method="GET"),
+    "fault http:999": Bad(_json(), 400, "STATUS 400-599", {"x-offline-fault": "http:999"}),
+    "fault http:000": Bad(_json(), 400, "STATUS 400-599", {"x-offline-fault": "http:000"}),
+    "fault stall@0:inf": Bad(_json(), 400, "stall duration", {"x-offline-fault": "stall@0:inf"}),
+    "fault error@2:made_up": Bad(_json(), 400, "unknown error type", {"x-offline-fault": "error@2:made_up"}),
+    "pace nan": Bad(_json(), 400, "tokens per second", {"x-offline-pace": "nan"}),
+    "pace 1e-9": Bad(_json(), 400, "tokens per second", {"x-offline-pace": "1e-9"}),
+    "unknown path": Bad(b"", 404, "Not found", path="/v1/nothing", method="GET"),
     "5,000 'continue' turns": Bad(_json(messages=_turns(2500)), 200),
     "a 5,000-digit number in the prompt": Bad(_json(messages=[{"role": "user", "content": "9" * 5000 + " * 7"}]), 200),
 }
@@ -87,7 +110,7 @@ def send(api_url: str, bad: Bad) -> httpx2.Response:
     body = bad.body() if callable(bad.body) else bad.body
     headers = {"content-type": "application/json", **bad.headers}
     with httpx2.Client(timeout=60) as http:
-        if bad.path != "/v1/messages":
+        if bad.method == "GET":
             return http.get(api_url + bad.path, headers=headers)
         return http.post(api_url + bad.path, content=body, headers=headers)
 

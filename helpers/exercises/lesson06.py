@@ -13,10 +13,10 @@ from typing import Any
 from anthropic.types import MessageParam
 
 from helpers import connect
+from helpers.models import DEFAULT_MODEL as MODEL
 
 from . import LearnerError, call_learner, report
 
-MODEL = "claude-sonnet-4-6"
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 QUESTION: list[MessageParam] = [{"role": "user", "content": "What's the weather in Paris?"}]
 WEATHER = {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}

@@ -11,10 +11,10 @@ import json
 from collections.abc import Callable
 
 from helpers import connect
+from helpers.models import DEFAULT_MODEL as MODEL
 
 from . import LearnerError, call_learner, report
 
-MODEL = "claude-sonnet-4-6"
 SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
 FIRST = "Search the web for the latest news on Server-Sent Events."
 RESEARCH = "Research Server-Sent Events in depth: browser support and proxies."

@@ -8,17 +8,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs
 
-from helpers.models import MODELS
+from helpers.models import SPECS, catalogue, model_info
 
 from . import faults as faults_mod
 from . import router, sse, tool_errors, wire
 from .caching import PromptCache
 from .cassettes import lookup as cassette_for
+from .ratelimit import RETRY_AFTER, RateLimits
+from .read import input_tokens
 from .threads import Threads
 from .validate import API_MAX_BODY_BYTES, BadRequest, validate
 
@@ -43,6 +49,9 @@ class DropConnection(Exception):
 # Pacing
 
 
+MIN_RATE, MAX_RATE = 1.0, 1_000_000.0  # tokens per second a pace may ask for: slower would hold a stream for hours
+
+
 @dataclass(frozen=True)
 class Pace:
     """``realistic`` (TTFT 0.4-0.9 s, about 50-70 tokens/s with jitter), ``instant``, or a rate in tokens/s."""
@@ -59,9 +68,12 @@ class Pace:
         try:
             rate = float(text)
         except ValueError:
-            raise ValueError(f"unknown pace {spec!r}: expected 'instant', 'realistic' or tokens per second") from None
-        if rate <= 0:
-            raise ValueError(f"pace must be a positive number of tokens per second, got {spec!r}")
+            rate = math.nan
+        if not MIN_RATE <= rate <= MAX_RATE:  # also refuses nan and inf
+            raise ValueError(
+                f"unknown pace {spec!r}: expected 'instant', 'realistic' or tokens per second "
+                f"(a number from {MIN_RATE:g} to {MAX_RATE:,g})"
+            )
         return cls("rate", rate)
 
     def delays(self, events: list[wire.Event], seed: str) -> list[float]:
@@ -133,6 +145,10 @@ class LocalMessagesAPI:
         self.stats = Stats()
         self.cache = PromptCache()  # prompt-cache prefixes this server has seen
         self.threads = Threads()  # conversations held for the beta ``thread`` field
+        self.attempts = faults_mod.Attempts()  # requests each counted fault (http:STATUS*K) has seen
+        self.limits = RateLimits()  # what the anthropic-ratelimit-* headers say
+        self._answered: OrderedDict[str, int] = OrderedDict()  # how often each request was answered (ids' nonce)
+        self._answered_lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -165,7 +181,13 @@ class LocalMessagesAPI:
                 200,
                 {
                     "service": "offline Messages API",
-                    "endpoints": ["POST /v1/messages", "GET /v1/models", "GET /_offline/stats"],
+                    "endpoints": [
+                        "POST /v1/messages",
+                        "POST /v1/messages/count_tokens",
+                        "GET /v1/models",
+                        "GET /v1/models/{model_id}",
+                        "GET /_offline/stats",
+                    ],
                 },
                 request_id,
             )
@@ -178,37 +200,52 @@ class LocalMessagesAPI:
             )
 
     async def _api(self, scope, path: str, method: str, headers: dict, request_id: str, receive, send):
-        if path == "/v1/messages" and method == "POST":
-            self.stats.requests += 1
+        posted = method == "POST" and path in {"/v1/messages", "/v1/messages/count_tokens"}
+        if posted:
+            self.stats.requests += path == "/v1/messages"
             body = await _read_body(receive, headers, API_MAX_BODY_BYTES)
+        spec = headers.get("x-offline-fault", self.config.faults)
         try:
-            fault = faults_mod.parse(headers.get("x-offline-fault", self.config.faults))
+            fault = faults_mod.parse(spec)
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-fault: {err}") from None
-        if status := fault.http_status(_retry_count(headers)):
+        first = _retry_count(headers) == 0 and "x-stainless-retry-count" in headers  # an SDK's first attempt
+        if fault.status is not None and (status := fault.http_status(self.attempts.attempt(fault, spec, first))):
             error_type = faults_mod.API_ERROR_TYPES.get(status, "api_error")
             extra = [(b"x-should-retry", b"true")] if status in {429, 500, 529} else []
-            if status == 429:
-                extra.append((b"retry-after", b"1"))
+            if status in {429, 529}:
+                extra.append((b"retry-after", str(RETRY_AFTER).encode()))
+            if path == "/v1/messages":
+                extra += self.limits.headers(0, 0, spent=status == 429)
             await _json(send, status, faults_mod.error_body(error_type, None, request_id), request_id, extra)
-        elif path == "/v1/messages" and method == "POST":
+        elif posted:
             # The anthropic-beta header decides, as on the real API (current SDKs send no ?beta=true).
             betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()}
-            request = validate(body, bool(betas), lambda r: self.threads.expand(r, betas))
-            await self._messages(request, fault, headers, request_id, receive, send)
+            if path == "/v1/messages":
+                request = validate(body, bool(betas), lambda r: self.threads.expand(r, betas))
+                await self._messages(request, fault, headers, request_id, receive, send)
+            else:
+                request = validate(body, bool(betas), endpoint="count_tokens")
+                await _json(send, 200, {"input_tokens": input_tokens(request)}, request_id)
         elif path == "/v1/models" and method == "GET":
-            data = [
-                {"type": "model", "id": k, "display_name": v, "created_at": "2025-01-01T00:00:00Z"}
-                for k, v in MODELS.items()
-            ]
-            await _json(
-                send,
-                200,
-                {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]},
-                request_id,
-            )
+            await _json(send, 200, _models_page(scope.get("query_string", b"")), request_id)
+        elif path.startswith("/v1/models/") and method == "GET":
+            model = path.removeprefix("/v1/models/")
+            if model not in SPECS:
+                raise BadRequest(404, "not_found_error", f"model: {model}")
+            await _json(send, 200, model_info(model), request_id)
         else:
             raise BadRequest(404, "not_found_error", f"Not found: {method} {path}")
+
+    def _nonce(self, seed: str) -> str:
+        """ "" the first time this server answers a request, then "#1", "#2", ...: the ids of each answer differ (as
+        the API's are unique) while a fresh server answers a lesson's requests with the same ids every run."""
+        with self._answered_lock:
+            n = self._answered.pop(seed, 0)
+            self._answered[seed] = n + 1
+            while len(self._answered) > MAX_REMEMBERED:
+                self._answered.popitem(last=False)
+        return f"#{n}" if n else ""
 
     async def _messages(self, request: dict, fault, headers: dict, request_id: str, receive, send):
         try:
@@ -216,6 +253,7 @@ class LocalMessagesAPI:
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-pace: {err}") from None
         seed = wire.fingerprint(request)
+        limits = self.limits.headers(input_tokens(request), int(request["max_tokens"]))
         # Non-streaming requests, and streams whose content a fault rewrites (a forced stop reason, broken tool JSON),
         # get the scripted answer: a recording cannot show what the fault asks for.
         rewrites = fault.stop_reason is not None or fault.badjson_at is not None or fault.tool_error is not None
@@ -229,7 +267,7 @@ class LocalMessagesAPI:
             reply = router.choose(request)
             if fault.tool_error:
                 reply = tool_errors.fail_tools(reply, fault.tool_error)
-            events = wire.events(request, reply, self.cache.lookup(request))
+            events = wire.events(request, reply, self.cache.lookup(request), self._nonce(seed))
             self.threads.remember(request, wire.message(events))
             if fault.stop_reason:
                 events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
@@ -237,11 +275,11 @@ class LocalMessagesAPI:
                 events = wire.break_json(events, fault.badjson_at)
             if not request.get("stream"):
                 await asyncio.sleep(sum(pace.delays(events, seed)))
-                await _json(send, 200, wire.message(events), request_id)
+                await _json(send, 200, wire.message(events), request_id, limits)
                 return
             chunks = [(sse.encode(e.name, e.data), e.name) for e in events]
             delays = pace.delays(events, seed)
-        await self._stream(chunks, delays, fault, request_id, receive, send)
+        await self._stream(chunks, delays, fault, request_id, receive, send, limits)
 
     def _recorded(self, request: dict) -> list[sse.RawEvent] | None:
         if self.config.cassettes is not None:
@@ -251,17 +289,17 @@ class LocalMessagesAPI:
             return sse.split(self.config.replay)
         return None
 
-    async def _stream(self, chunks, delays, fault, request_id, receive, send):
+    async def _stream(self, chunks, delays, fault, request_id, receive, send, extra=()):
         stats = self.stats
         stats.streams_started += 1
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*STREAM_HEADERS, (b"request-id", request_id.encode())],
+                "headers": [*STREAM_HEADERS, (b"request-id", request_id.encode()), *extra],
             }
         )
-        producer = asyncio.create_task(self._produce(chunks, delays, fault, send))
+        producer = asyncio.create_task(self._produce(chunks, delays, fault, send, request_id))
         watcher = asyncio.create_task(_wait_disconnect(receive))
         done, _ = await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
         if watcher in done and not producer.done():
@@ -286,7 +324,7 @@ class LocalMessagesAPI:
             stats.streams_completed += 1
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _produce(self, chunks, delays, fault, send) -> str:
+    async def _produce(self, chunks, delays, fault, send, request_id: str = "") -> str:
         """Send the events, paced; events due at the same moment go out in one write (instant pace is fast)."""
         batch: list[bytes] = []
 
@@ -303,8 +341,8 @@ class LocalMessagesAPI:
             if fault.drop_at == n:
                 return "drop"
             if fault.error_at == n:
-                body = faults_mod.error_body(fault.error_type, None, "")
-                body.pop("request_id")
+                body = faults_mod.error_body(fault.error_type, None, request_id)  # as the API sends it mid-stream
+                body["error"] = {"details": None, **body["error"]}
                 batch.append(sse.encode("error", body))
                 await flush()
                 return "error"
@@ -317,6 +355,39 @@ class LocalMessagesAPI:
             batch.append(raw)
         await flush()
         return "drop" if fault.drop_at == len(chunks) else "done"
+
+
+MAX_REMEMBERED = 10_000  # requests whose answer count a server keeps (least recently answered forgotten first)
+MODELS_PAGE = (1, 1000, 20)  # GET /v1/models: limit's least, most and default, as the API's
+
+
+def _models_page(query: bytes) -> dict:
+    """One page of ``GET /v1/models`` (newest first): ``limit``, and ``after_id`` or ``before_id`` to page."""
+    try:
+        params = {k: v[-1] for k, v in parse_qs(query.decode("latin-1"), keep_blank_values=True).items()}
+    except ValueError:
+        params = {}
+    least, most, default = MODELS_PAGE
+    text = params.get("limit", str(default))
+    if not (text.isascii() and text.isdigit() and least <= int(text) <= most):
+        raise BadRequest(400, "invalid_request_error", f"limit: expected a whole number from {least} to {most}")
+    limit, ids = int(text), catalogue()
+    for key in ("after_id", "before_id"):
+        if key in params and params[key] not in ids:
+            raise BadRequest(400, "invalid_request_error", f"{key}: no model has the id {params[key][:100]!r}")
+    if "before_id" in params:
+        end = ids.index(params["before_id"])
+        chosen, has_more = ids[max(end - limit, 0) : end], end - limit > 0
+    else:
+        start = ids.index(params["after_id"]) + 1 if "after_id" in params else 0
+        chosen, has_more = ids[start : start + limit], start + limit < len(ids)
+    data = [model_info(m) for m in chosen]
+    return {
+        "data": data,
+        "has_more": has_more,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
 
 
 def _replay_cost(event: sse.RawEvent) -> int:
@@ -364,7 +435,7 @@ async def _read_body(receive, headers: dict, limit: int) -> bytes:
 
 
 def _retry_count(headers: dict) -> int:
-    """Which attempt this is, from the SDK's ``x-stainless-retry-count`` (the ``*K`` of ``http:STATUS*K``)."""
+    """Which attempt this is, from the SDK's ``x-stainless-retry-count`` (0 when the client sends none)."""
     text = headers.get("x-stainless-retry-count", "0").strip() or "0"
     if not (text.isascii() and text.isdigit()):
         raise BadRequest(

@@ -2,11 +2,14 @@
 
 A fault spec is a comma- or space-separated list of:
 
-``http:STATUS[*K]``     answer STATUS before streaming, with the real error type; ``*K`` fails only the first K attempts
-                        (judged by the SDK's ``x-stainless-retry-count`` header), so retries are seen to succeed
-``error@N[:TYPE]``      an ``event: error`` after N events (default ``overloaded_error``), then the stream ends
+``http:STATUS[*K]``     answer STATUS (400-599) before streaming, with the real error type; ``*K`` fails K requests
+                        with this spec, then lets one through, and so on, so a client's retries are seen to succeed
+                        (any client: requests are counted; a request with ``x-stainless-retry-count: 0``, an SDK's
+                        first attempt, starts the count again)
+``error@N[:TYPE]``      an ``event: error`` after N events (TYPE one of the API's error types, default
+                        ``overloaded_error``), then the stream ends
 ``drop@N``              close the connection abruptly after N events
-``stall@N:SECONDS``     go silent for SECONDS after N events, then carry on
+``stall@N:SECONDS``     go silent for SECONDS (0 to 600) after N events, then carry on
 ``garbage@N``           one malformed SSE event after N events
 ``stop:REASON[@N]``     end the answer with stop reason REASON (any the SDK knows: end_turn, max_tokens, stop_sequence,
                         tool_use, pause_turn, refusal, model_context_window_exceeded) after N events, or at its
@@ -24,11 +27,15 @@ Send it per request in the ``x-offline-fault`` header, or set it for a whole ser
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 import typing
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from anthropic.types import StopReason
+from anthropic.types.shared.error_object import ErrorObject
 
 from .tool_errors import ALL_ERROR_CODES
 
@@ -54,7 +61,18 @@ MESSAGES = {
     "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit (injected by the offline API).",
     "api_error": "Internal server error",
     "overloaded_error": "Overloaded",
+    "billing_error": "Your credit balance is too low to access the Anthropic API (injected by the offline API).",
+    "timeout_error": "Request timed out (injected by the offline API).",
 }
+# The error types an ``event: error`` can carry: those of the SDK's ErrorObject union.
+EVENT_ERROR_TYPES = tuple(
+    typing.get_args(m.model_fields["type"].annotation)[0] for m in typing.get_args(typing.get_args(ErrorObject)[0])
+)
+GRAMMAR = (
+    "expected http:STATUS[*K] (STATUS 400-599), error@N[:TYPE], drop@N, stall@N:SECONDS (0-600), garbage@N, "
+    "stop:REASON[@N], badjson@N or toolerror[:CODE]"
+)
+MAX_STALL = 600.0  # seconds: a stall never holds a connection longer
 
 _PART = re.compile(
     r"^(?:http:(?P<status>\d{3})(?:\*(?P<times>\d+))?"
@@ -79,9 +97,9 @@ class Faults:
     badjson_at: int | None = None
     tool_error: str | None = None  # toolerror[:CODE]
 
-    def http_status(self, retry_count: int) -> int | None:
-        """The status to fail this attempt with, or None to answer normally."""
-        if self.status is None or (self.times is not None and retry_count >= self.times):
+    def http_status(self, attempt: int) -> int | None:
+        """The status to fail this attempt (0, 1, ... as counted by :class:`Attempts`) with, or None to answer."""
+        if self.status is None or (self.times is not None and attempt >= self.times):
             return None
         return self.status
 
@@ -97,12 +115,14 @@ def parse(spec: str | None) -> Faults:
             continue
         m = _PART.match(part)
         if not m:
-            raise ValueError(
-                f"unknown fault {part!r}: expected http:STATUS[*K], error@N[:TYPE], drop@N, stall@N:SECONDS, "
-                "garbage@N, stop:REASON[@N], badjson@N or toolerror[:CODE]"
-            )
+            raise ValueError(f"unknown fault {part!r}: {GRAMMAR}")
         if m["status"]:
-            fields.update(status=int(m["status"]), times=int(m["times"]) if m["times"] else None)
+            status, times = int(m["status"]), int(m["times"]) if m["times"] else None
+            if not 400 <= status <= 599:
+                raise ValueError(f"{part!r} asks for status {status}, which no error answer has: {GRAMMAR}")
+            if times == 0:
+                raise ValueError(f"{part!r} fails no request (K counts the requests to fail, 1 or more): {GRAMMAR}")
+            fields.update(status=status, times=times)
             continue
         if m["reason"]:
             if m["reason"] not in STOP_REASONS:
@@ -117,6 +137,8 @@ def parse(spec: str | None) -> Faults:
             continue
         at, arg = int(m["at"]), m["arg"]
         if m["kind"] == "error":
+            if arg is not None and arg not in EVENT_ERROR_TYPES:
+                raise ValueError(f"unknown error type in {part!r}: expected one of {', '.join(EVENT_ERROR_TYPES)}")
             fields.update(error_at=at, error_type=arg or "overloaded_error")
         elif m["kind"] == "drop":
             fields.update(drop_at=at)
@@ -127,7 +149,13 @@ def parse(spec: str | None) -> Faults:
         else:
             if arg is None:
                 raise ValueError(f"stall needs a duration: stall@{at}:SECONDS, got {part!r}")
-            fields.update(stall_at=at, stall_seconds=float(arg))
+            try:
+                seconds = float(arg)
+            except ValueError:
+                seconds = math.nan
+            if not 0 <= seconds <= MAX_STALL:  # also refuses nan and inf
+                raise ValueError(f"stall duration in {part!r} must be 0 to {MAX_STALL:g} seconds: {GRAMMAR}")
+            fields.update(stall_at=at, stall_seconds=seconds)
     return Faults(**fields)
 
 
@@ -138,3 +166,30 @@ def error_body(error_type: str, message: str | None, request_id: str) -> dict:
         "error": {"type": error_type, "message": message or MESSAGES.get(error_type, error_type)},
         "request_id": request_id,
     }
+
+
+class Attempts:
+    """Counts the requests each counted fault spec (``http:STATUS*K``) has seen, so ``*K`` works for any client.
+
+    ``attempt(spec, first)`` returns 0 for the first request with ``spec``, then 1, 2, ...; after K failures the
+    next request passes and the count starts again. ``first``: the request says it is a first attempt (an SDK's
+    ``x-stainless-retry-count: 0``), which starts the count again too. Memory is bounded: the least recently used
+    specs past ``MAX_SPECS`` are forgotten.
+    """
+
+    MAX_SPECS = 1024
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def attempt(self, fault: Faults, spec: str, first: bool) -> int:
+        if fault.times is None:
+            return 0
+        with self._lock:
+            n = 0 if first else self._seen.pop(spec, 0)
+            self._seen.pop(spec, None)
+            self._seen[spec] = 0 if n >= fault.times else n + 1
+            while len(self._seen) > self.MAX_SPECS:
+                self._seen.popitem(last=False)
+        return n

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import pydantic
 import typing_extensions as te
 
-from .read import is_paused_turn  # a pause_turn answer sent back is not a prefill
+from helpers.models import SPECS
+
+from .read import input_tokens, is_paused_turn  # a pause_turn answer sent back is not a prefill
 from .structured import SchemaError, check_schema, schema_of
 
 API_MAX_BODY_BYTES = 32 * 1024 * 1024  # the real API's limit for POST /v1/messages (docs: "Request size limits")
 MAX_DEPTH = 256  # JSON nesting the local API accepts; deeper would reach Python's recursion limit (RecursionError)
 API_MAX_MESSAGES = 100_000  # the real API's limit (the SDK's docstring of ``messages``)
-MAX_OUTPUT_TOKENS = 64_000  # the course's models' output limit
 HEADER_FIELDS = {"betas", "user_profile_id", "workspace_id"}  # request params the SDK sends as headers, not in the body
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 
@@ -43,13 +44,16 @@ def invalid(message: str) -> BadRequest:
     return BadRequest(400, "invalid_request_error", message)
 
 
-def validate(body: bytes, beta: bool = False, expand: Callable[[dict], dict] | None = None) -> dict:
+def validate(
+    body: bytes, beta: bool = False, expand: Callable[[dict], dict] | None = None, endpoint: str = "messages"
+) -> dict:
     """The parsed request, or :class:`BadRequest` naming the first problem. ``expand`` (a beta thread's held history)
-    runs between the type check and the rules, which judge the conversation as the model sees it."""
+    runs between the type check and the rules, which judge the conversation as the model sees it. ``endpoint``:
+    ``messages`` or ``count_tokens`` (``POST /v1/messages/count_tokens``: the request without ``max_tokens``)."""
     request = parse_json(body)
     if not isinstance(request, dict):
         raise invalid("The request body must be a JSON object.")
-    _root(beta)(request, "")
+    _root(beta, endpoint)(request, "")
     if expand is not None:
         request = expand(request)
     check_rules(request)
@@ -91,16 +95,21 @@ def _depth_exceeds(value, limit: int) -> bool:
 
 
 def check_rules(request: dict) -> None:
-    model, max_tokens, messages = request["model"], request["max_tokens"], request["messages"]
+    model, messages = request["model"], request["messages"]
+    if model not in SPECS:  # as the API answers a model it does not serve
+        raise BadRequest(404, "not_found_error", f"model: {model}")
+    spec = SPECS[model]
+    counting = "max_tokens" not in request  # POST /v1/messages/count_tokens
+    max_tokens = 0 if counting else request["max_tokens"]
     if not messages:
         raise invalid("messages: at least one message is required")
     if len(messages) > API_MAX_MESSAGES:
         raise invalid(f"messages: a request may hold at most {API_MAX_MESSAGES:,} messages, got {len(messages):,}")
     if max_tokens < 0:
         raise invalid("max_tokens: Input should be greater than or equal to 0")
-    if max_tokens > MAX_OUTPUT_TOKENS:
+    if max_tokens > spec.max_tokens:
         raise invalid(
-            f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens "
+            f"max_tokens: {max_tokens} > {spec.max_tokens}, which is the maximum allowed number of output tokens "
             f"for {model}"
         )
     turns = [m for m in messages if m["role"] != "system"]
@@ -126,7 +135,7 @@ def check_rules(request: dict) -> None:
     if thinking.get("type") == "enabled":
         if thinking["budget_tokens"] < 1024:
             raise invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
-        if thinking["budget_tokens"] >= max_tokens:
+        if not counting and thinking["budget_tokens"] >= max_tokens:
             raise invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
     if (schema := schema_of(request)) is not None:
         try:
@@ -134,8 +143,8 @@ def check_rules(request: dict) -> None:
         except SchemaError as err:
             where = "output_format" if request.get("output_format") else "output_config.format"
             raise invalid(f"{where}.schema: {err}") from None
-    if not model.startswith("claude"):
-        raise BadRequest(404, "not_found_error", f"model: {model}")
+    if not counting and (prompt := input_tokens(request)) > spec.context_window:
+        raise invalid(f"prompt is too long: {prompt} tokens > {spec.context_window} maximum")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -150,7 +159,14 @@ _KINDS = {dict: "a valid dictionary", list: "a valid list", str: "a valid string
 
 
 @functools.cache
-def _root(beta: bool) -> Check:
+def _root(beta: bool, endpoint: str = "messages") -> Check:
+    if endpoint == "count_tokens":
+        from anthropic.types import message_count_tokens_params as plain
+        from anthropic.types.beta import message_count_tokens_params as beta_params
+
+        counted = (beta_params if beta else plain).MessageCountTokensParams
+        hints = te.get_type_hints(counted, include_extras=True)
+        return _typed_dict({k: v for k, v in hints.items() if k not in HEADER_FIELDS}, allow_extra=False)
     params: type
     extra: dict[str, object] = {}
     if beta:

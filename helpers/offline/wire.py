@@ -19,6 +19,8 @@ import random
 import re
 from typing import Any
 
+from helpers.models import SPECS
+
 from .model import Block, Cache, Event, Reply
 from .read import count_tokens, fingerprint, input_tokens, make_id, tokens
 
@@ -45,7 +47,6 @@ def _json_chunks(text: str, rng: random.Random, size: tuple[int, int] = (2, 7)) 
     return out
 
 
-CONTEXT_WINDOW = 200_000  # tokens; an answer that would overflow it stops with model_context_window_exceeded
 DIRECT = {"type": "direct"}  # the ``caller`` of a tool the model called itself
 CONTAINER_EXPIRES = "2026-12-31T00:00:00Z"
 SERVER_TOOL_COUNTS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
@@ -62,15 +63,20 @@ def _usage(input_tokens_: int, output: int, cache: Cache) -> dict:
     }
 
 
-def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Event]:
-    """Every event of the stream for ``request`` answered with ``reply``, deterministic in the request."""
+def events(request: dict, reply: Reply, cache: Cache | None = None, nonce: str = "") -> list[Event]:
+    """Every event of the stream for ``request`` answered with ``reply``, deterministic in the request but for the
+    message and tool ids, which ``nonce`` makes unique per response (the server passes a fresh one each time).
+
+    An answer that would overflow the model's context window (input plus output) stops with
+    ``model_context_window_exceeded``; the window is the model's in :data:`helpers.models.SPECS`.
+    """
     cache = cache or Cache()
     seed = fingerprint(request)
     rng = random.Random(seed)
     stops = [s for s in request.get("stop_sequences") or [] if s]
     n_all = input_tokens(request)
     n_in = max(n_all - cache.read - cache.created_5m - cache.created_1h, 0)
-    window = max(CONTEXT_WINDOW - n_all, 0)
+    window = max(SPECS[request["model"]].context_window - n_all, 0)
     budget = min(int(request["max_tokens"]), window)
     cut_reason = "max_tokens" if int(request["max_tokens"]) <= window else "model_context_window_exceeded"
     out: list[Event] = []
@@ -95,7 +101,7 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
     }
     message = {
         "model": request["model"],
-        "id": make_id("msg_", seed),
+        "id": make_id("msg_", seed + nonce),
         "type": "message",
         "role": "assistant",
         "content": [],
@@ -111,7 +117,7 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
         if used >= budget:
             stop_reason = cut_reason
             break
-        start, deltas, closing = _block_events(block, index, seed, rng)
+        start, deltas, closing = _block_events(block, index, seed, rng, nonce)
         if "code_execution" in block.name or "code_execution" in block.type:  # the code runs in a container
             given = request.get("container")  # the one an earlier turn used, sent back to go on in it
             container = {
@@ -164,11 +170,14 @@ def events(request: dict, reply: Reply, cache: Cache | None = None) -> list[Even
         delta["stop_details"] = reply.stop_details
     if container:
         delta["container"] = container
-    final_usage = _usage(n_in, max(used, 1) + hidden, cache)
+    # Cut by the limit, the model wrote exactly the budget (its last, partial piece is not sent here); otherwise what
+    # it sent plus the thinking it billed without sending.
+    output = budget if stop_reason == cut_reason else max(used, 1) + hidden
+    final_usage = _usage(n_in, output, cache)
     if any(server_calls.values()):
         final_usage["server_tool_use"] = server_calls
     if thought:  # how many of the output tokens were thinking, shown or not
-        final_usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens + hidden}
+        final_usage["output_tokens_details"] = {"thinking_tokens": min(thinking_tokens + hidden, output)}
     out.append(Event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}))
     out.append(Event("message_stop", {"type": "message_stop"}))
     return out
@@ -200,6 +209,8 @@ def end_early(stream: list[Event], reason: str, at: int | None, request: dict) -
         }
     if "container" in natural["delta"]:
         delta["container"] = natural["delta"]["container"]
+    if reason == "max_tokens":  # a max_tokens stop bills exactly max_tokens, as the API reports it
+        used = max(int(request["max_tokens"]), used)
     usage = {**natural["usage"], "output_tokens": used}
     if "output_tokens_details" in usage:  # part of the thinking was never written: never more than the total
         thinking = min(usage["output_tokens_details"]["thinking_tokens"], used)
@@ -239,7 +250,7 @@ def _open(partial: str) -> bool:
     return quotes % 2 == 1 or partial.rstrip()[-1:] in {"", "{", "[", ":", ","}
 
 
-def _block_events(block: Block, index: int, seed: str, rng: random.Random):
+def _block_events(block: Block, index: int, seed: str, rng: random.Random, nonce: str = ""):
     """(content_block_start payload, [(delta, token cost)], [closing deltas]) for one block."""
     if block.type == "text":
         start: dict[str, Any] = {"type": "text", "text": ""}
@@ -261,7 +272,7 @@ def _block_events(block: Block, index: int, seed: str, rng: random.Random):
         return {"type": "redacted_thinking", "data": block.content}, [], []
     if block.type in {"tool_use", "server_tool_use"}:
         prefix = "toolu_" if block.type == "tool_use" else "srvtoolu_"
-        start = {"type": block.type, "id": make_id(prefix, seed, str(index)), "name": block.name, "input": {}}
+        start = {"type": block.type, "id": make_id(prefix, seed + nonce, str(index)), "name": block.name, "input": {}}
         start["caller"] = DIRECT
         serialized = json.dumps(block.input, ensure_ascii=False)
         chunks = _json_chunks(serialized, rng, (12, 40) if block.eager else (2, 7))

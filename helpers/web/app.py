@@ -31,13 +31,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
+from helpers.models import DEFAULT_MODEL
 from helpers.offline.faults import API_ERROR_TYPES
 from helpers.offline.sse import SSE_HEADERS
 
 from .framing import Reader, frame
 from .gate import MAX_BODY_BYTES, Gate, PageTokens, error_response, public_hosts
 
-DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_MAX_TOKENS = 1024
 MAX_MESSAGES = 100  # per conversation
 MAX_CHARS = 32_000  # per message, and for the system prompt
@@ -245,7 +245,7 @@ def check(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MA
         request["system"] = _check_text("system", body["system"])
     if "model" in body:
         if not isinstance(body["model"], str) or not 0 < len(body["model"]) <= 100:
-            raise BadInput("model: expected a model name such as 'claude-sonnet-4-6'")
+            raise BadInput(f"model: expected a model name such as {DEFAULT_MODEL!r}")
         request["model"] = body["model"]
     if "max_tokens" in body:
         value = body["max_tokens"]
