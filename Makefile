@@ -75,9 +75,9 @@ test: $(HUB_STAMP) lint conformance-clients
 	$(call install_proxy,$(IN_CI))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## unit: the fast inner loop: every test but the browser, hub and nbval ones
+## unit: the fast inner loop: every test but the browser, hub, nbval and slow ones (markers in pyproject.toml)
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser and not hub and not nbval" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not hub and not nbval and not slow" $(PYTEST_ARGS)
 
 ## lint: ruff over the code and the notebooks; requirements.lock is current (tools/check_lock.py, offline)
 lint: $(HUB_STAMP)

@@ -19,6 +19,8 @@ from helpers.exercises import lesson10
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs the capstone checker over every mistake: `make test`, not `make unit`
+
 STARTERS = ROOT / "notebooks" / "capstone"
 SOLVED = ROOT / "notebooks" / "solutions" / "capstone"
 

@@ -12,8 +12,12 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 from .conftest import ROOT
 from .parts import PARTS
+
+pytestmark = pytest.mark.slow  # runs make and pytest in a subprocess: `make test`, not `make unit`
 
 NEEDS = {  # a test file that needs each part, and passes or skips within seconds without it
     "chromium": "tests/test_web_browser.py",

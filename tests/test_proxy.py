@@ -24,6 +24,8 @@ from helpers.web.framing import SSEEvent, events, text_of
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # starts a Jupyter server: `make test`, not `make unit`
+
 PREFIX = "/user/learner/"
 TOKEN = "proxy-test-token"
 PROMPT = "Count to 40"

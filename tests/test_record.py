@@ -7,11 +7,14 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from helpers.offline import start
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # records and replays a lesson in a kernel: `make test`, not `make unit`
 
 FAKE_KEY = "sk-ant-api03-" + "R" * 86 + "-Zz9Zz9AA"
 LESSON = "01_text_stream"

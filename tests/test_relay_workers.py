@@ -17,6 +17,8 @@ from helpers.web import parse
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # starts relays with several worker processes: `make test`, not `make unit`
+
 HI = {"messages": [{"role": "user", "content": "Count to 20"}]}
 
 
