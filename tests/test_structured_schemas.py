@@ -154,6 +154,10 @@ MALFORMED = {
     "a word boundary": ({"type": "string", "pattern": r"\bcat\b"}, "word boundaries"),
     "additionalProperties true": ({"type": "object", "additionalProperties": True}, "only false is supported"),
     "an unknown format": ({"type": "string", "format": "color"}, "/format: expected one of"),
+    "a $ref to a malformed schema outside $defs": (
+        {"$ref": "#/elsewhere", "elsewhere": {"type": "object", "properties": []}},
+        "/elsewhere/properties: expected an object",
+    ),
 }
 
 

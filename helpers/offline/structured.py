@@ -99,6 +99,8 @@ def _check_tree(root) -> None:
     stack = [(root, "")]
     while stack:
         node, where = stack.pop()
+        if isinstance(node, dict) and id(node) in edges:
+            continue  # reached again through a $ref: checked once
         _check_node(node, where)
         follows = edges.setdefault(id(node), [])
         for key in ("$defs", "definitions"):
@@ -110,7 +112,9 @@ def _check_tree(root) -> None:
             stack.append((sub, path))
             follows.append(sub)
         if "$ref" in node:
-            follows.append(_resolve(root, node["$ref"], where))
+            target = _resolve(root, node["$ref"], where)
+            follows.append(target)
+            stack.append((target, node["$ref"][1:]))  # a target outside $defs and the subschemas is checked too
     _refuse_cycles(root, edges)
 
 
