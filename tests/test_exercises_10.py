@@ -12,10 +12,12 @@ import shutil
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from helpers.exercises import lesson10
+from helpers.exercises import lesson10, recorder
+from helpers.exercises.harness import port_free
 
 from .conftest import ROOT
 
@@ -49,6 +51,40 @@ MISTAKES = {
         'if __name__ == "__main__":\n',
         'if __name__ == "__main__":\n    __import__("time").sleep(60)\n',
     ),
+    "flood": (
+        "chat.py",
+        'if __name__ == "__main__":\n',
+        'if __name__ == "__main__":\n    while True:\n        print("x" * 4096)\n',
+    ),
+    "children": (  # starts a child that holds a port and would outlive it; otherwise right
+        "chat.py",
+        'if __name__ == "__main__":\n',
+        'if __name__ == "__main__":\n    __import__("subprocess").Popen([sys.executable, "-c", HOLD_PORT])\n',
+    ),
+    "never_ends": (  # keep-alive comments forever after done
+        "main.py",
+        '    yield ServerSentEvent(event="done", data={})',
+        '    yield ServerSentEvent(event="done", data={})\n    while True:\n'
+        '        await __import__("asyncio").sleep(0.2)\n        yield ServerSentEvent(comment="keep-alive")',
+    ),
+    "narrow_catch": (  # the catch most tutorials write: a dropped connection gets through
+        "main.py",
+        "    except (anthropic.APIError, httpx2.TransportError, ValueError) as err:",
+        "    except anthropic.APIError as err:",
+    ),
+    "substring_host": (
+        "main.py",
+        '    if host.rsplit(":", 1)[0] not in OWN_HOSTS:',
+        "    if not any(name in host for name in OWN_HOSTS):",
+    ),
+    "returned": (  # a plain endpoint that returns the response class instead of declaring it
+        "main.py",
+        '@app.get("/chat", response_class=EventSourceResponse)\nasync def chat(message: str):\n'
+        '    """One question in the URL: what a browser\'s EventSource can send."""\n'
+        '    async for event in answer([{"role": "user", "content": message}]):\n        yield event',
+        '@app.get("/chat")\nasync def chat(message: str):\n'
+        '    return EventSourceResponse(answer([{"role": "user", "content": message}]))',
+    ),
     "eof_loop": (  # keeps asking after the input ended (slowly, not to spin a core)
         "chat.py",
         "        except EOFError:  # Ctrl-D, or the end of piped input\n            break",
@@ -66,7 +102,18 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "no_done": ("no_done", "check_app"),
     "slow_chat": ("slow_chat", "check_chat,3"),
     "eof_loop": ("eof_loop", "check_chat,30"),
+    "flood": ("flood", "check_chat"),
+    "children": ("children", "check_chat"),
+    "never_ends": ("never_ends", "check_app,60,4"),
+    "narrow_catch": ("narrow_catch", "check_app"),
+    "substring_host": ("substring_host", "check_app"),
+    "returned": ("returned", "check_app"),
 }
+# A child that binds a port, writes it and its pid beside chat.py, and waits for 10 minutes
+HOLD_PORT = (
+    "import os, socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+    "open('child.txt', 'w').write(f'{s.getsockname()[1]} {os.getpid()}'); time.sleep(600)"
+)
 
 
 def make_folder(tmp, mistake: str) -> str:
@@ -77,7 +124,10 @@ def make_folder(tmp, mistake: str) -> str:
     name, old, new = MISTAKES[mistake]
     source = (folder / name).read_text()
     assert old in source, f"the solution's {name} no longer has {old!r}: update MISTAKES"
-    (folder / name).write_text(source.replace(old, new, 1))
+    source = source.replace(old, new, 1)
+    if mistake == "children":
+        source = f"import sys\n\nHOLD_PORT = {HOLD_PORT!r}\n" + source
+    (folder / name).write_text(source)
     if mistake == "unflushed":
         chat = (folder / "chat.py").read_text()
         (folder / "chat.py").write_text(chat.replace("reply = raw_reply if", "reply = stream_reply if"))
@@ -96,8 +146,9 @@ class PerThreadStdout(io.TextIOBase):
 
 def run_check(stdout: PerThreadStdout, folder: str, call: str) -> str:
     stdout.local.buffer = io.StringIO()
-    check, _, timeout = call.partition(",")
-    options = {("start_timeout" if check == "check_app" else "run_timeout"): float(timeout)} if timeout else {}
+    check, *timeouts = call.split(",")
+    names = ("start_timeout", "stream_timeout") if check == "check_app" else ("run_timeout",)
+    options = {name: float(value) for name, value in zip(names, timeouts, strict=False)}
     getattr(lesson10, check)(folder, **options)
     return stdout.local.buffer.getvalue()
 
@@ -108,14 +159,14 @@ def outputs(tmp_path_factory):
     folders = {
         name: str(STARTERS) if mistake is None else make_folder(tmp, mistake) for name, (mistake, _) in CHECKS.items()
     }
-    stdout, saved = PerThreadStdout(), (sys.stdout, lesson10.HOLD)
-    sys.stdout, lesson10.HOLD = stdout, 1.5  # a screen that never shows the text costs one HOLD
+    stdout, saved = PerThreadStdout(), (sys.stdout, recorder.HOLD)
+    sys.stdout, recorder.HOLD = stdout, 1.5  # a screen that never shows the text costs one HOLD
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
             futures = {name: pool.submit(run_check, stdout, folders[name], call) for name, (_, call) in CHECKS.items()}
-            yield {name: future.result() for name, future in futures.items()}
+            yield {name: future.result() for name, future in futures.items()} | {"children_folder": folders["children"]}
     finally:
-        sys.stdout, lesson10.HOLD = saved
+        sys.stdout, recorder.HOLD = saved
 
 
 def lines(output: str) -> list[str]:
@@ -139,10 +190,11 @@ def test_the_starter_app_has_the_tutorials_four_holes(outputs):
     assert out[0].startswith("PASS ✓ GET / answered 200 text/html")
     assert out[1].startswith("NOT YET ✗ GET /chat sent no events named text") and "ServerSentEvent" in out[1]
     assert out[2].startswith("NOT YET ✗ POST /chat sent no events named text")
-    assert out[3].startswith("NOT YET ✗ a page on another site") and "reached Claude" in out[3]
+    assert out[3].startswith("NOT YET ✗ when Claude's stream sent an error event mid-answer, GET /chat broke off")
+    assert out[4].startswith("NOT YET ✗ a page on another site") and "reached Claude" in out[4]
     assert (
-        out[4].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading")
-        and "async" in out[4]
+        out[5].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading")
+        and "async" in out[5]
     )
 
 
@@ -189,7 +241,14 @@ def test_a_chat_that_asks_again_after_the_input_ended_is_told_about_eof(outputs)
 
 def test_an_app_without_a_done_event(outputs):
     out = lines(outputs["no_done"])
-    assert [line.split(" ✗")[0].split(" ✓")[0] for line in out] == ["PASS", "NOT YET", "NOT YET", "PASS", "PASS"]
+    assert [line.split(" ✗")[0].split(" ✓")[0] for line in out] == [
+        "PASS",
+        "NOT YET",
+        "NOT YET",
+        "PASS",
+        "PASS",
+        "PASS",
+    ]
     assert "GET /chat ended with 'text', not a done event" in out[1]
 
 
@@ -198,3 +257,46 @@ def test_bad_folders(capsys):
     assert capsys.readouterr().out.startswith("NOT YET ✗ there is no chat.py in")
     with pytest.raises(TypeError, match="expected the folder with your main.py as a str or Path, got int"):
         lesson10.check_app(5)
+
+
+def test_a_flood_of_output_is_named_and_stopped(outputs):
+    out = lines(outputs["flood"])
+    assert len(out) == 2 and all("flooded its output" in line and "MB" in line for line in out), out
+    assert all("a loop that prints" in line for line in out), out
+
+
+def test_nothing_the_learner_started_keeps_running_or_holds_a_port(outputs, tmp_path_factory):
+    out = lines(outputs["children"])
+    assert all(line.startswith("PASS") for line in out), out  # the chat itself is right
+    child = Path(outputs["children_folder"]) / "child.txt"
+    port, pid = map(int, child.read_text().split())
+    assert port_free(port), f"the child's port {port} is still held"
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_a_stream_that_never_ends_is_named(outputs):
+    out = lines(outputs["never_ends"])
+    assert out[0].startswith("PASS ✓ GET /")
+    assert "GET /chat: GET /chat was still open 4 s later" in out[1] and "end the generator" in out[1], out[1]
+
+
+def test_an_upstream_failure_must_still_end_with_error_or_done(outputs):
+    out = lines(outputs["narrow_catch"])
+    failed = next(line for line in out if "when Claude's stream" in line)
+    assert failed.startswith("NOT YET ✗") and "dropped the connection mid-answer, GET /chat" in failed
+    assert "with no error or done event last" in failed
+    assert "lesson 04" in failed and sum(line.startswith("PASS") for line in out) == 5, out
+
+
+def test_a_substring_host_check_is_caught(outputs):
+    out = lines(outputs["substring_host"])
+    sites = next(line for line in out if "Host" in line or "another site" in line)
+    assert sites.startswith("NOT YET ✗") and "localhost.attacker.example" in sites
+    assert "compare the whole host name" in sites
+
+
+def test_returning_event_source_response_gets_a_hint_that_fits(outputs):
+    out = lines(outputs["returned"])
+    assert out[1].startswith("NOT YET ✗ GET /chat: GET /chat sent an empty stream"), out[1]
+    assert "response_class=EventSourceResponse" in out[1] and "instead of returning" in out[1]
+    assert "has no attribute 'encode'" in out[1]  # what the server said

@@ -14,16 +14,22 @@ request the learner's code sent and the text it streamed back, so the checker ca
   sites refused before they reach the API, and the upstream stream closed when the client leaves (the local API
   counts it in ``streams_cut_by_client``).
 
+  It also makes Claude's stream fail mid-answer (an error event, a dropped connection): the browser's stream must
+  still end with an ``error`` or ``done`` event.
+
 A learner's mistake (a syntax error, an import error, a server that never starts, a crash) is a NOT YET line with a
-hint, never a traceback from here.
+hint, never a traceback from here. Their programs run bounded (``harness``): output beyond a head and a tail is only
+counted, a flood of it or a stream that never ends is named and stopped, each check has an overall deadline, and
+the whole process group a program started is ended afterwards, so nothing keeps running or holds a port. The
+recorder in front of the local API lives in ``recorder``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -34,13 +40,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
-from helpers.exercises import report
-from helpers.offline.app import LocalMessagesAPI
-from helpers.offline.server import make_config, serve_in_thread
-from helpers.web import Reader, parse
+from helpers.exercises import recorder, report
+from helpers.exercises.harness import Deadline, Output, end_group, spawn
+from helpers.exercises.recorder import Exchange, serve, text_of
+from helpers.web import Reader
 
 TURNS = ("Write a haiku about streaming.", "What did I ask you for just now?")
 TRICKY = "Write a multi-line note with quotes, a tab, unicode and a line that starts with 'data: '."
@@ -49,126 +56,22 @@ CONVERSATION = [
     {"role": "assistant", "content": "Tokens drift like snow\nEach word lands before the next\nThe answer unfolds"},
     {"role": "user", "content": "Now a haiku about debugging."},
 ]
-HOLD = 5.0  # seconds the recorder keeps a stream open, waiting for its first words on the learner's screen
+# Questions the recorder answers with a failure of Claude's stream, after a few events: (what happened, fault)
+FAILURES = {
+    "Tell me about streaming, then fail.": ("sent an error event", "error@6"),
+    "Tell me about streaming, then drop.": ("dropped the connection", "drop@6"),
+}
 RUN_TIMEOUT = 90.0  # seconds for one run of chat.py: a hang detector, generous for a busy machine
 START_TIMEOUT = 60.0  # seconds for uvicorn main:app to answer its first request
+APP_TIMEOUT = 120.0  # seconds for the rest of check_app once the app answered: every request, bounded together
+STREAM_TIMEOUT = 20.0  # seconds one answer may stay open (a short one takes about a second at APP_PACE)
+MAX_STREAM_BYTES = 4 * 1024 * 1024  # bytes one answer may send to the browser
 LEAVE_TIMEOUT = 15.0  # seconds for the upstream stream to close after the client left
 APP_PACE = 100  # tokens per second: the count the client leaves stays open for ~40 s unless the app closes it
 OFFLINE_KEY = "offline-capstone-check"  # what the learner's process sees as ANTHROPIC_API_KEY: never a real key
 LESSON = Path(__file__).resolve().parents[2] / "notebooks"
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The learner's output, and the local API with its recorder
-
-
-class Output:
-    """What a process writes to one pipe, collected by a thread as it arrives."""
-
-    def __init__(self, pipe):
-        self._chunks: list[bytes] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
-        self._thread.start()
-
-    def _read(self, pipe) -> None:
-        for chunk in iter(lambda: os.read(pipe.fileno(), 65536), b""):
-            with self._lock:
-                self._chunks.append(chunk)
-
-    def text(self) -> str:
-        with self._lock:
-            return b"".join(self._chunks).decode("utf-8", "replace")
-
-    def last_line(self) -> str:
-        self._thread.join(timeout=2)
-        lines = [line.strip() for line in self.text().splitlines() if line.strip()]
-        return lines[-1][:300] if lines else "(nothing on stderr)"
-
-
-@dataclass
-class Exchange:
-    """One request to /v1/messages and the text streamed back."""
-
-    body: dict
-    helper: str  # the SDK's x-stainless-helper-method header: "stream" from messages.stream()
-    screen_from: int  # how much the learner had printed when the request arrived
-    text: str = ""
-    first: str = ""  # the first text delta
-    on_screen: bool | None = None  # the first words showed while the stream was open (None: not held)
-
-
-class Recorder:
-    """ASGI middleware in front of the local API: records each /v1/messages exchange; with ``screen``, holds the end
-    of each stream (its ``message_delta``) until the answer's first words are on that screen, or ``HOLD`` seconds."""
-
-    def __init__(self, app, screen: Output | None = None):
-        self.app, self.screen = app, screen
-        self.exchanges: list[Exchange] = []
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/v1/messages":
-            return await self.app(scope, receive, send)
-        raw, more = b"", True
-        while more:
-            message = await receive()
-            raw += message.get("body", b"")
-            more = message["type"] == "http.request" and message.get("more_body", False)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = {}
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        seen = len(self.screen.text()) if self.screen else 0
-        exchange = Exchange(body if isinstance(body, dict) else {}, headers.get("x-stainless-helper-method", ""), seen)
-        self.exchanges.append(exchange)
-        reader, replayed = Reader(), False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
-        async def watch(message):
-            data = message.get("body", b"") if message["type"] == "http.response.body" else b""
-            end = data.find(b"event: message_delta")
-            if self.screen and end >= 0 and exchange.on_screen is None:
-                self._note(exchange, reader, data[:end])
-                await send({"type": "http.response.body", "body": data[:end], "more_body": True})
-                await self._hold(exchange)
-                message, data = {**message, "body": data[end:]}, data[end:]
-            self._note(exchange, reader, data)
-            await send(message)
-
-        await self.app(scope, replay, watch)
-
-    @staticmethod
-    def _note(exchange: Exchange, reader: Reader, data: bytes) -> None:
-        for event in reader.feed(data):
-            if event.event == "content_block_delta":
-                delta = json.loads(event.data)["delta"]
-                if delta["type"] == "text_delta":
-                    exchange.text += delta["text"]
-                    exchange.first = exchange.first or delta["text"]
-
-    async def _hold(self, exchange: Exchange) -> None:
-        if any(e.on_screen is False for e in self.exchanges):  # one wait is enough to know
-            exchange.on_screen = False
-            return
-        deadline = time.monotonic() + HOLD
-        while time.monotonic() < deadline:
-            if exchange.first and exchange.first in self.screen.text()[exchange.screen_from :]:
-                exchange.on_screen = True
-                return
-            await asyncio.sleep(0.02)
-        exchange.on_screen = False
-
-
-def _serve(pace, screen: Output | None = None):
-    recorder = Recorder(LocalMessagesAPI(make_config(pace)), screen)
-    return recorder, serve_in_thread(recorder, name="capstone-local-api")
+RETURNED = re.compile(r"return\s+EventSourceResponse\(")  # the response class built by hand, in a plain endpoint
+SLOW = "slow to start (a busy machine?): run the check again"
 
 
 def _env(api_url: str) -> dict:
@@ -203,15 +106,12 @@ def _crash_hint(line: str, what: str) -> str:
     if "SyntaxError" in line or "IndentationError" in line:
         return f"Python could not read {what}: fix the line the error names"
     if "ModuleNotFoundError" in line or "ImportError" in line:
-        return "an import failed: check its spelling, and run from the course's environment (make lab)"
+        return "an import failed: check its spelling, and run from the course's environment (lesson 10, section 1)"
     return f"run {what} in a terminal to see the whole traceback"
 
 
-def _text_of(content) -> str:
-    if isinstance(content, str):
-        return content
-    blocks = content if isinstance(content, list) else []
-    return "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+def _flood_hint(what: str) -> str:
+    return f"{what} printed far more than a chat does: look for a loop that prints without waiting for input or text"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -232,11 +132,12 @@ def check_chat(folder="capstone", run_timeout: float = RUN_TIMEOUT) -> None:
 def _run_chat(path: Path, raw: bool, run_timeout: float) -> tuple[bool, str, str]:
     command = "chat.py --raw" if raw else "chat.py"
     method = "client.messages.create(stream=True)" if raw else "client.messages.stream()"
-    holder: dict = {}
-    screen = _LateOutput(holder)
-    recorder, api = _serve("instant", screen)
+    screen = _Screen()
+    flood = threading.Event()
+    record, api = serve("instant", screen)
+    process = None
     try:
-        process = subprocess.Popen(
+        process = spawn(
             [sys.executable, *command.split()],
             cwd=path,
             stdin=subprocess.PIPE,
@@ -244,21 +145,32 @@ def _run_chat(path: Path, raw: bool, run_timeout: float) -> tuple[bool, str, str
             stderr=subprocess.PIPE,
             env=_env(api.url),
         )
-        holder["out"], errors = Output(process.stdout), Output(process.stderr)
-        process.stdin.write(("\n".join(TURNS) + "\n").encode())
-        process.stdin.close()
+        screen.out, errors = Output(process.stdout, flood.set), Output(process.stderr, flood.set)
         try:
-            code = process.wait(timeout=run_timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return _timeout_verdict(command, run_timeout, errors, screen.text(), recorder.exchanges)
-        return _chat_verdict(command, method, raw, code, errors, screen.text(), recorder.exchanges)
+            stdin = process.stdin
+            assert stdin is not None  # stdin=PIPE
+            stdin.write(("\n".join(TURNS) + "\n").encode())
+            stdin.close()
+        except OSError:  # it ended before reading its input: its exit code and stderr say why
+            pass
+        started, deadline = time.monotonic(), Deadline(run_timeout)
+        while process.poll() is None and not flood.is_set() and not deadline.over:
+            time.sleep(0.05)
+        if flood.is_set():
+            loud = screen.out if screen.out.flooded else errors
+            return (
+                False,
+                f"{command} flooded its output: {loud.size()} in {time.monotonic() - started:.0f} s, so the check "
+                f"stopped it",
+                _flood_hint(command),
+            )
+        if process.poll() is None:
+            return _timeout_verdict(command, run_timeout, errors, screen.text(), record.exchanges)
+        return _chat_verdict(command, method, raw, process.returncode, errors, screen.text(), record.exchanges)
     finally:
+        if process is not None:
+            end_group(process)  # it, and every process it started: nothing of the learner's keeps running
         api.stop()
-
-
-SLOW = "slow to start (a busy machine?): run the check again"
 
 
 def _timeout_verdict(command, timeout: float, errors: Output, screen: str, exchanges: list[Exchange]):
@@ -273,15 +185,20 @@ def _timeout_verdict(command, timeout: float, errors: Output, screen: str, excha
     return False, f"{what}, with {len(exchanges)} of {len(TURNS)} answers: {line}", _crash_hint(line, command)
 
 
-class _LateOutput:
+class _Screen:
     """The screen the recorder watches: the learner's stdout, once the process exists."""
 
-    def __init__(self, holder: dict):
-        self._holder = holder
+    out: Output | None = None
+
+    @property
+    def total(self) -> int:
+        return self.out.total if self.out else 0
+
+    def since(self, offset: int) -> str:
+        return self.out.since(offset) if self.out else ""
 
     def text(self) -> str:
-        out = self._holder.get("out")
-        return out.text() if out else ""
+        return self.out.text() if self.out else ""
 
 
 def _chat_verdict(command, method, raw, code, errors: Output, screen: str, exchanges: list[Exchange]):
@@ -316,7 +233,7 @@ def _chat_verdict(command, method, raw, code, errors: Output, screen: str, excha
     if late is not None:
         return (
             False,
-            f"{command}: answer {late} was not on screen while it streamed (held open {HOLD:.0f} s)",
+            f"{command}: answer {late} was not on screen while it streamed (held open {recorder.HOLD:.0f} s)",
             "print each piece as soon as it arrives, with flush=True: a pipe holds back what you print without it",
         )
     missing = next((i for i, e in enumerate(exchanges, 1) if e.text not in screen), None)
@@ -335,13 +252,13 @@ def _chat_verdict(command, method, raw, code, errors: Output, screen: str, excha
             f"{command}: turn 2 sent {len(sent)} message(s), so Claude had forgotten turn 1",
             "keep one list for the whole chat: add each question, and each answer as an assistant message",
         )
-    if roles[-3:] != ["user", "assistant", "user"] or _text_of(sent[-3].get("content")) != TURNS[0]:
+    if roles[-3:] != ["user", "assistant", "user"] or text_of(sent[-3].get("content")) != TURNS[0]:
         return (
             False,
             f"{command}: turn 2 sent the roles {roles}",
             "the conversation goes question, answer, question: add the answer between the two questions",
         )
-    answer = _text_of(sent[-2].get("content"))
+    answer = text_of(sent[-2].get("content"))
     if answer != exchanges[0].text:
         return (
             False,
@@ -359,17 +276,47 @@ def _chat_verdict(command, method, raw, code, errors: Output, screen: str, excha
 # Part 2: the web app
 
 
-def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> None:
-    """Serve ``main.py`` with ``uvicorn main:app`` on 127.0.0.1 and try it as a browser and as an attacker would."""
+@dataclass
+class _App:
+    """What the steps of check_app share: the client, the recorder and local API, the app's stderr and source, and
+    the deadline of the whole check."""
+
+    http: httpx2.Client
+    rec: recorder.Recorder
+    api: Any  # the local API's handle (helpers.offline.server.Running)
+    errors: Output
+    source: str
+    deadline: Deadline
+    stream_timeout: float
+
+
+class _Broken(Exception):
+    """A stream that did not end as a stream should: ``str()`` says what happened, ``hint`` what to look at."""
+
+    def __init__(self, what: str, hint: str, status: int = 200):
+        super().__init__(what)
+        self.hint, self.status = hint, status
+
+
+def check_app(
+    folder="capstone",
+    start_timeout: float = START_TIMEOUT,
+    app_timeout: float = APP_TIMEOUT,
+    stream_timeout: float = STREAM_TIMEOUT,
+) -> None:
+    """Serve ``main.py`` with ``uvicorn main:app`` on 127.0.0.1 and try it as a browser and as an attacker would.
+
+    ``start_timeout``: seconds for the app to answer at all; ``app_timeout``: for every later request together;
+    ``stream_timeout``: for one answer."""
     path = _folder(folder, "main.py")
     if path is None:
         return
-    recorder, api = _serve(APP_PACE)
+    rec, api = serve(APP_PACE, faults={question: fault for question, (_, fault) in FAILURES.items()})
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = subprocess.Popen(
+    server = spawn(
         [sys.executable, "-m", "uvicorn", "main:app", "--fd", str(sock.fileno()), "--log-level", "warning"],
         cwd=path,
         pass_fds=(sock.fileno(),),
@@ -378,7 +325,7 @@ def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> None:
         env=_env(api.url),
     )
     sock.close()  # the server has its own copy: if it dies, connections are refused rather than left waiting
-    errors = Output(server.stderr)
+    errors = Output(server.stderr, lambda: end_group(server, grace=0))  # a flood on stderr ends the server
     try:
         with httpx2.Client(base_url=url, timeout=10) as http:
             page = _wait_for(server, http, start_timeout)
@@ -394,23 +341,30 @@ def check_app(folder="capstone", start_timeout: float = START_TIMEOUT) -> None:
                 f"GET / answered {page.status_code} {page.headers.get('content-type', '')}".strip(),
                 "serve the chat page (index.html) at /",
             )
-            for step in (_check_get, _check_post, _check_other_sites, _check_leaving):
-                try:
-                    step(http, recorder, api)
-                except (httpx2.HTTPError, ValueError, KeyError, TypeError) as err:
-                    report(
-                        False,
-                        f"{step.__doc__}: {type(err).__name__}: {err}",
-                        "see what the server printed: run uvicorn main:app in a terminal",
-                    )
+            source = (path / "main.py").read_text(errors="replace")
+            app = _App(http, rec, api, errors, source, Deadline(app_timeout), stream_timeout)
+            for step in (_check_get, _check_post, _check_failures, _check_other_sites, _check_leaving):
+                _run_step(step, app)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        end_group(server)  # uvicorn, and every process the app started: nothing keeps running or holds a port
         api.stop()
+
+
+def _run_step(step, app: _App) -> None:
+    if app.deadline.over:
+        report(False, f"{step.__doc__}: not tried, the check's {app.deadline.seconds:.0f} s were spent", SLOW)
+        return
+    try:
+        step(app)
+    except _Broken as err:
+        report(False, f"{step.__doc__}: {err}", err.hint)
+    except (httpx2.HTTPError, ValueError, KeyError, TypeError) as err:
+        line = app.errors.last_line()
+        report(
+            False,
+            f"{step.__doc__}: {type(err).__name__}: {err}; the server's last line: {line}",
+            _crash_hint(line, "uvicorn main:app"),
+        )
 
 
 def _wait_for(server, http: httpx2.Client, timeout: float):
@@ -426,12 +380,68 @@ def _wait_for(server, http: httpx2.Client, timeout: float):
     return f"did not answer within {timeout:.0f} s"
 
 
-def _events(response) -> list:
-    if not response.headers.get("content-type", "").startswith("text/event-stream"):
-        raise ValueError(
-            f"answered {response.status_code} {response.headers.get('content-type')}: {response.text[:120]!r}"
+def _stream(app: _App, what: str, method: str, url: str, **options) -> list:
+    """The events of one answer, read as a browser would, within ``STREAM_TIMEOUT`` (and the check's deadline) and
+    ``MAX_STREAM_BYTES``; raises :class:`_Broken` saying what went wrong (not a stream, a flood, a stream that never
+    ended or broke off)."""
+    budget = app.deadline.left(app.stream_timeout)
+    timeout = httpx2.Timeout(min(10.0, budget), read=budget)
+    events: list = []
+    with app.http.stream(method, url, timeout=timeout, **options) as response:
+        kind = response.headers.get("content-type", "")
+        if not kind.startswith("text/event-stream"):
+            body = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
+            raise _Broken(
+                f"{what} answered {response.status_code} {kind}: {body[:120]!r}",
+                "stream the answer: declare the route with response_class=EventSourceResponse and yield its events",
+                response.status_code,
+            )
+        reader, size, end = Reader(), 0, time.monotonic() + budget
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                events += reader.feed(chunk)
+                if size > MAX_STREAM_BYTES:
+                    raise _Broken(
+                        f"{what} sent more than {MAX_STREAM_BYTES // 2**20} MB for one short answer, so the check "
+                        "stopped reading",
+                        "send each piece of text once, as it arrives",
+                    )
+                if time.monotonic() > end:
+                    raise _never_ended(what, events, budget)
+        except httpx2.ReadTimeout:
+            raise _never_ended(what, events, budget) from None
+        except httpx2.TransportError as err:
+            raise _broke_off(
+                app, what, events, f"broke off after {len(events)} events ({type(err).__name__})"
+            ) from None
+    if not events:
+        raise _broke_off(app, what, events, "sent an empty stream, not one event")
+    return events
+
+
+def _never_ended(what: str, events: list, budget: float) -> _Broken:
+    last = f", the last {events[-1].event!r}" if events else ""
+    done = any(e.event == "done" for e in events)
+    return _Broken(
+        f"{what} was still open {budget:.0f} s later, after {len(events)} events{last}",
+        "after the done event, end the generator (return): a stream that never ends holds the browser's connection"
+        if done
+        else "end every answer: when Claude's stream ends, send a done event and let the generator finish",
+    )
+
+
+def _broke_off(app: _App, what: str, events: list, happened: str) -> _Broken:
+    line = app.errors.last_line()
+    if not events and RETURNED.search(app.source):
+        hint = (
+            "FastAPI writes ServerSentEvents only for a route declared with response_class=EventSourceResponse that "
+            "yields them: declare it on the route and yield from the endpoint, instead of returning "
+            "EventSourceResponse(...)"
         )
-    return parse(response.content)
+    else:
+        hint = "the app failed while streaming: run uvicorn main:app in a terminal to see its traceback"
+    return _Broken(f"{what} {happened}; the server said: {line}", hint)
 
 
 def _texts(events) -> str | None:
@@ -478,39 +488,68 @@ def _stream_verdict(what: str, events: list, sent: str) -> bool:
     return True
 
 
-def _check_get(http, recorder, api) -> bool:
+def _check_get(app: _App) -> bool:
     """GET /chat"""
-    before = len(recorder.exchanges)
-    events = _events(http.get("/chat", params={"message": TRICKY}, headers={"Accept": "text/event-stream"}))
-    sent = "".join(e.text for e in recorder.exchanges[before:])
+    before = len(app.rec.exchanges)
+    events = _stream(app, "GET /chat", "GET", "/chat", params={"message": TRICKY}, headers=SSE)
+    sent = "".join(e.text for e in app.rec.exchanges[before:])
     ok = _stream_verdict("GET /chat", events, sent)
     return ok and report(True, f"GET /chat streamed {len(sent)} characters as JSON text events, all intact, then done")
 
 
-def _check_post(http, recorder, api) -> bool:
+def _check_post(app: _App) -> bool:
     """POST /chat"""
-    before = len(recorder.exchanges)
-    response = http.post("/chat", json={"messages": CONVERSATION}, headers={"Accept": "text/event-stream"})
-    if response.status_code != 200:
+    before = len(app.rec.exchanges)
+    try:
+        events = _stream(app, "POST /chat", "POST", "/chat", json={"messages": CONVERSATION}, headers=SSE)
+    except _Broken as err:
+        if err.status == 200:
+            raise
         return report(
             False,
-            f"POST /chat with a conversation answered {response.status_code}: {response.text[:120]!r}",
+            f"{err} (sent a conversation)",
             'accept a JSON body {"messages": [...]}, the conversation the page sends',
         )
-    events = _events(response)
-    asked = (
-        [m.get("content") for m in recorder.exchanges[before].body.get("messages", [])]
-        if recorder.exchanges[before:]
-        else []
-    )
+    exchanges = app.rec.exchanges[before:]
+    asked = [m.get("content") for m in exchanges[-1].body.get("messages", [])] if exchanges else []
     if asked != [m["content"] for m in CONVERSATION]:
         return report(
             False,
             "POST /chat did not send the whole conversation to Claude",
             "pass the posted messages on as they came",
         )
-    ok = _stream_verdict("POST /chat", events, recorder.exchanges[before].text)
+    ok = _stream_verdict("POST /chat", events, exchanges[-1].text)
     return ok and report(True, f"POST /chat answered a {len(CONVERSATION)}-message conversation, streamed the same way")
+
+
+SSE = {"Accept": "text/event-stream"}
+CLOSE = {"Connection": "close"}
+
+
+def _check_failures(app: _App) -> bool:
+    """when Claude's stream fails"""
+    for question, (happened, _) in FAILURES.items():
+        what = f"when Claude's stream {happened} mid-answer, GET /chat"
+        try:
+            # a fresh connection, not kept: an app that fails mid-stream may leave its connection unusable
+            events = _stream(app, what, "GET", "/chat", params={"message": question}, headers=SSE | CLOSE)
+        except _Broken as err:
+            if "broke off" not in str(err) and "empty stream" not in str(err):
+                raise
+            events = None
+        if events is None or not events or events[-1].event not in ("error", "done"):
+            ended = "broke off" if events is None else f"ended with {events[-1].event!r}" if events else "sent nothing"
+            return report(
+                False,
+                f"{what} {ended}, with no error or done event last",
+                "catch what a stream can raise around the whole of it (lesson 04: the SDK's errors, a transport error "
+                "of httpx2, bad data), send an error event, and still end with done",
+            )
+    return report(
+        True,
+        f"when Claude's stream failed mid-answer ({' / '.join(h for h, _ in FAILURES.values())}), "
+        "the browser's stream still ended with an error or done event",
+    )
 
 
 ATTACKS = {
@@ -520,28 +559,39 @@ ATTACKS = {
     },
     "an older browser's request from another site (Origin only)": {"Origin": "https://attacker.example"},
     "a rebound name (Host: attacker.example)": {"Host": "attacker.example"},
+    "a name that only starts like yours (Host: localhost.attacker.example)": {"Host": "localhost.attacker.example"},
+    "a name that only ends like yours (Host: evil-127.0.0.1)": {"Host": "evil-127.0.0.1:8000"},
 }
 
 
-def _check_other_sites(http, recorder, api) -> bool:
+def _status(app: _App, params: dict, headers: dict) -> int:
+    """The status of GET /chat, read without its body (which may be a stream that never ends)."""
+    with app.http.stream("GET", "/chat", params=params, headers=headers, timeout=app.deadline.left(10)) as response:
+        return response.status_code
+
+
+def _check_other_sites(app: _App) -> bool:
     """requests from other sites"""
-    before = len(recorder.exchanges)
+    before = len(app.rec.exchanges)
     for who, headers in ATTACKS.items():
-        response = http.get("/chat", params={"message": "Write a haiku about debugging."}, headers=headers)
-        if not 400 <= response.status_code < 500 or len(recorder.exchanges) > before:
+        status = _status(app, {"message": "Write a haiku about debugging."}, headers)
+        reached = len(app.rec.exchanges) > before
+        if not 400 <= status < 500 or reached:
+            exact = "Host" in headers and "attacker.example" != headers["Host"]
             return report(
                 False,
-                f"{who} got {response.status_code}"
-                + (" and reached Claude" if len(recorder.exchanges) > before else ""),
-                "check Host, Sec-Fetch-Site and Origin before anything else, and answer a stranger with a 4xx (lesson 08, section 7)",
+                f"{who} got {status}" + (" and reached Claude" if reached else ""),
+                "compare the whole host name (without its port) with your own names: a name that merely contains "
+                "yours is someone else's"
+                if exact
+                else "check Host, Sec-Fetch-Site and Origin before anything else, and answer a stranger with a 4xx "
+                "(lesson 08, section 7)",
             )
-    own = http.get(
-        "/chat", params={"message": "Write a haiku about debugging."}, headers={"Sec-Fetch-Site": "same-origin"}
-    )
-    if own.status_code != 200:
+    own = _status(app, {"message": "Write a haiku about debugging."}, {"Sec-Fetch-Site": "same-origin"})
+    if own != 200:
         return report(
             False,
-            f"your own page's request got {own.status_code}",
+            f"your own page's request got {own}",
             "let same-origin requests (and clients without a browser) through",
         )
     return report(
@@ -550,19 +600,18 @@ def _check_other_sites(http, recorder, api) -> bool:
     )
 
 
-def _check_leaving(http, recorder, api) -> bool:
+def _check_leaving(app: _App) -> bool:
     """a client that leaves"""
-    cut_before = api.stats()["streams_cut_by_client"]
-    with http.stream(
-        "GET", "/chat", params={"message": "Count to 2000"}, headers={"Accept": "text/event-stream"}
-    ) as response:
+    cut_before = app.api.stats()["streams_cut_by_client"]
+    timeout = httpx2.Timeout(app.deadline.left(10))
+    with app.http.stream("GET", "/chat", params={"message": "Count to 2000"}, headers=SSE, timeout=timeout) as response:
         reader = Reader()
         for chunk in response.iter_bytes():
             if reader.feed(chunk):
                 break  # leaving the block closes the connection, as a closed tab does
-    deadline = time.monotonic() + LEAVE_TIMEOUT
+    deadline = time.monotonic() + app.deadline.left(LEAVE_TIMEOUT)
     while time.monotonic() < deadline:
-        if api.stats()["streams_cut_by_client"] > cut_before:
+        if app.api.stats()["streams_cut_by_client"] > cut_before:
             return report(True, "when the client left mid-answer, the app closed its stream to Claude")
         time.sleep(0.05)
     return report(

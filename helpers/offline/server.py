@@ -25,6 +25,23 @@ MAX_CONNECTIONS_LIMIT = 100_000  # the most --max-connections may ask for
 BACKLOG = 512  # connections the kernel queues before the server accepts them
 
 
+class _QuietThreads(logging.Filter):
+    """Drops what uvicorn logs from the threads of servers started here (they must print nothing: a notebook would
+    show it in a later cell), and nothing else. uvicorn's loggers are process-wide: setting their level, as
+    ``log_level=`` does, would also silence a learner's own ``uvicorn main:app`` in the same process (its startup
+    lines, access log and tracebacks), which imports the course and so starts a local API."""
+
+    names: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName not in self.names
+
+
+QUIET_THREADS = _QuietThreads()
+for _name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+    logging.getLogger(_name).addFilter(QUIET_THREADS)
+
+
 class _QuietDrops(logging.Filter):
     """The drop fault closes connections on purpose; uvicorn need not print a traceback for it."""
 
@@ -197,10 +214,10 @@ def serve_in_thread(
 ) -> Running:
     """Serve an ASGI app with uvicorn in a daemon thread; prints nothing (output would land in later cells)."""
     sock = bind(host, port)
-    config = uvicorn_config(
-        app, read_timeout, http, log_config=None, log_level="critical", access_log=False, timeout_graceful_shutdown=1
-    )
+    # No log_level and access_log left on: both would change uvicorn's process-wide loggers (see _QuietThreads)
+    config = uvicorn_config(app, read_timeout, http, log_config=None, log_level=None, timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
+    QUIET_THREADS.names.add(name)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)
     thread.start()
     while not server.started:

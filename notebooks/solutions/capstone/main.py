@@ -6,6 +6,7 @@ uvicorn main:app        # from the folder with index.html; then open http://127.
 from pathlib import Path
 
 import anthropic
+import httpx2
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -50,7 +51,8 @@ async def answer(messages: list[dict]):
         async with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
             async for text in stream.text_stream:
                 yield ServerSentEvent(event="text", data={"text": text})  # JSON: no newline can end the line
-    except anthropic.APIError as err:  # before or during the stream: the page keeps what arrived
+    # lesson 04's catch rule: the SDK's errors (an error event too), a connection dropped mid-stream, bad data
+    except (anthropic.APIError, httpx2.TransportError, ValueError) as err:
         yield ServerSentEvent(event="error", data={"message": f"The model API failed ({type(err).__name__})."})
     yield ServerSentEvent(event="done", data={})
 
