@@ -565,8 +565,11 @@ ATTACKS = {
 
 
 def _status(app: _App, params: dict, headers: dict) -> int:
-    """The status of GET /chat, read without its body (which may be a stream that never ends)."""
+    """The status of GET /chat. Of a body (which may be a stream that never ends) only its first piece is read, which
+    an app sends once it has asked Claude: whether a request reached Claude is then known."""
     with app.http.stream("GET", "/chat", params=params, headers=headers, timeout=app.deadline.left(10)) as response:
+        if not 400 <= response.status_code < 500:
+            next(response.iter_bytes(), b"")
         return response.status_code
 
 
