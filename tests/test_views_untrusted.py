@@ -135,3 +135,38 @@ def test_a_new_block_type_is_one_row_in_one_table(monkeypatch, client):
     code = _live.views_code()["module"]
     assert '"poem": {"field": "text", "role": "text"}' in code
     assert tables.role("poem") == "text" and tables.appended("poem") == "text"
+
+
+@pytest.mark.parametrize("prompt", ["Count to 400", "Explain streaming in detail."])
+def test_the_live_token_estimate_is_close_for_digits_and_words(client, prompt):
+    view = TextView(display=False)
+    with client.messages.stream(model=MODEL, max_tokens=4000, messages=[{"role": "user", "content": prompt}]) as stream:
+        for text in stream.text_stream:
+            view.append(text)
+        message = stream.get_final_message()
+    live = view._figures()  # what the live view showed before usage arrived
+    assert live["estimated"] and live["tokens"] > 0
+    assert abs(live["tokens"] - message.usage.output_tokens) <= 0.15 * message.usage.output_tokens, (
+        live,
+        message.usage,
+    )
+    view.finish(message)
+    assert view.figures["tokens"] == message.usage.output_tokens and not view.figures["estimated"]
+
+
+def test_event_rows_show_partial_json_as_it_came(client):
+    from helpers.demo_tool import WEATHER_TOOL
+
+    view = EventView(display=False)
+    view.watch(
+        client.messages.stream(
+            model=MODEL,
+            max_tokens=512,
+            tools=[WEATHER_TOOL],
+            messages=[{"role": "user", "content": "What's the weather in Paris?"}],
+        )
+    )
+    fragments = [row[4] for row in view.items if row[3] == "input_json_delta" and row[4]]
+    assert fragments and any('"' in f for f in fragments), fragments  # JSON text, its quotes as they are
+    assert not any('\\"' in f for f in fragments), fragments
+    assert "".join(fragments).startswith('{"location": "Paris')

@@ -30,6 +30,7 @@ import anywidget
 import traitlets
 from anthropic.lib import streaming
 
+from ..offline.read import count_tokens
 from .tables import for_browser
 
 HERE = Path(__file__).parent
@@ -139,6 +140,7 @@ class LiveView(anywidget.AnyWidget):
         self._last_figures = -math.inf
         self._t0 = time.monotonic()
         self._arrivals: list[tuple[float, int]] = []  # (seconds since t0, chars) per delta
+        self._tokens = 0  # the tokens that arrived, estimated as the local API counts them, until usage is known
         self._seq = 0
         self._target: tuple | None = None  # (block, field) of the last "+" op sent: what a short message appends to
         self._state: dict[str, Any] = {"status": "streaming", "error": "", "footer": {}}
@@ -178,11 +180,14 @@ class LiveView(anywidget.AnyWidget):
                 f"{type(self).__name__} is finished ({self._state['status']}): {method} needs a new view"
             )
 
-    def _arrived(self, chars: int) -> None:
-        self._arrivals.append((time.monotonic() - self._t0, chars))
+    def _arrived(self, text: str) -> None:
+        self._arrivals.append((time.monotonic() - self._t0, len(text)))
+        self._tokens += count_tokens(text)
 
     def _figures(self, now: float | None = None) -> dict:
-        """Time to first token, elapsed, deltas, chars and tokens/s (estimated at 4 chars a token until usage is known)."""
+        """Time to first token, elapsed, deltas, chars, tokens and tokens/s. Until usage is known, tokens are estimated
+        from the text as the local API counts them (words, groups of up to 3 digits, punctuation), not as a flat number
+        of chars a token, which numbers are far from."""
         arrivals = self._arrivals
         chars = sum(n for _, n in arrivals)
         out: dict[str, Any] = {
@@ -198,8 +203,8 @@ class LiveView(anywidget.AnyWidget):
         end = last if now is None else max(last, now - self._t0)
         counted = self._state["footer"].get("output_tokens")
         counted = counted if is_count(counted) and counted > 0 else None  # a server may send anything here
-        tokens = counted or chars / 4
-        out.update(ttft_ms=round(first * 1000), elapsed_ms=round(end * 1000), estimated=counted is None)
+        tokens = counted or self._tokens
+        out.update(ttft_ms=round(first * 1000), elapsed_ms=round(end * 1000), estimated=counted is None, tokens=tokens)
         if last > first:
             out["tok_s"] = round(tokens / (last - first), 1)
         return out

@@ -9,13 +9,18 @@ import json
 
 from .tables import role
 
+# Control characters written as escapes, so a payload stays on one line; quotes and backslashes stay as they came (a
+# partial_json fragment is JSON text already: escaping its quotes again showed {\"location\": ...}).
+ONE_LINE = {i: f"\\x{i:02x}" for i in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
+
 
 def short(value, limit: int = 60) -> str:
-    """A one-line, length-capped rendering of a payload."""
-    text = (
-        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    )
-    text = json.dumps(text, ensure_ascii=False)[1:-1] if isinstance(value, str) else text
+    """A one-line, length-capped rendering of a payload: a string as it came (control characters escaped), anything
+    else as compact JSON."""
+    if isinstance(value, str):
+        text = value.translate(ONE_LINE)
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
