@@ -41,7 +41,7 @@ import psutil
 
 from helpers.gateway import SERVICE_NAME as GATEWAY
 from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
-from helpers.web.framing import Reader, text_of
+from helpers.web.framing import Reader, streamed_text
 
 LESSON = ROOT / "notebooks" / "01_text_stream.ipynb"
 RELAY_PROMPT = "Write a haiku about debugging."
@@ -209,7 +209,7 @@ class Learner:
                     elif event.event == "error":
                         raise Refused(f"the relay sent an error event: {event.data}")
                     events.append(event)
-        self.relay_text = text_of(events)
+        self.relay_text = streamed_text(events)
         if not self.relay_text:
             raise Refused("the relay streamed no text")
 

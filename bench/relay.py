@@ -31,7 +31,7 @@ import psutil
 from pydantic import BaseModel
 
 from helpers.web import Reader
-from helpers.web.framing import text_of
+from helpers.web.framing import streamed_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -303,7 +303,7 @@ async def burst(target: Target, n: int) -> dict:
         "p50": statistics.median(ttfts),
         "p99": p99(ttfts),
         "max": ttfts[-1],
-        "texts": [text_of(Reader().feed(body_of(r["raw"]))) for r in results],
+        "texts": [streamed_text(Reader().feed(body_of(r["raw"]))) for r in results],
     }
 
 

@@ -16,6 +16,14 @@ SAMPLES = ROOT.parent / "shared" / "sse-samples"
 MODEL = "claude-sonnet-4-6"
 
 
+def relay_to(api, **options):
+    """The relay (helpers.web) in a background thread, streaming from the local API ``api``; a context manager."""
+    from helpers.web import start as start_relay
+
+    factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+    return start_relay(client_factory=factory, **options)
+
+
 def samples_or_skip() -> Path:
     """The recorded streams beside the repo; a user's clone has none, so tests that need them skip."""
     if not SAMPLES.is_dir():

@@ -20,7 +20,7 @@ import pytest
 from helpers import proxy
 from helpers.net import free_port
 from helpers.offline import start
-from helpers.web.framing import SSEEvent, events, text_of
+from helpers.web.framing import SSEEvent, events, streamed_text
 
 from .conftest import ROOT
 
@@ -161,7 +161,7 @@ def test_chat_get_streams_through_the_proxy_rather_than_buffering(server, http, 
     assert completed_at_first_text == before, (
         "the first event arrived only after the upstream stream had ended: the proxy buffered it"
     )
-    assert text_of(got) == ANSWER
+    assert streamed_text(got) == ANSWER
     assert [e.event for e in got[-2:]] == ["stop", "done"]
     assert upstream.stats()["streams_completed"] == before + 1
 
@@ -174,7 +174,7 @@ def test_chat_post_streams_through_the_proxy_when_it_asks_for_an_event_stream(se
         assert r.status_code == 200
         got, completed_at_first_text = read_stream(r, upstream)
     assert completed_at_first_text == before
-    assert text_of(got) == ANSWER
+    assert streamed_text(got) == ANSWER
 
 
 def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, http, behind_hub):
@@ -192,7 +192,7 @@ def test_a_relay_started_by_the_notebook_is_reached_through_proxy_port(server, h
             headers={"Accept": "text/event-stream"},
         ) as r:
             got = list(events(r.iter_bytes()))
-    assert text_of(got) == "1, 2, 3."
+    assert streamed_text(got) == "1, 2, 3."
 
 
 HUB = "hub.example.org"  # the public name a hub's users reach the notebook server by
@@ -212,7 +212,7 @@ def test_relay_behind_the_proxy_answers_under_the_hubs_name_but_not_to_another_s
     params["token"] = page_token(http, server, headers)
     with http.stream("GET", url, params=params, headers=headers) as r:
         assert r.status_code == 200
-        assert text_of(list(events(r.iter_bytes()))) == "1, 2, 3."
+        assert streamed_text(list(events(r.iter_bytes()))) == "1, 2, 3."
 
 
 def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server, http, behind_hub):
@@ -228,7 +228,7 @@ def test_a_notebooks_relay_through_proxy_port_needs_the_hubs_name_allowed(server
         params = {"message": "Count to 3", "token": page_token(http, server, headers, local_url=relay.url)}
         with http.stream("GET", url, params=params, headers=headers) as r:
             got = list(events(r.iter_bytes()))
-    assert text_of(got) == "1, 2, 3."
+    assert streamed_text(got) == "1, 2, 3."
 
 
 # ---------------------------------------------------------------------------------------------------------------------

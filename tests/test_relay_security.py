@@ -12,15 +12,14 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-import anthropic
 import httpx2
 import pytest
 
 from helpers.offline import start as start_api
-from helpers.web import parse, start, token_in
+from helpers.web import parse, token_in
 from helpers.web.gate import HOSTS_ENV, MAX_BODY_BYTES, PageTokens, public_hosts
 
-from .conftest import ROOT
+from .conftest import ROOT, relay_to
 
 HI = {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
 ATTACKER = "http://localhost:4444"  # another origin on this machine, as in the browser test
@@ -30,11 +29,6 @@ ATTACKER = "http://localhost:4444"  # another origin on this machine, as in the 
 def api():
     with start_api(pace="instant") as running:
         yield running
-
-
-def relay_to(api, **options):
-    factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
-    return start(client_factory=factory, **options)
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def elements(html: str) -> list[tuple[str, dict]]:
     return parser.tags
 
 
-def text_of(html: str) -> str:
+def visible_text(html: str) -> str:
     """What a reader sees (entities decoded)."""
     parser = Elements()
     parser.feed(html)
@@ -98,7 +98,7 @@ def test_every_other_field_is_escaped(payload):
     ]
     for html in outputs:
         assert_inert(html)
-        assert payload in text_of(html)  # shown, as text
+        assert payload in visible_text(html)  # shown, as text
 
 
 def test_markdown_formatting_and_safe_links_survive():

@@ -11,6 +11,7 @@ import anthropic
 import pytest
 
 from helpers.offline import start
+from helpers.offline.sse import encode
 from helpers.widgets import CommMeter, EventView, TextView, ThinkingView, _live, tables
 from helpers.widgets.meter import replay
 
@@ -21,7 +22,7 @@ USAGES = ["12", 1.5, None, -3, True, "<b>9</b>", [1], {"n": 1}]
 
 
 def sse(name: str, data: dict) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+    return encode(name, data).decode()
 
 
 def body(usage, *, block_type: str = "text", event_type: str = "message_stop") -> bytes:

@@ -19,7 +19,7 @@ from helpers.offline import replies
 from helpers.offline import start as start_api
 from helpers.web import Reader, frame, naive_frame, parse, start, token_in
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS, MAX_MESSAGES
-from helpers.web.framing import text_of
+from helpers.web.framing import streamed_text
 
 from .conftest import MODEL, ROOT
 
@@ -89,7 +89,7 @@ def test_text_of_reads_the_relays_events_and_the_apis_text_deltas_alike():
             ("text_delta", "text", "lo"),
         ]
     )
-    assert text_of(parse(relay)) == text_of(parse(api)) == "Hello"
+    assert streamed_text(parse(relay)) == streamed_text(parse(api)) == "Hello"
 
 
 def test_the_capstone_page_carries_the_one_js_sse_parser():
@@ -126,7 +126,7 @@ def test_get_chat_streams_named_json_events_with_the_no_buffering_headers(relay)
     events = events_of(response)
     assert {e.event for e in events[:-2]} == {"text"}
     assert [e.event for e in events[-2:]] == ["stop", "done"]
-    assert text_of(events) == replies.HAIKUS["debug"]
+    assert streamed_text(events) == replies.HAIKUS["debug"]
     stop = json.loads(events[-2].data)
     assert stop["stop_reason"] == "end_turn"
     assert stop["usage"]["output_tokens"] > 0 and stop["usage"]["input_tokens"] > 0
@@ -138,10 +138,10 @@ def test_a_multi_line_unicode_answer_is_relayed_byte_exact(relay, client):
     ) as s:
         direct = "".join(s.text_stream)
     assert "\n" in direct and "\ndata: " in direct and "🚀" in direct  # the cases the naive framing breaks
-    relayed = text_of(events_of(chat(relay, UNICODE_PROMPT)))
+    relayed = streamed_text(events_of(chat(relay, UNICODE_PROMPT)))
     assert relayed.encode() == direct.encode()
     via_get = get_chat(relay.url, UNICODE_PROMPT, timeout=30)
-    assert text_of(events_of(via_get)) == direct
+    assert streamed_text(events_of(via_get)) == direct
 
 
 def test_post_chat_sends_the_whole_conversation_and_options(relay):
@@ -152,9 +152,9 @@ def test_post_chat_sends_the_whole_conversation_and_options(relay):
     ]
     body = {"messages": messages, "system": "Talk like a pirate.", "max_tokens": 5}
     events = events_of(httpx2.post(f"{relay.url}/chat", json=body, timeout=30))
-    assert text_of(events).startswith("Arr!")  # the system prompt reached the model
+    assert streamed_text(events).startswith("Arr!")  # the system prompt reached the model
     assert json.loads(events[-2].data)["stop_reason"] == "max_tokens"  # and so did max_tokens
-    full = text_of(events_of(httpx2.post(f"{relay.url}/chat", json={"messages": messages}, timeout=30)))
+    full = streamed_text(events_of(httpx2.post(f"{relay.url}/chat", json={"messages": messages}, timeout=30)))
     assert "turn 2 of the conversation" in full  # every turn was sent
 
 
@@ -190,7 +190,7 @@ def test_upstream_faults_become_an_error_event_and_keep_the_partial_answer(api, 
     events = events_of(response)
     assert [e.event for e in events[-2:]] == ["error", "done"]
     assert json.loads(events[-2].data) == {"type": kind, "message": ERROR_MESSAGES[kind]}
-    partial = text_of(events)
+    partial = streamed_text(events)
     full = ", ".join(str(i) for i in range(1, 201)) + "."
     assert (len(partial) > 0) is mid_stream and full.startswith(partial) and partial != full
     assert SECRET not in response.text and SECRET[-8:] not in response.text
@@ -207,7 +207,7 @@ def test_unreachable_and_stalled_upstreams_become_connection_and_timeout_errors(
     with start(client_factory=stalled) as relay:
         events = events_of(get_chat(relay.url, "Count to 50", timeout=30))
     assert json.loads(events[-2].data)["type"] == "timeout_error"
-    assert text_of(events).startswith("1,")  # what arrived before the stall is kept
+    assert streamed_text(events).startswith("1,")  # what arrived before the stall is kept
 
 
 def test_a_client_that_leaves_after_the_first_event_cuts_the_upstream_stream(slow_api):
@@ -291,7 +291,7 @@ async def test_200_concurrent_streams_all_arrive_byte_exact(relay, aclient):
 
     async def one(http: httpx2.AsyncClient) -> str:
         response = await http.post(f"{relay.url}/chat", json=body)
-        return text_of(parse(response.content))
+        return streamed_text(parse(response.content))
 
     limits = httpx2.Limits(max_connections=250, max_keepalive_connections=250)
     async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
@@ -311,7 +311,7 @@ def test_python_m_helpers_web_prints_its_address_first_and_serves(api):
         assert match, first
         assert proc.stdout.readline().startswith("mode: offline")
         response = get_chat(match[1], "Write a haiku about debugging.", timeout=30)
-        assert text_of(events_of(response)) == replies.HAIKUS["debug"]
+        assert streamed_text(events_of(response)) == replies.HAIKUS["debug"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -354,7 +354,7 @@ def test_a_lone_surrogate_in_one_delta_keeps_the_chunks_good_text(tmp_path):
     with start_api(pace="instant", replay=recorded) as api, start(client_factory=upstream(api.url)) as relay:
         events = events_of(chat(relay, "hi"))
     assert [e.event for e in events] == ["text"] * 3 + ["stop", "done"], events
-    assert text_of(events) == "good bad \ufffd end"
+    assert streamed_text(events) == "good bad \ufffd end"
 
 
 def test_an_event_the_relay_cannot_read_keeps_the_text_before_it_and_is_a_stream_error(tmp_path):
@@ -362,7 +362,7 @@ def test_an_event_the_relay_cannot_read_keeps_the_text_before_it_and_is_a_stream
     recorded.write_bytes(sse_body(START, text_delta('"kept "'), NO_TEXT, text_delta('"never"'), STOP))
     with start_api(pace="instant", replay=recorded) as api, start(client_factory=upstream(api.url)) as relay:
         events = events_of(chat(relay, "hi"))
-    assert text_of(events) == "kept "
+    assert streamed_text(events) == "kept "
     assert [e.event for e in events[-2:]] == ["error", "done"]
     assert json.loads(events[-2].data) == {"type": "stream_error", "message": ERROR_MESSAGES["stream_error"]}
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 
-import anthropic
 import pytest
 
 from helpers.offline import replies
 from helpers.offline import start as start_api
-from helpers.web import start
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS
 
 from .browser.a11y import audit, contrast_failures
 from .browser.lab import CHROMIUM_ARGS, chromium_path
-from .conftest import ROOT
+from .conftest import ROOT, relay_to
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +33,6 @@ def page(browser):
     context = browser.new_context(viewport={"width": 900, "height": 900})
     yield context.new_page()
     context.close()
-
-
-def relay_to(api):
-    return start(client_factory=lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0))
 
 
 def screenshot(name: str):

@@ -89,7 +89,7 @@ def events(chunks: Iterable[bytes | str]) -> Iterator[SSEEvent]:
         yield from reader.feed(chunk)
 
 
-def text_of(events: Iterable[SSEEvent]) -> str:
+def streamed_text(events: Iterable[SSEEvent]) -> str:
     """The answer's text in a stream: the relay's ``text`` events, or the Messages API's text deltas."""
     pieces = []
     for event in events:

@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from helpers.offline import start
+from helpers.offline.sse import encode
 
 from ..conftest import MODEL
 from .lab import JupyterLab, chromium
@@ -49,7 +50,7 @@ def payloads(canary: str) -> list[str]:
 
 
 def sse(name: str, data: dict) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+    return encode(name, data).decode()
 
 
 def crafted_body(canary: str, *, error: bool) -> bytes:
