@@ -80,11 +80,12 @@ test: $(HUB_STAMP) lint conformance-clients
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not hub and not nbval and not slow" $(PYTEST_ARGS)
 
-## lint: ruff over the code and the notebooks; requirements.lock is current (tools/check_lock.py, offline)
+## lint: ruff over the code and the notebooks; mypy over helpers/; requirements.lock is current (tools/check_lock.py, offline)
 lint: $(HUB_STAMP)
 	$(BIN)/python tools/check_lock.py
 	$(BIN)/ruff check helpers tests bench tools notebooks
 	$(BIN)/ruff format --check helpers tests bench tools notebooks
+	$(BIN)/mypy  # the types of helpers/ (settings in pyproject.toml)
 
 ## nbval: only the notebooks, strictly, offline at instant pace
 nbval: $(STAMP)
