@@ -1,7 +1,7 @@
 """Conformance with code nobody here wrote: the TypeScript SDK (pinned in tests/conformance/package-lock.json) and the
 newest Python SDK (tests/conformance/requirements.txt, in .venv-conformance) run their own idiomatic scripts against
 ``python -m helpers.offline``: streaming text, a tool round trip, thinking sent back with its signature, citations, a
-429 retry and the tool runner with its defaults; and LangChain and PydanticAI stream, call tools, send beta fields and
+429 retry, the tool runner with its defaults, count_tokens and the models endpoints; and LangChain and PydanticAI stream, call tools, send beta fields and
 parse structured output. ``make conformance-clients`` installs them all (``make test`` does)."""
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from .parts import skip_or_fail
 
 HERE = Path(__file__).resolve().parent / "conformance"
 ROOT = HERE.parents[1]
-CHECKS = ["stream_text", "tool_round_trip", "thinking_round_trip", "citations", "retry_429", "tool_runner"]
+CHECKS = [
+    *["stream_text", "tool_round_trip", "thinking_round_trip", "citations", "retry_429", "tool_runner"],
+    *["count_tokens", "models"],
+]
 INSTALL = "run `make conformance-clients` (it needs node >= 20 and npm for the TypeScript SDK)"
 
 

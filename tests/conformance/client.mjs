@@ -104,6 +104,23 @@ const checks = {
     assert(stops.join() === 'tool_use,end_turn', `tool_use then end_turn, got ${stops}`);
     assert(final.content[0].text.includes('Lisbon'), 'an answer about Lisbon');
   },
+
+  async count_tokens() {
+    const messages = [{ role: 'user', content: 'Explain streaming in one line.' }];
+    const counted = await client.messages.countTokens({ model: MODEL, messages, tools: [WEATHER] });
+    const created = await client.messages.create({ model: MODEL, max_tokens: 64, messages, tools: [WEATHER] });
+    assert(counted.input_tokens > 0 && counted.input_tokens === created.usage.input_tokens, 'the billed count');
+  },
+
+  async models() {
+    const ids = [];
+    for await (const model of client.models.list({ limit: 2 })) ids.push(model.id); // auto-paging, two at a time
+    const model = await client.models.retrieve(MODEL);
+    assert(ids.includes(MODEL) && new Set(ids).size === ids.length && ids.length > 2, `paged ids, got ${ids}`);
+    assert(model.id === MODEL && model.display_name && model.created_at, 'the model');
+    const missing = await client.models.retrieve('claude-no-such-model').catch((error) => error);
+    assert(missing instanceof Anthropic.NotFoundError, 'a 404 for an unknown model');
+  },
 };
 
 for (const [name, check] of Object.entries(checks)) {

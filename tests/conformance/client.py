@@ -103,7 +103,26 @@ def tool_runner(client: anthropic.Anthropic) -> None:
     assert "Lisbon" in replies[-1].content[0].text, replies[-1].content
 
 
-CHECKS = [stream_text, tool_round_trip, thinking_round_trip, citations, retry_429, tool_runner]
+def count_tokens(client: anthropic.Anthropic) -> None:
+    messages = [{"role": "user", "content": "Explain streaming in one line."}]
+    counted = client.messages.count_tokens(model=MODEL, messages=messages, tools=[WEATHER])
+    created = client.messages.create(model=MODEL, max_tokens=64, messages=messages, tools=[WEATHER])
+    assert counted.input_tokens == created.usage.input_tokens > 0, (counted, created.usage)
+
+
+def models(client: anthropic.Anthropic) -> None:
+    ids = [model.id for model in client.models.list(limit=2)]  # auto-paging, two at a time
+    model = client.models.retrieve(MODEL)
+    anthropic.types.ModelInfo.model_validate(model.to_dict())  # every field the SDK's type requires is there
+    assert MODEL in ids and len(ids) == len(set(ids)) > 2 and model.display_name, ids
+    try:
+        client.models.retrieve("claude-no-such-model")
+        raise AssertionError("expected 404 for an unknown model")
+    except anthropic.NotFoundError:
+        pass
+
+
+CHECKS = [stream_text, tool_round_trip, thinking_round_trip, citations, retry_429, tool_runner, count_tokens, models]
 
 
 def main(url: str) -> None:
