@@ -299,31 +299,90 @@ async def test_03_right(ask_all, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 04: the except clause ----------------------------------------------------------------------------------------------
+# -- 04: safe_stream ----------------------------------------------------------------------------------------------
+
+
+def catching(catch, *, keep=True):
+    """A safe_stream a learner would write around an except clause for ``catch``."""
+
+    def safe_stream(client, messages, show):
+        parts = []
+        try:
+            with client.messages.stream(model=MODEL, max_tokens=200, messages=messages) as stream:
+                for text in stream.text_stream:
+                    show(text)
+                    parts.append(text)
+        except catch as err:
+            return ("".join(parts) if keep else ""), err
+        return "".join(parts), None
+
+    return safe_stream
+
+
+def error_as_text(client, messages, show):
+    parts = []
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=200, messages=messages) as stream:
+            for text in stream.text_stream:
+                show(text)
+                parts.append(text)
+    except (anthropic.APIError, httpx2.TransportError, ValueError) as err:
+        return "".join(parts), str(err)  # a string, not the exception
+    return "".join(parts), None
+
 
 WRONG_04 = [
-    ((anthropic.APIConnectionError, anthropic.RateLimitError), "dropped or stalled"),  # the starting state
+    (catching((anthropic.APIConnectionError, anthropic.RateLimitError)), "raised OverloadedError"),
     # catches the statuses, the transport and the parser, and lets the lesson's APIConnectionError escape
-    ((anthropic.APIStatusError, httpx2.TransportError, ValueError), "APIConnectionError escapes"),
-    ((anthropic.APIError, httpx2.TransportError), "cannot parse escapes"),
-    ((anthropic.APIError, httpx2.RemoteProtocolError, ValueError), "dropped or stalled"),  # the drop, not the stall
-    (Exception, "catch-all"),
-]
-RIGHT_04 = [
-    (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, ValueError),
-    (anthropic.APIError, httpx2.HTTPError, json.JSONDecodeError, pydantic.ValidationError, ValueError),
+    (catching((anthropic.APIStatusError, httpx2.TransportError, ValueError)), "raised APIConnectionError"),
+    (catching((anthropic.APIError, httpx2.TransportError)), "raised JSONDecodeError"),
+    (catching((anthropic.APIError, httpx2.RemoteProtocolError, ValueError)), "raised ReadTimeout"),
+    (catching(Exception), "was swallowed"),
+    (catching((anthropic.APIError, httpx2.TransportError, ValueError), keep=False), "is not what show got"),
+    (error_as_text, "returned error='"),
 ]
 
 
-@pytest.mark.parametrize(("catch", "expected"), WRONG_04)
-def test_04_wrong(catch, expected, capsys):
-    lesson04.check(catch)
+@pytest.mark.parametrize(("safe_stream", "expected"), WRONG_04)
+def test_04_wrong(safe_stream, expected, capsys):
+    lesson04.check(safe_stream)
     assert_not_yet(verdict(capsys), expected, ("TransportError", "APIError,", "(anthropic.APIError"))
 
 
-@pytest.mark.parametrize("catch", RIGHT_04)
-def test_04_right(catch, capsys):
-    lesson04.check(catch)
+def with_separate_clauses(client, messages, show):
+    text = ""
+    try:
+        with client.messages.stream(messages=messages, model=MODEL, max_tokens=512) as stream:
+            for event in stream:
+                if event.type == "text":
+                    text += event.text
+                    show(event.text)
+    except anthropic.APIError as err:
+        return text, err
+    except httpx2.HTTPError as err:
+        return text, err
+    except (json.JSONDecodeError, pydantic.ValidationError, ValueError) as err:
+        return text, err
+    return text, None
+
+
+def with_snapshot(client, messages, show):
+    error = None
+    stream = None
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+            for piece in stream.text_stream:
+                show(piece)
+    except (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError, ValueError) as err:
+        error = err
+    snapshot = stream.current_message_snapshot if stream is not None else None
+    text = "".join(b.text for b in snapshot.content if b.type == "text") if snapshot else ""
+    return text, error
+
+
+@pytest.mark.parametrize("safe_stream", [with_separate_clauses, with_snapshot])
+def test_04_right(safe_stream, capsys):
+    lesson04.check(safe_stream)
     assert verdict(capsys).startswith("PASS ✓")
 
 

@@ -1,132 +1,132 @@
-"""Checker for 04_errors' "Try it": an ``except`` clause that catches every way a stream fails, and nothing else.
+"""Checker for 04_errors' "Try it": the learner writes ``safe_stream(client, messages, show)``, which streams an
+answer into ``show``, survives every way a stream fails, keeps what arrived, and lets the learner's own bugs through.
+It returns ``(text, error)``: the text that arrived, and None when the answer is complete, else the exception.
 
-It makes each failure happen through the local API (in live mode too: faults are only available there).
+Each failure is made to happen by the local API (in live mode too: faults are only available there), through a
+client the checker hands to ``safe_stream``; one more has no server at all behind it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anthropic
-import pydantic
 
 from helpers import connect
-from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL
 from helpers.net import free_port
 
-from . import report
+from . import LearnerError, report
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
-WEATHER = [{"role": "user", "content": "What's the weather in Paris?"}]
-
-
-class Haiku(pydantic.BaseModel):
-    """The structured output the "output cut short" failure asks for (and cannot get in 8 tokens)."""
-
-    title: str
-    lines: list[str]
-
-
-def _faulty(fault: str, messages: list = HAIKU, **options) -> dict:
-    return {"messages": messages, "extra_headers": {"x-offline-fault": fault}, **options}
-
-
-NO_SERVER = "no server at all"  # a port where nothing listens: the SDK raises APIConnectionError
-FAILURES = {  # what goes wrong -> the request that makes the local API (or the SDK) fail that way
-    NO_SERVER: _faulty(""),
-    "HTTP 529 overloaded": _faulty("http:529"),
-    "HTTP 429 rate limited": _faulty("http:429"),
-    "error event inside a 200": _faulty("error@6"),
-    "dropped connection": _faulty("drop@6"),
-    "stall past the read timeout": _faulty("stall@6:2"),
-    "malformed line": _faulty("garbage@6"),
-    "broken tool input JSON": _faulty("badjson@6", WEATHER, tools=[WEATHER_TOOL]),
-    "structured output cut short": _faulty("", output_format=Haiku, max_tokens=8),
+TIMEOUT = anthropic.Timeout(5, read=0.5)  # the lesson's read timeout: a 2 s stall raises ReadTimeout
+NO_SERVER = "no server at all"
+FAILURES = {  # what goes wrong -> the x-offline-fault that makes the local API fail that way
+    "a clean stream": "",
+    NO_SERVER: "",
+    "HTTP 529 overloaded": "http:529",
+    "HTTP 429 rate limited": "http:429",
+    "error event inside a 200": "error@8",
+    "dropped connection": "drop@8",
+    "stall past the read timeout": "stall@8:2",
+    "malformed line": "garbage@8",
 }
-BUGS = (KeyError, TypeError)  # mistakes in your own code: an except clause for the API must let them through
+SHAPE = "safe_stream returns a pair: the text that arrived, and None or the exception that ended the stream"
 
 
-def _not_classes(catch) -> tuple[bool, str, str] | None:
-    """The NOT YET for a CATCH that ``except`` cannot use (Python raises TypeError there), else None."""
-    classes = catch if isinstance(catch, tuple) else (catch,)
-    if names := [c for c in classes if isinstance(c, str)]:
-        return False, f"CATCH holds a string, {names[0]!r}", "name the class itself, as the lesson's except clauses do"
-    if not classes:
-        return False, "CATCH is an empty tuple: it catches nothing", "put the exception classes in it"
-    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
-        return (
-            False,
-            f"CATCH is {catch!r:.60}: except takes an exception class or a tuple of exception classes",
-            "put the classes in a tuple, in parentheses",
-        )
-    return None
+class Bug(KeyError):
+    """What ``show`` raises in the last round: a bug in the learner's own code, which must not be swallowed."""
 
 
-def _failure(client: anthropic.Anthropic, request: dict) -> Exception:
-    """Stream ``request`` (at instant pace) and return what it raised."""
-    request = {"model": DEFAULT_MODEL, "max_tokens": 200, **request}
-    request["extra_headers"] = {**request["extra_headers"], "x-offline-pace": "instant"}
-    try:
-        with client.messages.stream(**request) as stream:
-            stream.until_done()
-    except Exception as err:  # every failure is wanted here: the checker sorts them
-        return err
-    raise RuntimeError(f"the local API did not fail for {request['extra_headers']!r}")
-
-
-def check(catch) -> None:
-    """Trigger each failure in :data:`FAILURES`, say which ``except catch:`` misses, and print PASS or NOT YET."""
-    report(*(_not_classes(catch) or _verdict(catch if isinstance(catch, tuple) else (catch,))))
-
-
-def _nowhere(timeout: anthropic.Timeout) -> anthropic.Anthropic:
-    """A client aimed at a loopback port where nothing listens (the lesson's section 3)."""
-    return anthropic.Anthropic(
-        base_url=f"http://127.0.0.1:{free_port()}", api_key="unused", max_retries=0, timeout=timeout
+def _client(what: str) -> anthropic.Anthropic:
+    if what == NO_SERVER:
+        url = f"http://127.0.0.1:{free_port()}"
+        return anthropic.Anthropic(base_url=url, api_key="unused", max_retries=0, timeout=TIMEOUT)
+    headers = {"x-offline-fault": FAILURES[what], "x-offline-pace": "instant"}
+    return connect.client(offline=True, quiet=True).with_options(
+        max_retries=0, timeout=TIMEOUT, default_headers=headers
     )
 
 
-def _verdict(classes: tuple[type, ...]) -> tuple[bool, str, str]:
-    timeout = anthropic.Timeout(5, read=0.5)
-    client = connect.client(offline=True, quiet=True, max_retries=0, timeout=timeout)
-    missed = []
-    for what, request in FAILURES.items():
-        err = _failure(_nowhere(timeout) if what == NO_SERVER else client, request)
-        caught = isinstance(err, classes)
-        print(f"  {'caught' if caught else 'MISSED'}  {what:<28} {type(err).__name__}")
-        if not caught:
-            missed.append(err)
-    if any(not isinstance(err, anthropic.APIError | ValueError) for err in missed):
+def check(safe_stream: Callable) -> None:
+    """Run ``safe_stream`` through each failure in :data:`FAILURES`, then with a ``show`` that has a bug, and print
+    PASS or NOT YET."""
+    if not callable(safe_stream):
+        raise TypeError(
+            f"check expects your function safe_stream(client, messages, show), got {type(safe_stream).__name__}"
+        )
+    report(*_verdict(safe_stream))
+
+
+def _verdict(safe_stream: Callable) -> tuple[bool, str, str]:
+    filename = getattr(getattr(safe_stream, "__code__", None), "co_filename", None)
+    for what in FAILURES:
+        shown: list = []
+        try:
+            result = safe_stream(_client(what), HAIKU, shown.append)
+        except Exception as exc:  # what escaped the learner's function is the finding
+            print(f"  ESCAPED  {what:<28} {type(exc).__name__}")
+            return _escaped(what, exc, filename)
+        if problem := _judge(what, result, shown):
+            return problem
+        print(f"  handled  {what:<28} kept {len(result[0])} characters · error: {type(result[1]).__name__}")
+
+    def buggy_show(piece):
+        raise Bug("'colour'")  # as if show read a key its dict does not have
+
+    try:
+        safe_stream(_client("a clean stream"), HAIKU, buggy_show)
+    except Bug:
+        return True, "safe_stream survives every stream failure, keeps what arrived, and lets your own bugs through", ""
+    except Exception as exc:  # the bug came out as something else
         return (
             False,
-            "a dropped or stalled stream escapes your except clause",
-            "those are not anthropic errors: section 6 prints the classes a drop belongs to; which one covers a "
-            "stall too?",
+            f"a bug in show came out of safe_stream as {type(exc).__name__}",
+            "let your own bugs through as they are",
         )
-    if any(isinstance(err, anthropic.APIConnectionError) for err in missed):
+    return (
+        False,
+        "a KeyError raised by show (a bug in your own code) was swallowed by safe_stream",
+        "catch the API's, the network's and the parser's exceptions, not a catch-all",
+    )
+
+
+def _escaped(what: str, exc: Exception, filename: str | None) -> tuple[bool, str, str]:
+    err = LearnerError("safe_stream", exc, filename)
+    if isinstance(exc, anthropic.APIConnectionError):
+        hint = "APIConnectionError is no APIStatusError: the API never answered. Section 2 prints the family of both"
+    elif isinstance(exc, anthropic.APIError):
+        hint = "section 2 prints the family of the API's errors: catch a class high enough to cover them all"
+    elif isinstance(exc, ValueError):
+        hint = "section 8 shows what data the SDK cannot parse has in common"
+    elif not isinstance(exc, anthropic.AnthropicError) and type(exc).__module__.startswith("httpx"):
+        hint = "a drop or a stall is not an anthropic error: section 6 prints the classes it belongs to"
+    else:
+        hint = "read the exception's name above: which section makes it happen?"
+    return False, f"{what}: {err}", hint
+
+
+def _judge(what: str, result, shown: list) -> tuple[bool, str, str] | None:
+    if not (isinstance(result, tuple | list) and len(result) == 2):
+        return False, f"{what}: safe_stream returned {result!r:.60}", SHAPE
+    text, error = result
+    kept = "".join(p for p in shown if isinstance(p, str))
+    if text != kept:
         return (
             False,
-            "with no server to answer, the SDK's APIConnectionError escapes your except clause",
-            "APIConnectionError is no APIStatusError: the API never answered. Section 2 prints the family both "
-            "belong to",
+            f"{what}: the text returned ({len(text) if isinstance(text, str) else text!r}) is not what show got "
+            f"({len(kept)} characters)",
+            "keep every piece you show, and return what you kept, even when the stream fails",
         )
-    if any(isinstance(err, anthropic.APIError) for err in missed):
+    if what == "a clean stream":
+        if not kept:
+            return False, "a clean stream: show got no text", "stream the answer and hand show each piece (lesson 01)"
+        if error is not None:
+            return False, f"a clean stream: safe_stream returned error={error!r:.40}", "error is None when complete"
+        return None
+    if not isinstance(error, BaseException):
         return (
             False,
-            "an error the API reported escapes your except clause",
-            "section 2 prints the family of the API's errors: catch a class high enough to cover the error event "
-            "inside a 200 and the connection error too",
+            f"{what}: safe_stream returned error={error!r:.40}",
+            "return the exception you caught, so the caller can tell a failure from a finished answer",
         )
-    if missed:
-        names = sorted({type(err).__name__ for err in missed})
-        return (
-            False,
-            f"data the SDK cannot parse escapes your except clause ({', '.join(names)})",
-            "section 8 prints what these three failures have in common: catch that class",
-        )
-    if broad := [c.__name__ for c in classes if any(issubclass(bug, c) for bug in BUGS)]:
-        return (
-            False,
-            f"{', '.join(broad)} also catches KeyError and TypeError, bugs in your own code",
-            "name the API's, the network's and the parser's exceptions instead of a catch-all",
-        )
-    return True, "your except clause catches every stream failure, and lets your own bugs through", ""
+    return None
