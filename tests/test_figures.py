@@ -44,3 +44,21 @@ def test_a_recording_that_lacks_a_figure_is_refused_by_name():
     text = figures.recording().read_text()
     with pytest.raises(ValueError, match=r"hub_own \(section 'hub'\)"):
         figures.figures(text.replace("hub's own memory", "hub memory"))
+
+
+FIGURE = re.compile(r"\d[\d.,]*\s?(ms|s|kB|MB|MiB|µs|x|×|%|tokens/s)(?![\w/])")
+
+
+def test_no_benchmark_figure_is_written_into_the_code():
+    """A figure in a docstring or comment rots: the code names the benchmark and the README's Figures instead."""
+    found = []
+    for path in sorted((ROOT / "helpers").rglob("*")):
+        if path.suffix not in {".py", ".js"}:
+            continue
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "bench/" in line or "bench." in line:
+                window = " ".join(lines[max(0, i - 1) : i + 3])
+                if FIGURE.search(window):
+                    found.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()}")
+    assert found == []

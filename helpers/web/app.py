@@ -126,10 +126,8 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
     through the SDK (``client.post(..., stream=True)``: its retries and status errors are the same), then reads the
     response's SSE lines itself and parses the JSON of only the events it uses (text deltas, the stop reason, the
     usage); an ``event: error`` becomes the same error event. No ``Message`` accumulated, no typed event built per
-    delta that nobody here reads. CPU per relayed event on one core (bench/relay.py, beside a byte pass-through, the
-    floor): this 1.24-1.30x the floor, the SDK's raw events as dicts 1.35x in the same session,
-    ``messages.create(stream=True)``'s typed events about 1.7x, the lesson's idiom with ``EventSourceResponse``
-    2.7x. One core serves 150-200 streams at 50 tokens/s (README, Figures).
+    delta that nobody here reads. bench/relay.py measures its CPU per relayed event beside a byte pass-through and
+    the lesson's idiom, and how many streams one core serves (README, Figures).
     """
     try:
         upstream = await client.post(
@@ -143,7 +141,7 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
                 try:
                     for event in reader.feed(chunk):
                         if (kind := event.event) == "content_block_delta":
-                            if (text := _text_of(event.data)) is not None:
+                            if (text := _delta_text(event.data)) is not None:
                                 texts.append(text_frame(text))
                         elif kind == "message_start":
                             _read_start(event.data, usage)
@@ -170,7 +168,7 @@ async def relay(client: anthropic.AsyncAnthropic, request: dict) -> AsyncIterato
     yield frame("done", {})
 
 
-def _text_of(data: str) -> str | None:
+def _delta_text(data: str) -> str | None:
     """A ``content_block_delta``'s text, or ``None`` for another kind of delta."""
     delta = json.loads(data)["delta"]
     if delta["type"] != "text_delta":
