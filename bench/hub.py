@@ -41,10 +41,12 @@ import psutil
 
 from helpers.gateway import SERVICE_NAME as GATEWAY
 from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
+from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.web.framing import Reader, streamed_text
 
 LESSON = ROOT / "notebooks" / "01_text_stream.ipynb"
 RELAY_PROMPT = "Write a haiku about debugging."
+INSTRUCTOR = "instructor"  # a hub admin: the dashboard's user in a gateway run
 MIB = 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -354,6 +356,7 @@ class Result:
     cpu_spawn_s: float  # CPU seconds of the hub's process tree while the servers started
     cpu_run_s: float  # ... during the class-wide run all and relay streams
     cpu_bench_s: float  # this process (all N "browsers") over both
+    gateway: GatewayCheck | None = None
 
     @property
     def streamed(self) -> list[Learner]:
@@ -376,10 +379,19 @@ def tree_cpu(hub: Hub) -> dict[int, float]:
 
 
 def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
-    """RSS per learner (total and by part; "uss": what a learner's processes add on their own), hub's, proxy's."""
-    per_learner: dict[str, list[float]] = {"total": [], "server": [], "kernel": [], "relay": [], "uss": []}
+    """RSS per learner (total and by part; "uss": what a learner's processes add on their own; "lesson": PSS of the
+    server and its kernels, what lesson 01 costs a learner, each page shared with other processes counted in equal
+    shares, as smem does), hub's, proxy's."""
+    per_learner: dict[str, list[float]] = {
+        "total": [],
+        "server": [],
+        "kernel": [],
+        "relay": [],
+        "uss": [],
+        "lesson": [],
+    }
     for server in hub.servers().values():
-        parts, uss = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0
+        parts, uss, lesson = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0, 0.0
         for process in [server, *server.children(recursive=True)]:
             try:
                 line = " ".join(process.cmdline())
@@ -389,10 +401,12 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
                 continue
             parts[kind] += info.rss / MIB
             uss += info.uss / MIB
+            lesson += getattr(info, "pss", info.rss) / MIB if kind != "relay" else 0.0  # PSS: Linux only
         for kind, mib in parts.items():
             per_learner[kind].append(mib)
         per_learner["total"].append(sum(parts.values()))
         per_learner["uss"].append(uss)
+        per_learner["lesson"].append(lesson)
     hub_process = psutil.Process(hub.process.pid)
     proxies = [p for p in hub_process.children() if "configurable-http-proxy" in " ".join(p.cmdline())]
     return per_learner, hub_process.memory_info().rss / MIB, sum(p.memory_info().rss for p in proxies) / MIB
@@ -421,8 +435,84 @@ async def _learner_runs(learner: Learner, lesson: str, timeout: float = RUN_TIME
         learner.error = f"{step} (after {learner.cells_run} cells): {type(exc).__name__}: {exc}"
 
 
-async def run_class(hub: Hub, learners: int, lesson: str = LESSON.name, spawn_timeout: float = 900) -> Result:
-    """Log ``learners`` users in, start their servers together, then have each run ``lesson`` and stream the relay."""
+@dataclass
+class GatewayCheck:
+    """Cohort mode, seen from outside after the class ran: through the dashboard, the learners' processes and one
+    learner's over-budget request."""
+
+    through: list[str]  # learners whose usage the gateway counted (every request of theirs went through it)
+    key_in: list[str]  # learners with the class's key anywhere in the environment of their server, kernel or relay
+    refused: int | None  # the HTTP status an over-budget learner's request got
+    refused_as: str  # the SDK's exception class for it
+    listed: list[str]  # learners the dashboard lists
+    gateway_mib: float  # the gateway and the class's local API (RSS)
+    kernel_apis: list[str]  # learners whose kernel listens on TCP: a local Messages API of its own (ipc otherwise)
+
+
+def kernels_listening(hub: Hub) -> list[str]:
+    """Learners with a kernel that listens on a TCP port: with kernels on ipc, only a local API thread does."""
+    found = []
+    for name, server in hub.servers().items():
+        for process in server.children(recursive=True):
+            try:
+                if "ipykernel" in " ".join(process.cmdline()) and any(
+                    c.status == "LISTEN" for c in process.net_connections(kind="inet")
+                ):
+                    found.append(name)
+            except psutil.Error:
+                continue
+    return found
+
+
+def environments_holding(hub: Hub, secret: str) -> list[str]:
+    """Learners with ``secret`` in any environment variable of their server or anything it started."""
+    holding = []
+    for name, server in hub.servers().items():
+        for process in [server, *server.children(recursive=True)]:
+            try:
+                if any(secret in value for value in process.environ().values()):
+                    holding.append(name)
+                    break
+            except psutil.Error:
+                continue
+    return holding
+
+
+async def check_gateway(hub: Hub, class_: list[Learner], key: str) -> GatewayCheck:
+    import anthropic
+
+    instructor = Learner(hub.url, INSTRUCTOR)
+    try:
+        await instructor.log_in()
+        expect(await instructor.open_dashboard(), 200)
+        state = expect(await instructor.dashboard_state(), 200).json()
+        rows = {row["name"]: row for row in state["learners"]}
+        names = [x.name for x in class_]
+        through = [n for n in names if rows.get(n, {}).get("tokens", 0) > 0]
+        # one learner over budget: the instructor lowers the class's budget below what everyone used, then restores it
+        expect(await instructor.control(action="limits", limits={**state["limits"], "tokens": 1}), 200)
+        client = anthropic.AsyncAnthropic(base_url=hub.gateway_url, api_key=await class_[0].token(), max_retries=0)
+        refused, refused_as = None, "no error"
+        try:
+            await client.messages.create(model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "Hi"}])
+        except anthropic.APIStatusError as err:
+            refused, refused_as = err.status_code, type(err).__name__
+        finally:
+            await client.close()
+        expect(await instructor.control(action="limits", limits=state["limits"]), 200)
+    finally:
+        await instructor.close()
+    gateway = [p for p in hub.processes() if "helpers.gateway" in " ".join(p.cmdline())]
+    mib = sum(p.memory_info().rss for g in gateway for p in [g, *g.children(recursive=True)]) / MIB
+    holding = environments_holding(hub, key)
+    return GatewayCheck(through, holding, refused, refused_as, list(rows), mib, kernels_listening(hub))
+
+
+async def run_class(
+    hub: Hub, learners: int, lesson: str = LESSON.name, spawn_timeout: float = 900, gateway_key: str = ""
+) -> Result:
+    """Log ``learners`` users in, start their servers together, then have each run ``lesson`` and stream the relay.
+    ``gateway_key``: the hub runs the class gateway holding this key; check it afterwards (:class:`GatewayCheck`)."""
     names = [f"learner{i:02d}" for i in range(1, learners + 1)]
     class_ = [Learner(hub.url, name) for name in names]
     me = psutil.Process()
@@ -444,6 +534,7 @@ async def run_class(hub: Hub, learners: int, lesson: str = LESSON.name, spawn_ti
         run_all = time.monotonic() - started
         at_end = tree_cpu(hub)
         memory, hub_mib, proxy_mib = memory_of(hub)
+        gateway = await check_gateway(hub, class_, gateway_key) if gateway_key else None
     finally:
         await asyncio.gather(*(learner.close() for learner in class_))
     cpu_spawn = sum(at_ready.values()) - sum(before_spawn.values())
@@ -458,6 +549,7 @@ async def run_class(hub: Hub, learners: int, lesson: str = LESSON.name, spawn_ti
         cpu_spawn_s=cpu_spawn,
         cpu_run_s=cpu_run,
         cpu_bench_s=sum(me.cpu_times()[:2]) - bench_before,
+        gateway=gateway,
     )
 
 
@@ -511,7 +603,31 @@ def report(result: Result) -> list[str]:
         f"hub: {k}/{n} learners streamed · all ready in {ready_s} s · TTFT p50 {percentile(ttft, 50):.0f} ms, "
         f"p99 {percentile(ttft, 99):.0f} ms · memory per learner {per_learner:.0f} MiB"
     )
+    if (gateway := result.gateway) is not None:
+        lesson = mean(mem["lesson"]) if mem["lesson"] else float("nan")
+        streamed = {x.name for x in result.streamed}
+        through = [name for name in gateway.through if name in streamed]
+        lines[-1:-1] = [
+            f"gateway process with the class's local API: {gateway.gateway_mib:.0f} MiB (RSS); an over-budget "
+            f"request raised {gateway.refused_as}; kernels with a local API of their own: "
+            f"{len(gateway.kernel_apis)} of {n}",
+            f"memory per learner after lesson 01 (PSS of the server and its kernel, the relay page not opened): "
+            f"{lesson:.0f} MiB (max {max(mem['lesson'] or [0]):.0f})",
+        ]
+        lines.append(
+            f"gateway: {len(through)}/{n} learners streamed through it · key in {len(gateway.key_in)} of {n} learner "
+            f"environments · over budget: refused {gateway.refused} · dashboard lists "
+            f"{sum(x.name in gateway.listed for x in result.learners)} learners · memory per learner {lesson:.0f} MiB"
+        )
     return lines
+
+
+def gateway_key() -> str:
+    """The key the bench gives the gateway: made up for the run (the class runs offline, so nothing is spent); what
+    matters is that no learner's process ever holds it."""
+    import secrets
+
+    return "sk-ant-api03-" + secrets.token_urlsafe(64) + "AA"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -519,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", type=int, default=30, help="how many learners start at once (default 30)")
     parser.add_argument("--port", type=int, default=0, help="the hub's port (default: a free one)")
     parser.add_argument("--keep", type=Path, help="run the hub in this new folder and keep it (its log, the homes)")
+    parser.add_argument(
+        "--gateway", action="store_true", help="cohort mode: the class through the class gateway, which holds a key"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.learners <= 500:
         parser.error(f"--learners: expected 1 to 500, got {args.learners}")
@@ -529,11 +648,28 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:
         parser.exit(1, f"{err}\n")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
-        with Hub(Path(args.keep or tmp), port=args.port, copy=[LESSON]) as hub:
-            result = asyncio.run(run_class(hub, args.learners))
+        key = gateway_key() if args.gateway else ""
+        options = {"gateway": {"ANTHROPIC_API_KEY": key, "COURSE_GATEWAY_MODE": "offline"}} if key else {}
+        with Hub(Path(args.keep or tmp), port=args.port, copy=[LESSON], admins=[INSTRUCTOR], **options) as hub:
+            result = asyncio.run(run_class(hub, args.learners, gateway_key=key))
         for line in report(result):
             print(line, flush=True)
-    return 0 if len(result.streamed) == args.learners else 1
+    return 0 if passed(result) else 1
+
+
+def passed(result: Result) -> bool:
+    """Every learner streamed; in cohort mode also through the gateway, no key anywhere, the over-budget refusal,
+    every learner on the dashboard."""
+    n, gateway = len(result.learners), result.gateway
+    if len(result.streamed) != n:
+        return False
+    return gateway is None or (
+        len(gateway.through) == n
+        and not gateway.key_in
+        and gateway.refused == 402
+        and len(gateway.listed) >= n
+        and not gateway.kernel_apis
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Order of precedence, first match wins:
    (the tests set it) -> offline.
 2. A class gateway (cohort mode on JupyterHub): the spawner set ``COURSE_GATEWAY_URL`` and the kernel holds the
    learner's hub token (``JUPYTERHUB_API_TOKEN``) -> requests go to the gateway with that token as the credential;
-   the class's key stays on the gateway (see :mod:`helpers.gateway`).
+   the class's key stays on the gateway (see :mod:`helpers.gateway`). Offline (case 1) behind a gateway reaches
+   the class's one local API through it (``{gateway}/offline``), so the kernel starts none of its own.
 3. ``ANTHROPIC_API_KEY`` in the environment or in a ``.env`` file (found from the working directory upward)
    -> live. ``ANTHROPIC_BASE_URL`` is honoured, so a gateway or proxy works.
 4. Otherwise -> offline: a local Messages API is started on 127.0.0.1 in a background thread (or
@@ -180,13 +181,13 @@ def local_api_url() -> str:
 
 def _resolve(offline: bool | None) -> tuple[Mode, dict]:
     m = mode(offline)
+    if m.offline and (found := gateway.detect()) and not os.environ.get("COURSE_OFFLINE_URL"):
+        url = f"{found.url}/offline"  # the class's one local API, through the gateway: none in this kernel
+        return Mode("offline", url, ""), {"api_key": found.token, "base_url": url, "default_headers": found.headers()}
     if m.offline:
         url = local_api_url()
         return Mode("offline", url, ""), {"api_key": OFFLINE_KEY, "base_url": url}
-    if m.name == "gateway":
-        found = gateway.detect()
-        if found is None:  # mode() said gateway a moment ago: the environment changed in between
-            raise RuntimeError("the class gateway's COURSE_GATEWAY_URL or JUPYTERHUB_API_TOKEN went away; run again")
+    if m.name == "gateway" and (found := gateway.detect()):
         return m, {"api_key": found.token, "base_url": found.url, "default_headers": found.headers()}
     kwargs: dict = {"api_key": os.environ["ANTHROPIC_API_KEY"].strip(), "base_url": m.base_url}
     if record_dir := os.environ.get("COURSE_RECORD"):

@@ -195,8 +195,9 @@ def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env
     assert sent["x-course-notebook"] == "01_text_stream.ipynb" and sent["x-mine"] == "1"
     assert raw.parse().content
     assert connect.mode().name == "gateway"
-    env.setenv("COURSE_OFFLINE", "1")  # forced offline still wins
-    assert connect.mode().name == "offline"
+    env.setenv("COURSE_OFFLINE", "1")  # forced offline: the class's local API, through the gateway
+    offline = connect.client(quiet=True)
+    assert str(offline.base_url).rstrip("/") == api.url + "/offline" and offline.api_key == HUB_TOKEN
 
 
 def test_no_gateway_without_the_hub_token(env, api):

@@ -69,7 +69,7 @@ async def _logged_in(hub: Hub, name: str) -> tuple[Learner, str]:
 def tokens(hub) -> dict[str, str]:
     async def all_of_them():
         found = {}
-        for name in ("ann", "bob", "cy"):
+        for name in ("ann", "bob", "cy", "dee"):
             person, found[name] = await _logged_in(hub, name)
             await person.close()
         return found
@@ -157,6 +157,14 @@ def test_a_learner_streams_through_the_gateway_byte_for_byte_with_their_hub_toke
     )
 
 
+def test_offline_demos_reach_the_class_local_api_through_the_gateway_whatever_the_mode(hub, tokens):
+    instructor(hub, {"action": "mode", "mode": "live"})
+    client = anthropic.Anthropic(base_url=hub.gateway_url + "/offline", api_key=tokens["cy"], max_retries=0)
+    refusal = {"x-offline-fault": "stop:refusal@12"}  # the local API's fault header passes on this path only
+    with client.messages.stream(model=MODEL, max_tokens=1024, messages=PROMPT, extra_headers=refusal) as stream:
+        assert stream.get_final_message().stop_reason == "refusal"
+
+
 def test_without_a_hub_token_the_sdk_gets_its_authentication_error(hub, tokens):
     for key in ("", "not-a-hub-token", KEY):
         with pytest.raises(anthropic.AuthenticationError) as refused:
@@ -187,7 +195,7 @@ def test_a_second_stream_at_once_gets_429_naming_the_limit(hub, tokens):
 
 def test_requests_per_minute_over_the_limit_get_429_with_retry_after(hub, tokens):
     instructor(hub, {"action": "limits", "limits": {**LIMITS, "per_minute": 2}})
-    client = sdk(hub, tokens["cy"])
+    client = sdk(hub, tokens["dee"])
     for _ in range(2):
         client.messages.create(model=MODEL, max_tokens=16, messages=PROMPT)
     with pytest.raises(anthropic.RateLimitError) as refused:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import anthropic
@@ -21,7 +25,7 @@ from bench.hub import LESSON, RELAY_PROMPT, report, run_class
 from helpers.hub import PASSWORD, Hub
 from helpers.offline import start
 
-from .conftest import MODEL
+from .conftest import MODEL, ROOT
 from .parts import need
 
 pytestmark = pytest.mark.hub
@@ -117,3 +121,37 @@ def test_a_hub_not_started_says_so(tmp_path):
     for use in (hub.running, hub.processes):
         with pytest.raises(RuntimeError, match="the hub is not running"):
             use()
+
+
+GATEWAY_LINE = re.compile(
+    rf"gateway: {LEARNERS}/{LEARNERS} learners streamed through it · key in 0 of {LEARNERS} learner environments · "
+    rf"over budget: refused 402 · dashboard lists {LEARNERS} learners · memory per learner \d+ MiB"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_bench_runs_a_class_of_three_through_the_gateway(tmp_path):
+    """`python bench/hub.py --learners 3 --gateway`, as the guide runs it for a class: lesson 01 and the relay through
+    the class gateway, the key in no learner's environment, an over-budget learner refused, the dashboard listing
+    every learner. Its exit status says every one of those held."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "hub.py"),
+            "--learners",
+            str(LEARNERS),
+            "--gateway",
+            "--keep",
+            str(tmp_path / "hub"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=850,
+        env={k: v for k, v in os.environ.items() if k != "COURSE_OFFLINE"},
+    )
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines and GATEWAY_LINE.fullmatch(lines[-1]), done.stdout + done.stderr[-3000:]
+    assert f"streamed: {LEARNERS}/{LEARNERS}" in lines[0]
+    assert f"kernels with a local API of their own: 0 of {LEARNERS}" in done.stdout
+    assert "Starting service 'gateway'" in (tmp_path / "hub" / "jupyterhub.log").read_text()

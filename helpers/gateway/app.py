@@ -9,6 +9,8 @@ Everything is served under the hub's prefix for the service (``/services/gateway
   with ``retry-after`` past the streams-at-once or requests-per-minute limit. A stream that crosses the budget while
   it runs is finished and counted; the learner's next request is refused. Pausing the class ends the streams in
   flight with an ``overloaded_error`` event, as the API ends a stream it cannot finish.
+- ``offline/v1/…``: the same, always to the class's local Messages API, whatever the class mode: what a lesson's
+  ``connect.client(offline=True)`` (its fault demos) reaches, so no kernel starts a local API of its own.
 - ``course/verdicts``: a checker's PASS / NOT YET (same credential).
 - ``dashboard/…``: the instructor's page, its live state (SSE) and its controls, for hub admins and the instructors
   group only, logged in through the hub's OAuth (a cookie holding the OAuth token, HttpOnly, SameSite=Strict).
@@ -106,6 +108,7 @@ class Gateway:
     def app(self) -> Starlette:
         routes = [
             Route("/v1/{path:path}", self.api, methods=["GET", "POST", "DELETE"]),
+            Route("/offline/v1/{path:path}", self.api, methods=["GET", "POST", "DELETE"]),
             Route("/course/verdicts", self.verdict, methods=["POST"]),
             Route("/oauth_callback", self.oauth_callback),
             Route("/dashboard/", self.dashboard),
@@ -152,22 +155,27 @@ class Gateway:
             return api_error(401, "authentication_error", "This key is not a valid hub token for the class gateway.")
         return name
 
-    def refusal(self, name: str) -> Response | None:
-        """The limit this request would cross, as the API error the learner gets; None to let it through."""
+    def refusal(self, name: str) -> tuple[int, str, str, dict | None] | None:
+        """The limit this request would cross, as the API error the learner gets (status, type, message, headers);
+        None to let it through."""
         limits = self.store.limits()
         if self.paused:
-            return api_error(
-                403, "permission_error", "The instructor has paused the class's requests: wait until they resume."
+            return (
+                403,
+                "permission_error",
+                "The instructor has paused the class's requests: wait until they resume.",
+                None,
             )
         if (left := self.store.budget_left(name)) <= 0:
-            return api_error(
+            return (
                 402,
                 "billing_error",
                 f"You have used your token budget for this class session ({limits.tokens:,} tokens, {-left:,} over): "
                 "ask your instructor to raise it.",
+                None,
             )
         if self.live.streams[name] >= limits.streams:
-            return api_error(
+            return (
                 429,
                 "rate_limit_error",
                 f"Class limit: at most {limits.streams} request(s) at once per learner. Wait for your other "
@@ -179,7 +187,7 @@ class Gateway:
             recent.popleft()
         if len(recent) >= limits.per_minute:
             wait = max(1, int(60 - (now - recent[0])) + 1)
-            return api_error(
+            return (
                 429,
                 "rate_limit_error",
                 f"Class limit: at most {limits.per_minute} requests per minute per learner. Try again in {wait} s.",
@@ -188,9 +196,9 @@ class Gateway:
         recent.append(now)
         return None
 
-    def upstream(self) -> Upstream | Response:
+    def upstream(self, offline: bool = False) -> Upstream | Response:
         try:
-            return self.upstreams[self.store.mode()]()
+            return self.upstreams["offline" if offline else self.store.mode()]()
         except (KeyError, RuntimeError) as err:
             return api_error(503, "api_error", f"The class gateway has no upstream for this mode: {err}")
 
@@ -201,11 +209,11 @@ class Gateway:
         path = request.path_params["path"]
         counted = request.method == "POST" and path == "messages"
         if counted and (refused := self.refusal(name)):
-            error = json.loads(bytes(refused.body))["error"]
-            self.store.failed(name, error["type"], error["message"])
+            status, kind, message, headers = refused
+            self.store.failed(name, kind, message)
             self.touch()
-            return refused
-        upstream = self.upstream()
+            return api_error(status, kind, message, headers)
+        upstream = self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
         if isinstance(upstream, Response):
             return upstream
         length = request.headers.get("content-length", "0")
