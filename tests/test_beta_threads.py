@@ -123,15 +123,19 @@ def test_the_beta_header_decides_with_or_without_the_query(api, query):
 
 
 def test_beta_fields_through_the_sdk(client):
-    reply = client.beta.messages.create(
-        model=MODEL,
-        max_tokens=256,
-        messages=[{"role": "user", "content": "hi"}],
-        betas=["context-management-2025-06-27", "mcp-client-2025-04-04"],
-        context_management=CONTEXT,
-        mcp_servers=MCP,
-    )
-    assert reply.content[0].text
+    ask = {
+        "model": MODEL,
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "hi"}],
+        "betas": ["context-management-2025-06-27", "mcp-client-2025-04-04"],
+        "context_management": CONTEXT,
+        "mcp_servers": MCP,
+    }
+    reply = client.beta.messages.create(**ask)
+    assert reply.content[0].text and reply.context_management.applied_edits == []  # as the API: no edit triggered
+    with client.beta.messages.stream(**ask) as stream:
+        final = stream.get_final_message()
+    assert final.context_management.applied_edits == [] and final.content[0].text == reply.content[0].text
 
 
 def test_held_threads_are_bounded_in_number_and_bytes():
