@@ -171,3 +171,33 @@ def test_event_rows_show_partial_json_as_it_came(client):
     assert fragments and any('"' in f for f in fragments), fragments  # JSON text, its quotes as they are
     assert not any('\\"' in f for f in fragments), fragments
     assert "".join(fragments).startswith('{"location": "Paris')
+
+
+def test_ttft_is_not_shown_for_a_view_made_for_its_first_token():
+    """A view created when the first text arrived (lesson 04's retry views) never saw the request: no TTFT, rather
+    than "TTFT 1 ms". A view that started before it shows the time it waited."""
+    from helpers.widgets._live import UNTIMED
+
+    view = TextView(display=False)
+    view._arrivals = [(UNTIMED / 4, 5), (0.3, 5)]
+    assert view._figures()["ttft_ms"] is None and view._figures()["elapsed_ms"] == 300
+    view._arrivals = [(0.25, 5), (0.3, 5)]
+    assert view._figures()["ttft_ms"] == 250
+
+
+def test_ttft_means_the_first_token_and_a_thinking_view_also_says_when_text_began(client):
+    view = ThinkingView(display=False)
+    view.watch(
+        client.messages.stream(
+            model=MODEL,
+            max_tokens=2048,
+            thinking={"type": "adaptive"},
+            messages=[{"role": "user", "content": "Write a haiku about debugging."}],
+        )
+    )
+    figures = view.figures
+    assert [b["type"] for b in view.blocks][:2] == ["thinking", "text"]
+    assert figures["ttft_ms"] is not None and figures["first_text_ms"] >= figures["ttft_ms"]
+    assert figures["first_text_ms"] == round(view._first_text * 1000)
+    source = (_live.HERE / "views.js").read_text()
+    assert "(thinking) · first text" in source

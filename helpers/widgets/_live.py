@@ -36,6 +36,7 @@ from .tables import for_browser
 HERE = Path(__file__).parent
 MAX_RATE = 15  # messages per second, at most: a delta waits at most 1/MAX_RATE s; at realistic pace this sends fewer,
 # larger messages than the print loop does (bench/widgets.py; README, Figures)
+UNTIMED = 0.002  # seconds: a first token sooner than this after a view started came before the view did
 FIGURES_EVERY = 0.5  # seconds between refreshes of the live figures
 
 SYNC_STREAMS = (streaming.MessageStream, streaming.BetaMessageStream)
@@ -140,6 +141,7 @@ class LiveView(anywidget.AnyWidget):
         self._last_figures = -math.inf
         self._t0 = time.monotonic()
         self._arrivals: list[tuple[float, int]] = []  # (seconds since t0, chars) per delta
+        self._first_text: float | None = None  # when the first text arrived (after thinking, in a ThinkingView)
         self._tokens = 0  # the tokens that arrived, estimated as the local API counts them, until usage is known
         self._seq = 0
         self._target: tuple | None = None  # (block, field) of the last "+" op sent: what a short message appends to
@@ -180,12 +182,20 @@ class LiveView(anywidget.AnyWidget):
                 f"{type(self).__name__} is finished ({self._state['status']}): {method} needs a new view"
             )
 
-    def _arrived(self, text: str) -> None:
+    def _arrived(self, text: str, field: str = "text") -> None:
         self._arrivals.append((time.monotonic() - self._t0, len(text)))
+        if field == "text" and self._first_text is None:
+            self._first_text = self._arrivals[-1][0]
         self._tokens += count_tokens(text)
 
     def _figures(self, now: float | None = None) -> dict:
-        """Time to first token, elapsed, deltas, chars, tokens and tokens/s. Until usage is known, tokens are estimated
+        """Time to first token, elapsed, deltas, chars, tokens and tokens/s.
+
+        TTFT means one thing in every view: from the request (the view's start: ``watch()`` opening the stream, else
+        the view's creation) to the first token of any kind, thinking included. When thinking came first,
+        ``first_text_ms`` says when the answer's text began. A first token within ``UNTIMED`` of the view's start
+        means the view was made for it, after the request: no TTFT is shown then, rather than a false one.
+        Until usage is known, tokens are estimated
         from the text as the local API counts them (words, groups of up to 3 digits, punctuation), not as a flat number
         of chars a token, which numbers are far from."""
         arrivals = self._arrivals
@@ -204,7 +214,10 @@ class LiveView(anywidget.AnyWidget):
         counted = self._state["footer"].get("output_tokens")
         counted = counted if is_count(counted) and counted > 0 else None  # a server may send anything here
         tokens = counted or self._tokens
-        out.update(ttft_ms=round(first * 1000), elapsed_ms=round(end * 1000), estimated=counted is None, tokens=tokens)
+        out.update(elapsed_ms=round(end * 1000), estimated=counted is None, tokens=tokens)
+        out["ttft_ms"] = round(first * 1000) if first >= UNTIMED else None
+        if self._first_text is not None and self._first_text > first:
+            out["first_text_ms"] = round(self._first_text * 1000)
         if last > first:
             out["tok_s"] = round(tokens / (last - first), 1)
         return out

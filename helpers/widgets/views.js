@@ -151,7 +151,9 @@ function figuresLine(model, chars) {
   const f = model.get("figures") || {};
   const foot = model.get("footer") || {};
   const parts = [];
-  if (f.ttft_ms !== undefined && f.ttft_ms !== null) parts.push(`TTFT ${duration(f.ttft_ms)}`);
+  // TTFT: from the request to the first token of any kind (helpers/widgets/_live.py: LiveView._figures)
+  if (f.ttft_ms !== undefined && f.ttft_ms !== null)
+    parts.push(`TTFT ${duration(f.ttft_ms)}${f.first_text_ms ? ` (thinking) · first text ${duration(f.first_text_ms)}` : ""}`);
   if (f.tok_s) parts.push(`${f.estimated ? "≈ " : ""}${f.tok_s} tok/s`);
   if (foot.output_tokens !== undefined && foot.output_tokens !== null) parts.push(`${foot.output_tokens} output tokens`);
   else if (chars !== undefined || f.chars) parts.push(`${chars !== undefined ? chars : f.chars} chars`);

@@ -115,7 +115,7 @@ class MessageView(LiveView):
             return
         self._blocks[index].setdefault(field, []).append(text)
         self._current = index
-        self._arrived(text)
+        self._arrived(text, field)
         self._op(["+", index, field, text])
 
     def _set(self, index: int, field: str, value) -> None:
