@@ -46,7 +46,8 @@ import httpx2
 
 from helpers.exercises import recorder, report
 from helpers.exercises.harness import Deadline, Output, end_group, spawn
-from helpers.exercises.recorder import Exchange, serve, text_of
+from helpers.exercises.recorder import Exchange, serve
+from helpers.offline.read import text_of
 from helpers.web import Reader
 
 TURNS = ("Write a haiku about streaming.", "What did I ask you for just now?")
@@ -252,13 +253,13 @@ def _chat_verdict(command, method, raw, code, errors: Output, screen: str, excha
             f"{command}: turn 2 sent {len(sent)} message(s), so Claude had forgotten turn 1",
             "keep one list for the whole chat: add each question, and each answer as an assistant message",
         )
-    if roles[-3:] != ["user", "assistant", "user"] or text_of(sent[-3].get("content")) != TURNS[0]:
+    if roles[-3:] != ["user", "assistant", "user"] or text_of(sent[-3].get("content"), "") != TURNS[0]:
         return (
             False,
             f"{command}: turn 2 sent the roles {roles}",
             "the conversation goes question, answer, question: add the answer between the two questions",
         )
-    answer = text_of(sent[-2].get("content"))
+    answer = text_of(sent[-2].get("content"), "")
     if answer != exchanges[0].text:
         return (
             False,

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from helpers.offline.app import LocalMessagesAPI
+from helpers.offline.read import text_of
 from helpers.offline.server import make_config, serve_in_thread
 from helpers.web import Reader
 
@@ -106,16 +107,8 @@ def serve(pace, screen=None, faults: dict[str, str] | None = None):
     return recorder, serve_in_thread(recorder, name="capstone-local-api")
 
 
-def text_of(content) -> str:
-    """The text of a message's content: a string, or the text blocks of a list."""
-    if isinstance(content, str):
-        return content
-    blocks = content if isinstance(content, list) else []
-    return "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
-
-
 def last_question(body: dict) -> str:
     """The text of a request's last message."""
     messages = body.get("messages")
     last = messages[-1] if isinstance(messages, list) and messages else None
-    return text_of(last.get("content")) if isinstance(last, dict) else ""
+    return text_of(last.get("content"), "") if isinstance(last, dict) else ""

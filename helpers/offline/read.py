@@ -16,18 +16,19 @@ _TOKEN = re.compile(r" ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d]|\s+")
 OMITTED_BY_DEFAULT = re.compile(r"claude-(opus-4-[7-9]|[a-z]+-5(-\d+)?$|mythos)")
 
 
-def text_of(content) -> str:
-    """The plain text of a message's content (a string or a list of blocks)."""
+def text_of(content, sep: str = "\n") -> str:
+    """The plain text of a message's content: a string, or its text blocks (and tool results' text) joined by ``sep``
+    (``""`` gives a streamed answer's text back whole); anything else has none."""
     if isinstance(content, str):
         return content
     parts = []
-    for block in content or []:
+    for block in content if isinstance(content, list) else []:
         if isinstance(block, dict):
             if block.get("type") == "text":
                 parts.append(str(block.get("text", "")))
             elif block.get("type") == "tool_result":
-                parts.append(text_of(block.get("content", "")))
-    return "\n".join(parts)
+                parts.append(text_of(block.get("content", ""), sep))
+    return sep.join(parts)
 
 
 def tool_results(content) -> list[dict]:

@@ -7,7 +7,7 @@ Three pieces, in the order lesson 08 reads them:
 2. :func:`create_app`: hands that generator to a ``StreamingResponse`` with the headers that keep proxies from
    buffering. When the browser leaves, Starlette cancels the generator; the ``async with`` around the upstream stream
    then closes it, so the model stops generating for nobody.
-3. :func:`check`: what the browser may send, with errors that say what was expected.
+3. :func:`chat_request`: what the browser may send, with errors that say what was expected.
 
 Before any of that, :class:`~helpers.web.gate.Gate` refuses requests that name another host (DNS rebinding) or
 that another site could have made (CSRF): the relay spends the key, so a stream starts only for a JSON ``POST`` or for
@@ -217,7 +217,7 @@ class BadInput(Exception):
         self.status = status
 
 
-def check(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict:
+def chat_request(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict:
     """Turn a ``POST /chat`` body into ``messages.stream()`` arguments, or raise :class:`BadInput`."""
     if not isinstance(body, dict):
         raise BadInput('body: expected a JSON object like {"messages": [{"role": "user", "content": "Hi"}]}')
@@ -352,12 +352,12 @@ def create_app(
         Close the EventSource on ``done``: when a stream ends, EventSource reconnects and would ask again.
         """
         _check_text("message", message)
-        return stream(check({"messages": [{"role": "user", "content": message}]}, model, max_tokens))
+        return stream(chat_request({"messages": [{"role": "user", "content": message}]}, model, max_tokens))
 
     @app.post("/chat")
     async def chat_post(request: Request) -> StreamingResponse:
         """A whole conversation as JSON, for ``fetch`` and a ``ReadableStream`` reader."""
-        return stream(check(await _read_json(request), model, max_tokens))
+        return stream(chat_request(await _read_json(request), model, max_tokens))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
