@@ -100,6 +100,20 @@ def test_a_pattern_in_a_raw_schema_is_honoured(client):
     jsonschema.validate(data, schema)
 
 
+def test_allof_applies_every_part_and_its_siblings(client):
+    schema = {
+        "$defs": {"Named": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+        "description": "A person",
+        "allOf": [
+            {"$ref": "#/$defs/Named"},
+            {"type": "object", "properties": {"age": {"type": "integer"}}, "required": ["age"]},
+        ],
+    }
+    data = json.loads(ask(client, schema).content[0].text)
+    jsonschema.validate(data, schema)
+    assert set(data) == {"name", "age"}
+
+
 @pytest.mark.parametrize(
     "pattern",
     [

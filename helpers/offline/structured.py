@@ -249,10 +249,19 @@ def instance(schema: dict, hint: str = "", root: dict | None = None, name: str =
         if options := schema.get(key):
             usable = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")] or options
             return instance(usable[0], name=name, **deeper)
-    if parts := schema.get("allOf"):
-        merged: dict = {}
+    if parts := schema.get("allOf"):  # every part applies, and the keywords beside allOf too
+        merged: dict = {k: v for k, v in schema.items() if k != "allOf"}
         for part in parts:
-            merged.update(_resolve(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part)
+            part = _resolve(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+            if not isinstance(part, dict):
+                raise SchemaError(f"expected a schema (a JSON object) in allOf, got {type(part).__name__}")
+            for key, value in part.items():
+                if key == "properties" and isinstance(value, dict):
+                    merged["properties"] = {**(merged.get("properties") or {}), **value}
+                elif key == "required" and isinstance(value, list):
+                    merged["required"] = [*(merged.get("required") or []), *value]
+                else:
+                    merged[key] = value
         return instance(merged, name=name, **deeper)
     kind = schema.get("type")
     if isinstance(kind, list):
