@@ -164,35 +164,86 @@ def test_01_right(stream_answer, client, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 02: is_text ------------------------------------------------------------------------------------------------------
+# -- 02: the raw-event loop --------------------------------------------------------------------------------------
+
+
+def raw_loop(pick, *, usage="keep", stop="message_delta"):
+    """A raw_answer a learner would write: ``pick(event)`` says which events carry text."""
+
+    def raw_answer(client, request, show):
+        text, stop_reason, output_tokens = "", None, 0
+        with client.messages.create(**request, stream=True) as stream:
+            for event in stream:
+                if event.type == "message_start":
+                    stop_reason = event.message.stop_reason if stop == "message_start" else stop_reason
+                    output_tokens = event.message.usage.output_tokens if usage == "add" else output_tokens
+                if pick(event):
+                    piece = getattr(event.delta, "text", None) or getattr(event.delta, "partial_json", "")
+                    show(piece)
+                    text += piece
+                elif event.type == "message_delta":
+                    stop_reason = event.delta.stop_reason if stop == "message_delta" else stop_reason
+                    output_tokens = (
+                        output_tokens + event.usage.output_tokens if usage == "add" else (event.usage.output_tokens)
+                    )
+        return text, stop_reason, output_tokens
+
+    return raw_answer
+
+
+def is_text_delta(event):
+    return event.type == "content_block_delta" and event.delta.type == "text_delta"
+
 
 WRONG_02 = [
-    (lambda e: e.type == "content_block_delta", "carrying 'input_json_delta'"),
-    (lambda e: e.type == "text", "'text' events repeat it"),
-    (lambda e: e.type == "content_block_delta" and e.delta.type != "input_json_delta", "carrying 'citations_delta'"),
-    (lambda e: e.type == "content_block_delta" and e.index == 0, "the final message has"),
+    (raw_loop(lambda e: e.type == "content_block_delta"), "look at what kind of delta it holds"),
+    (raw_loop(is_text_delta, usage="add"), "running total"),
+    (raw_loop(is_text_delta, stop="message_start"), "stop reason returned is None"),
+    (raw_loop(lambda e: e.type == "content_block_delta" and e.index == 0), "a web search"),
 ]
 
 
-@pytest.mark.parametrize(("is_text", "expected"), WRONG_02)
-def test_02_wrong(is_text, expected, client, capsys):
-    lesson02.check_is_text(is_text, client)
-    assert_not_yet(verdict(capsys), expected, ("'text_delta'", '"text_delta"'))
+@pytest.mark.parametrize(("raw_answer", "expected"), WRONG_02)
+def test_02_wrong(raw_answer, expected, capsys):
+    lesson02.check(raw_answer)
+    assert_not_yet(verdict(capsys), expected, ("'text_delta'", '"text_delta"', "overwrite"))
 
 
-def is_text_by_delta(event):
-    return event.type == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta"
+def raw_by_isinstance(client, request, show):
+    parts, final_delta = [], None
+    stream = client.messages.create(**request, stream=True)
+    try:
+        for event in stream:
+            if isinstance(event, anthropic.types.RawContentBlockDeltaEvent) and isinstance(
+                event.delta, anthropic.types.TextDelta
+            ):
+                parts.append(event.delta.text)
+                show(event.delta.text)
+            elif isinstance(event, anthropic.types.RawMessageDeltaEvent):
+                final_delta = event
+    finally:
+        stream.close()
+    return "".join(parts), final_delta.delta.stop_reason, final_delta.usage.output_tokens
 
 
-def is_text_by_isinstance(event):
-    return isinstance(event, anthropic.types.RawContentBlockDeltaEvent) and isinstance(
-        event.delta, anthropic.types.TextDelta
-    )
+def raw_by_match(client, request, show):
+    text, reason, tokens = [], None, None
+    with client.messages.create(stream=True, **request) as events:
+        for event in events:
+            match event.type:
+                case "content_block_delta" if getattr(event.delta, "type", "") == "text_delta":
+                    show(event.delta.text)
+                    text.append(event.delta.text)
+                case "message_delta":
+                    reason, tokens = event.delta.stop_reason, event.usage.output_tokens
+                case _:
+                    pass
+    return "".join(text), reason, tokens
 
 
-@pytest.mark.parametrize("is_text", [is_text_by_delta, is_text_by_isinstance])
-def test_02_right(is_text, client, capsys):
-    lesson02.check_is_text(is_text, client)
+@pytest.mark.parametrize("raw_answer", [raw_by_isinstance, raw_by_match])
+def test_02_right(raw_answer, capsys):
+    lesson02.check(raw_answer)
     assert verdict(capsys).startswith("PASS ✓")
 
 

@@ -97,53 +97,29 @@ def test_lesson01_bad_input_is_a_clear_error(client):
         lesson01.check(lambda c, m, s: ("", True), anthropic.AsyncAnthropic(api_key="test-key"))
 
 
-# -- 02: is_text -----------------------------------------------------------------------------------------------------
+# -- 02: the raw-event loop (the table of answers is in test_checker_tables.py) ----------------------------------
 
 
-@pytest.mark.parametrize(
-    ("is_text", "expected"),
-    [
-        (lambda e: e.type == "content_block_delta", "carrying 'input_json_delta'"),  # the starting state
-        (lambda e: e.type == "text", "'text' events repeat it"),
-        (
-            lambda e: e.type == "content_block_delta" and e.delta.type != "input_json_delta",
-            "carrying 'citations_delta'",
-        ),
-        (lambda e: e.type == "content_block_delta" and e.index == 0, "the final message has"),
-    ],
-)
-def test_lesson02_names_what_it_picked_wrongly(is_text, expected, client, capsys):
-    lesson02.check_is_text(is_text, client)
+def test_lesson02_reports_the_learners_own_exception_with_a_hint(capsys):
+    def raw_answer(client, request, show):
+        text = ""
+        with client.messages.create(**request, stream=True) as stream:
+            for event in stream:
+                if event.delta.type == "text_delta":  # message_start has no delta
+                    text += event.delta.text
+        return text, None, 0
+
+    lesson02.check(raw_answer)
     out = verdict(capsys)
-    assert out.startswith("NOT YET") and expected in out and "hint:" in out
-    assert "'text_delta'" not in out.split("hint:")[1], "the hint points, it does not hand over the answer"
-
-
-def test_lesson02_reports_the_learners_own_exception_with_a_hint(client, capsys):
-    def is_text(event):
-        return event.delta.type == "text_delta"  # message_start has no delta
-
-    lesson02.check_is_text(is_text, client)
-    out = verdict(capsys)
-    assert out.startswith("NOT YET ✗ on a 'message_start' event")
-    assert "your function is_text raised AttributeError" in out and "return event.delta.type" in out
+    assert out.startswith("NOT YET ✗ on a haiku, your function raw_answer raised AttributeError")
     assert "check event.type first" in out
-    lesson02.check_is_text(lambda event: 1 / 0, client)
-    out = verdict(capsys)
-    assert "your function is_text raised ZeroDivisionError" in out and "hint:" in out
 
 
-def test_lesson02_passes_text_deltas_of_both_streams(client, capsys):
-    lesson02.check_is_text(lambda e: e.type == "content_block_delta" and e.delta.type == "text_delta", client)
-    out = verdict(capsys)
-    assert out.startswith("PASS") and "web search" in out
-
-
-def test_lesson02_bad_input_is_a_clear_error(client):
-    with pytest.raises(TypeError, match="is_text"):
-        lesson02.check_is_text("content_block_delta", client)
-    with pytest.raises(TypeError, match="anthropic.Anthropic"):
-        lesson02.check_is_text(lambda event: True, anthropic.AsyncAnthropic(api_key="test-key"))
+def test_lesson02_starting_state_and_bad_input(capsys):
+    lesson02.check(lambda client, request, show: ("", None, 0))
+    assert verdict(capsys).startswith("NOT YET ✗ on a haiku, show got 0 characters")
+    with pytest.raises(TypeError, match="raw_answer"):
+        lesson02.check("content_block_delta")
 
 
 # -- 03: the learner's ask_all, streams at once (the table of answers is in test_checker_tables.py) ----------------

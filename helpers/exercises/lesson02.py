@@ -1,9 +1,16 @@
-"""Checker for 02_raw_events' "Try it": pick out the text deltas, and nothing else, from streams that also carry a
-tool call, a server tool's search and citations."""
+"""Checker for 02_raw_events' "Try it": the learner writes the raw-event loop. ``raw_answer(client, request, show)``
+streams ``request`` (a dict of create()'s arguments) with ``client.messages.create(**request, stream=True)``, hands each piece of the answer's text to
+``show``, and returns ``(text, stop_reason, output_tokens)``, read from the events themselves.
+
+It runs the function on streams that also carry a tool call, a server tool's search and citations, and a refusal,
+all on the local API (in live mode too: a search is billed, and a refusal only happens on its own), and compares
+what came back with the final message ``messages.stream()`` builds from the same stream.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
 
@@ -14,21 +21,25 @@ from helpers.models import DEFAULT_MODEL
 from . import LearnerError, call_learner, report
 
 MODEL = DEFAULT_MODEL
-# (what the stream carries besides text, whether it runs on the local API, the request). The web search always runs
-# on the local API (its events are the real API's): live, a search is billed and must be allowed for the
-# organization, which a checker cannot assume.
-STREAMS = [
+# (what the stream carries besides text, the request's options). Every request goes to the local API.
+STREAMS: list[tuple[str, dict[str, Any]]] = [
+    ("a haiku", {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}),
     (
-        "the weather question (text, then a get_weather tool call)",
-        False,
+        "a tool call (text, then get_weather's input)",
         {"messages": [{"role": "user", "content": "What's the weather in Paris?"}], "tools": [WEATHER_TOOL]},
     ),
     (
-        "the web search (text, a search, its results, then text with citations)",
-        True,
+        "a web search (its results, then cited text)",
         {
             "messages": [{"role": "user", "content": "Search the web for Server-Sent Events."}],
             "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+        },
+    ),
+    (
+        "a refusal mid-stream",
+        {
+            "messages": [{"role": "user", "content": "Explain streaming in detail."}],
+            "extra_headers": {"x-offline-fault": "stop:refusal@12"},
         },
     ),
 ]
@@ -36,66 +47,83 @@ DELTA_HINT = (
     "a content_block_delta can also carry a tool's input or a citation: look at what kind of delta it holds "
     "(the table in section 2)"
 )
+SHAPE = "raw_answer returns three values: the text, the stop reason, and the output token count"
 
 
-def check_is_text(is_text: Callable[[object], bool], client: anthropic.Anthropic) -> None:
-    """Stream a tool call (with ``client``) and a web search (on the local API); keep ``event.delta.text`` of the
-    events ``is_text`` picks; PASS when that is exactly the text of each final message."""
-    if not callable(is_text):
-        raise TypeError(f"check_is_text expects your function is_text(event), got {type(is_text).__name__}")
-    if not isinstance(client, anthropic.Anthropic):
-        raise TypeError(f"check_is_text expects the notebook's anthropic.Anthropic client, got {type(client).__name__}")
-    counts = []
-    for what, local, request in STREAMS:
-        sdk = connect.client(offline=True, quiet=True) if local else client
-        ok, line, hint = _verdict(is_text, sdk, what, request)
-        if not ok:
-            report(ok, line, hint)
-            return
-        counts.append(line)
-    report(True, f"is_text picked exactly the text deltas of the tool call and the web search ({' and '.join(counts)})")
+def check(raw_answer: Callable) -> None:
+    """Call ``raw_answer(client, request, show)`` on each stream of :data:`STREAMS` and print PASS or
+    NOT YET."""
+    if not callable(raw_answer):
+        raise TypeError(
+            f"check expects your function raw_answer(client, request, show), got {type(raw_answer).__name__}"
+        )
+    report(*_verdict(raw_answer))
 
 
-def _verdict(is_text, client, what: str, request: dict) -> tuple[bool, str, str]:
-    pieces = []
-    with client.messages.stream(model=MODEL, max_tokens=1024, **request) as stream:
-        for event in stream:
-            try:
-                picked = call_learner(is_text, event, name="is_text")
-            except LearnerError as err:
-                return False, f"on a {event.type!r} event of {what}, {err}", _hint_for(err.original, event)
-            if not picked:
-                continue
-            if event.type != "content_block_delta":
-                also = " (the SDK's own 'text' events repeat it)" if event.type == "text" else ""
-                return (
-                    False,
-                    f"on {what}, is_text picked a {event.type!r} event, which is no raw text delta",
-                    f"the text arrives in 'content_block_delta' events{also}",
-                )
-            if event.delta.type != "text_delta":
-                return (
-                    False,
-                    f"on {what}, is_text picked a content_block_delta carrying {event.delta.type!r}, which has no .text",
-                    DELTA_HINT,
-                )
-            pieces.append(event.delta.text)
-        message = stream.get_final_message()
-    got = "".join(pieces)
-    expected = "".join(block.text for block in message.content if block.type == "text")
-    if got != expected:
+def _expected(client: anthropic.Anthropic, request: dict) -> anthropic.types.Message:
+    headers = {**request.get("extra_headers", {}), "x-offline-pace": "instant"}
+    with client.messages.stream(model=MODEL, max_tokens=1024, **{**request, "extra_headers": headers}) as stream:
+        return stream.get_final_message()
+
+
+def _verdict(raw_answer: Callable) -> tuple[bool, str, str]:
+    local = connect.client(offline=True, quiet=True)
+    for what, request in STREAMS:
+        headers = {**request.get("extra_headers", {}), "x-offline-pace": "instant"}
+        sent = {"model": MODEL, "max_tokens": 1024, **request, "extra_headers": headers}
+        shown: list = []
+        try:
+            result = call_learner(raw_answer, local, sent, shown.append)
+        except LearnerError as err:
+            return False, f"on {what}, {err}", _hint_for(err.original)
+        final = _expected(local, request)
+        if problem := _judge(what, result, shown, final):
+            return problem
+        print(f"  {what:<45} {len(shown):>3} text pieces · stop_reason {result[1]!r} · {result[2]} tokens out")
+    return True, "raw_answer reads the text, the stop reason and the usage from the raw events of every stream", ""
+
+
+def _judge(what: str, result, shown: list, final: anthropic.types.Message) -> tuple[bool, str, str] | None:
+    if not (isinstance(result, tuple | list) and len(result) == 3):
+        return False, f"on {what}, raw_answer returned {result!r:.60}", SHAPE
+    text, stop_reason, output_tokens = result
+    if wrong := [p for p in shown if not isinstance(p, str)]:
         return (
             False,
-            f"on {what}, the picked deltas spell {len(got)} characters, the final message has {len(expected)}",
-            "every piece of text arrives in a content_block_delta: pick all of those that carry text",
+            f"on {what}, show got a {type(wrong[0]).__name__}, not a piece of text",
+            "show takes the text a delta carries, not the delta or the event",
         )
-    return True, f"{len(pieces)} deltas", ""
+    expected = "".join(block.text for block in final.content if block.type == "text")
+    joined = "".join(shown)
+    if joined != expected:
+        return (
+            False,
+            f"on {what}, show got {len(joined)} characters; the answer's text has {len(expected)}",
+            DELTA_HINT if len(joined) > len(expected) else "every piece of text arrives in a content_block_delta",
+        )
+    if text != expected:
+        return False, f"on {what}, the text returned is not what show got", "return the text you showed, joined"
+    if stop_reason != final.stop_reason:
+        return (
+            False,
+            f"on {what}, the stop reason returned is {stop_reason!r}; the stream said {final.stop_reason!r}",
+            "the stop reason is not in message_start (it is None there): which event carries it at the end?",
+        )
+    if output_tokens != final.usage.output_tokens:
+        return (
+            False,
+            f"on {what}, {output_tokens!r} output tokens returned; the stream said {final.usage.output_tokens}",
+            "message_delta's usage is a running total for the whole message (section 4)",
+        )
+    return None
 
 
-def _hint_for(exc: BaseException, event) -> str:
+def _hint_for(exc: BaseException) -> str:
     if isinstance(exc, AttributeError) and ("delta" in str(exc) or "type" in str(exc)):
         return (
             "not every event has a .delta, and a message_delta's delta has no .type: "
             "check event.type first, and read event.delta only on the events that carry a block's piece"
         )
-    return f"is_text is called with every event of the stream, this one a {event.type!r}: it must return True or False"
+    if isinstance(exc, TypeError) and "unexpected keyword" in str(exc):
+        return "request holds create()'s arguments as they are: pass it with **request, and add stream=True"
+    return "the raw stream is create(..., stream=True): loop over its events and branch on event.type"
