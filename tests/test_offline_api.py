@@ -430,6 +430,13 @@ def test_a_union_with_no_type_to_check_against_is_a_clear_error_not_raise_none()
         _first_that_passes([], {"role": "user"}, "messages.0")
 
 
+def test_a_recorded_event_keeps_a_line_separator_inside_its_text():
+    """U+2028 is a line end to str.splitlines, not to SSE: a recorded text holding one is replayed whole."""
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "a\u2028b\u0085c"}}
+    (event,) = sse.split(sse.encode("content_block_delta", delta))
+    assert json.loads(event.data) == delta
+
+
 def test_invalid_json_and_unknown_path(api):
     with httpx2.Client() as http:
         bad = http.post(f"{api.url}/v1/messages", content=b"{not json", headers={"content-type": "application/json"})

@@ -6,6 +6,7 @@ every event ends with a blank line. Data is compact JSON, as the Messages API se
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ class RawEvent:
 
     @property
     def data(self) -> str:
-        lines = self.raw.decode().splitlines()
-        return "\n".join(line[5:].removeprefix(" ") for line in lines if line.startswith("data:"))
+        (event,) = Reader().feed(self.raw)  # split on SSE's line ends only: U+2028 in the text is not one
+        return event.data
 
 
 def split(body: bytes) -> list[RawEvent]:
@@ -66,3 +67,50 @@ def split(body: bytes) -> list[RawEvent]:
             current.append(line)
     flush()
     return events
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    event: str  # "message" when the event has no name, as in the browser's EventSource
+    data: str  # the data lines joined with "\n"
+
+
+class Reader:
+    """An incremental SSE parser: ``feed()`` it chunks as they arrive, get back the events they complete.
+
+    Events may be split anywhere across chunks, even inside a multi-byte character or between CR and LF.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._text = ""
+        self._name = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes | str) -> list[SSEEvent]:
+        if not isinstance(chunk, bytes | str):
+            raise TypeError(f"Reader.feed() expects bytes or str from the response body, got {type(chunk).__name__}")
+        if isinstance(chunk, bytes):
+            chunk = self._decoder.decode(chunk)  # holds back a character split across chunks
+        self._text += chunk
+        cut = len(self._text) - 1 if self._text.endswith("\r") else len(self._text)  # CR may be half of CRLF
+        *lines, rest = _LINE_END.split(self._text[:cut])
+        self._text = rest + self._text[cut:]
+        events = []
+        for line in lines:
+            if not line:  # a blank line ends the event
+                if self._data:
+                    events.append(SSEEvent(self._name or "message", "\n".join(self._data)))
+                self._name, self._data = "", []
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                self._name = value
+            elif field == "data":
+                self._data.append(value)
+            # comments (":…"), id, retry and unknown fields are ignored, as the spec says
+        return events

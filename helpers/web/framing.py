@@ -7,15 +7,13 @@ escapes every newline and so always fits on one line.
 
 from __future__ import annotations
 
-import codecs
 import json
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from helpers.offline import sse
+from helpers.offline.sse import Reader, SSEEvent
 
-_LINE_END = re.compile(r"\r\n|\r|\n")
+__all__ = ["Reader", "SSEEvent", "events", "frame", "naive_frame", "parse", "streamed_text"]
 
 
 def naive_frame(text: str) -> bytes:
@@ -31,50 +29,6 @@ def frame(event: str, data: dict) -> bytes:
             f"got {type(event).__name__} and {type(data).__name__}"
         )
     return sse.encode(event, data)
-
-
-@dataclass(frozen=True)
-class SSEEvent:
-    event: str  # "message" when the event has no name, as in the browser's EventSource
-    data: str  # the data lines joined with "\n"
-
-
-class Reader:
-    """An incremental SSE parser: ``feed()`` it chunks as they arrive, get back the events they complete.
-
-    Events may be split anywhere across chunks, even inside a multi-byte character or between CR and LF.
-    """
-
-    def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._text = ""
-        self._name = ""
-        self._data: list[str] = []
-
-    def feed(self, chunk: bytes | str) -> list[SSEEvent]:
-        if not isinstance(chunk, bytes | str):
-            raise TypeError(f"Reader.feed() expects bytes or str from the response body, got {type(chunk).__name__}")
-        if isinstance(chunk, bytes):
-            chunk = self._decoder.decode(chunk)  # holds back a character split across chunks
-        self._text += chunk
-        cut = len(self._text) - 1 if self._text.endswith("\r") else len(self._text)  # CR may be half of CRLF
-        *lines, rest = _LINE_END.split(self._text[:cut])
-        self._text = rest + self._text[cut:]
-        events = []
-        for line in lines:
-            if not line:  # a blank line ends the event
-                if self._data:
-                    events.append(SSEEvent(self._name or "message", "\n".join(self._data)))
-                self._name, self._data = "", []
-                continue
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                self._name = value
-            elif field == "data":
-                self._data.append(value)
-            # comments (":…"), id, retry and unknown fields are ignored, as the spec says
-        return events
 
 
 def parse(body: bytes | str) -> list[SSEEvent]:
