@@ -3,9 +3,11 @@ course uses by default; and the server tool versions the course sends.
 
 Where the figures come from (Anthropic's documentation, read for this table):
 
-- Models overview, https://platform.claude.com/docs/en/about-claude/models/overview: Sonnet 4.6 has a 1M-token
-  context window and 64k max output; Haiku 4.5 200k and 64k; Opus 4.6, 4.7 and 4.8 1M and 128k; Opus 4.5 and
+- Models overview, https://platform.claude.com/docs/en/about-claude/models/overview: Haiku 4.5 has a 200k-token
+  context window and 64k max output; Opus 4.6, 4.7 and 4.8 1M and 128k; Opus 4.5 and
   Sonnet 4.5 200k and 64k.
+- Claude Sonnet 4.6's own page, https://platform.claude.com/docs/en/models/sonnet-4-6/overview: 1M tokens and 128k
+  max output (clients' model tables default max_tokens to that 128,000).
 - "Introducing Claude Fable 5 and Claude Mythos 5" (about-claude/models): both 1M and up to 128k output, released
   June 9, 2026. "What's new in Claude Sonnet 5": 1M (default and maximum) and 128k.
 - Context windows page: the 1M-token window for Fable 5.1, Mythos 5.1, Opus 5 and Haiku 5.5 as well.
@@ -67,7 +69,7 @@ SPECS: dict[str, Spec] = {
     "claude-opus-4-8": Spec("2026-05-07", M, 128 * K, "opus", "adaptive", documented=False),
     "claude-opus-4-7": Spec("2026-04-16", M, 128 * K, "opus", "adaptive"),
     "claude-mythos-preview": Spec("2026-04-07", M, 128 * K, "mythos", "adaptive"),
-    "claude-sonnet-4-6": Spec("2026-02-17", M, 64 * K, "sonnet"),
+    "claude-sonnet-4-6": Spec("2026-02-17", M, 128 * K, "sonnet"),
     "claude-opus-4-6": Spec("2026-02-05", M, 128 * K, "opus"),
     "claude-opus-4-5": Spec("2025-11-24", 200 * K, 64 * K, "opus", "manual"),
     "claude-opus-4-5-20251101": Spec("2025-11-24", 200 * K, 64 * K, "opus", "manual"),

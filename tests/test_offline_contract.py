@@ -110,8 +110,11 @@ def test_models_list_refuses_bad_paging(api, query, says):
 def test_max_tokens_up_to_each_models_limit(client):
     with client.messages.stream(model="claude-opus-4-7", max_tokens=128_000, messages=HAIKU) as stream:
         assert stream.get_final_message().stop_reason == "end_turn"  # the SDK streams so large a max_tokens
+    # Clients default max_tokens to the model's documented maximum: the course's default model takes it.
+    with client.messages.stream(model=MODEL, max_tokens=SPECS[MODEL].max_tokens, messages=HAIKU) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
     with pytest.raises(anthropic.BadRequestError, match="64001 > 64000, which is the maximum allowed") as info:
-        with client.messages.stream(model=MODEL, max_tokens=64_001, messages=HAIKU) as stream:
+        with client.messages.stream(model="claude-haiku-4-5", max_tokens=64_001, messages=HAIKU) as stream:
             stream.until_done()
     assert info.value.body["error"]["type"] == "invalid_request_error"
 

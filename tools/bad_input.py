@@ -78,7 +78,7 @@ BAD_INPUTS: dict[str, Bad] = {
     "x-stainless-retry-count: abc": Bad(_json(), 400, "x-stainless-retry-count", {"x-stainless-retry-count": "abc"}),
     "non-UTF-8 header value": Bad(_json(), 400, "x-offline-fault", {"x-offline-fault": b"\xff\xfe"}),
     "unknown model": Bad(_json(model="gpt-4"), 404, "model: gpt-4"),
-    "max_tokens over the model's limit": Bad(_json(max_tokens=64_001), 400, "64001 > 64000"),
+    "max_tokens over the model's limit": Bad(_json(max_tokens=128_001), 400, "128001 > 128000"),
     "prompt over the model's window": Bad(
         _json(model="claude-haiku-4-5", messages=[{"role": "user", "content": "a " * 200_001}]),
         400,
