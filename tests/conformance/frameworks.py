@@ -1,8 +1,8 @@
 """Two frameworks people bring from work, LangChain and PydanticAI (pinned in requirements.txt, in .venv-conformance),
 against a local Messages API: ``python frameworks.py URL`` prints one JSON line per check, ``{"name", "ok", "error"}``.
 
-``max_tokens`` is given: both default it to their own table's maximum for the model (128,000 for claude-sonnet-4-6
-in langchain-anthropic 1.7.10's profiles), and the local API enforces the documented one.
+Every setting is the framework's default: both default ``max_tokens`` to their own table's maximum for the model
+(128,000 for claude-sonnet-4-6), which the local API, like the real one, accepts.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ class City(BaseModel):
 
 
 def langchain_stream(url: str) -> None:
-    llm = ChatAnthropic(model=MODEL, base_url=url, api_key="conformance-key", max_tokens=1024)
+    llm = ChatAnthropic(model=MODEL, base_url=url, api_key="conformance-key")
     chunks = [chunk.text for chunk in llm.stream("Explain streaming in one line.")]
     assert len(chunks) > 1 and "".join(chunks) == llm.invoke("Explain streaming in one line.").text, chunks
 
 
 def langchain_tools(url: str) -> None:
-    llm = ChatAnthropic(model=MODEL, base_url=url, api_key="conformance-key", max_tokens=1024)
+    llm = ChatAnthropic(model=MODEL, base_url=url, api_key="conformance-key")
     calls = llm.bind_tools([get_weather]).invoke("What's the weather in Paris?").tool_calls
     assert calls and calls[0]["name"] == "get_weather" and calls[0]["args"] == {"location": "Paris"}, calls
 
@@ -49,7 +49,6 @@ def langchain_context_management(url: str) -> None:
         model=MODEL,
         base_url=url,
         api_key="conformance-key",
-        max_tokens=1024,
         betas=["context-management-2025-06-27"],
         context_management={"edits": [{"type": "clear_tool_uses_20250919"}]},
     )
@@ -58,7 +57,7 @@ def langchain_context_management(url: str) -> None:
 
 def pydantic_ai_structured(url: str) -> None:
     provider = AnthropicProvider(api_key="conformance-key", base_url=url)
-    agent = Agent(AnthropicModel(MODEL, provider=provider, settings={"max_tokens": 1024}), output_type=City)
+    agent = Agent(AnthropicModel(MODEL, provider=provider), output_type=City)
     city = agent.run_sync("Name a city in France.").output
     assert isinstance(city, City) and city.name, city
 
