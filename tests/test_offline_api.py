@@ -11,7 +11,6 @@ import time
 import anthropic
 import httpx2
 import pytest
-from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
@@ -456,20 +455,17 @@ def test_unknown_path_raises_not_found(client):
 
 
 def sdk_accumulates(path) -> Message:
-    """What the SDK builds from a recorded file directly, with no server in between."""
-    snapshot, bufs = None, {}
-    for event in sse.split(path.read_bytes()):
-        if event.event in {"ping", None}:
-            continue
-        if event.event == "error":
-            raise anthropic.APIStatusError(
-                "error event",
-                response=httpx2.Response(200, request=httpx2.Request("POST", "http://x")),
-                body=json.loads(event.data),
-            )
-        parsed = anthropic._models.construct_type(type_=RawMessageStreamEvent, value=json.loads(event.data))
-        snapshot = accumulate_event(event=parsed, current_snapshot=snapshot, json_bufs=bufs)
-    return snapshot
+    """What the SDK builds from a recorded file's events directly, with no server in between: the same events as the
+    body of a response the SDK's public client reads through httpx's MockTransport."""
+    body = b"".join(event.raw for event in sse.split(path.read_bytes()))
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    )
+    client = anthropic.Anthropic(
+        base_url="http://recorded.invalid", api_key="k", max_retries=0, http_client=httpx2.Client(transport=transport)
+    )
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=HAIKU) as stream:
+        return stream.get_final_message()
 
 
 def sample_files():

@@ -11,7 +11,7 @@ import warnings
 
 import anthropic
 import pytest
-from anthropic._models import BaseModel as SDKModel
+from anthropic import BaseModel as SDKModel
 from pydantic import BaseModel, Field
 
 from helpers.demo_tool import WEATHER_TOOL
