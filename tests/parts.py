@@ -109,7 +109,8 @@ PARTS = {
         ),
         Part(
             "node/npm",
-            "the JupyterHub tests: `make` installs their proxy, configurable-http-proxy, with npm; Node.js >= 20",
+            "the JupyterHub tests and the TypeScript SDK's conformance test: `make` installs the hub's proxy and the SDK"
+            " with npm; Node.js >= 20",
             find_hub_proxy,
             ("nodejs", "npm"),
             macos="brew install node",

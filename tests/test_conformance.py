@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .parts import skip_or_fail
+from .parts import need, skip_or_fail
 
 HERE = Path(__file__).resolve().parent / "conformance"
 ROOT = HERE.parents[1]
@@ -62,9 +62,9 @@ def check_all(found: dict[str, dict], version: str) -> None:
 
 @pytest.mark.timeout(180)
 def test_the_typescript_sdk_works_unchanged(local_api):
-    node = shutil.which("node")
+    node = shutil.which("node") or need("node/npm")  # without node: skips, named with the missing parts
     sdk = HERE / "node_modules" / "@anthropic-ai" / "sdk" / "package.json"
-    if not node or not sdk.is_file():
+    if not sdk.is_file():
         skip_or_fail(f"the TypeScript SDK is not installed in {HERE.relative_to(ROOT)}: {INSTALL}")
     pinned = json.loads((HERE / "package.json").read_text())["dependencies"]["@anthropic-ai/sdk"]
     check_all(results([node, "client.mjs", local_api]), pinned)
