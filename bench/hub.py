@@ -6,7 +6,7 @@ stopped by PID. This file only measures.
 
 Each learner, concurrently:
 
-1. logs in through the hub's login form (the fixed password), then starts their server through the hub's REST API
+1. logs in through the hub's login form (the password the hub made for this run), then starts their server through the hub's REST API
    with the session cookie and XSRF header, as the hub's "Start My Server" button does;
 2. once every server is up, opens JupyterLab (the OAuth redirects that give the single-user server its cookie),
    creates a notebook session for ``01_text_stream.ipynb`` (copied into their home before the spawn) and runs every
@@ -40,7 +40,7 @@ import httpx2
 import psutil
 
 from helpers.gateway import SERVICE_NAME as GATEWAY
-from helpers.hub import PASSWORD, ROOT, Hub, proxy_command
+from helpers.hub import ROOT, Hub, proxy_command
 from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.web.framing import Reader, streamed_text
 
@@ -75,6 +75,7 @@ def expect(response: httpx2.Response, *statuses: int) -> httpx2.Response:
 class Learner:
     hub_url: str
     name: str
+    password: str  # the hub's, new for each run
     http: httpx2.AsyncClient = field(init=False)
     spawn_requested: float = 0.0
     ready_at: float | None = None
@@ -124,7 +125,7 @@ class Learner:
         xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
         if not xsrf:
             raise Refused("the login page has no _xsrf field")
-        form = {"username": self.name, "password": PASSWORD, "_xsrf": xsrf.group(1)}
+        form = {"username": self.name, "password": self.password, "_xsrf": xsrf.group(1)}
         expect(await self.http.post("/hub/login?next=/hub/home", data=form), 200)
         if not any(c.name.startswith("jupyterhub-session") for c in self.http.cookies.jar):
             raise Refused("the hub set no session cookie after logging in")
@@ -481,7 +482,7 @@ def environments_holding(hub: Hub, secret: str) -> list[str]:
 async def check_gateway(hub: Hub, class_: list[Learner], key: str) -> GatewayCheck:
     import anthropic
 
-    instructor = Learner(hub.url, INSTRUCTOR)
+    instructor = Learner(hub.url, INSTRUCTOR, hub.password)
     try:
         await instructor.log_in()
         expect(await instructor.open_dashboard(), 200)
@@ -514,7 +515,7 @@ async def run_class(
     """Log ``learners`` users in, start their servers together, then have each run ``lesson`` and stream the relay.
     ``gateway_key``: the hub runs the class gateway holding this key; check it afterwards (:class:`GatewayCheck`)."""
     names = [f"learner{i:02d}" for i in range(1, learners + 1)]
-    class_ = [Learner(hub.url, name) for name in names]
+    class_ = [Learner(hub.url, name, hub.password) for name in names]
     me = psutil.Process()
     bench_before = sum(me.cpu_times()[:2])
     try:

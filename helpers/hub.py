@@ -2,7 +2,7 @@
 bench/hub.py start for a class.
 
 It is the real thing: ``jupyterhub`` with configurable-http-proxy (from npm; ``make hub`` installs both),
-``DummyAuthenticator`` with one password, ``SimpleLocalProcessSpawner`` (each learner's home is a folder under the
+``DummyAuthenticator`` with one password made at random for each run, ``SimpleLocalProcessSpawner`` (each learner's home is a folder under the
 hub's), the course installed in the single-user environment (this venv), offline mode, jupyter-server-proxy's
 ``/relay/`` entry. :class:`Hub` starts it and stops it, and everything it started, by PID.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -28,7 +29,6 @@ import psutil
 from helpers.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "course-hub-test-password"  # the test hub's fixed password: loopback only, never a real hub's
 CHP = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"  # where `make hub` puts it
 
 CONFIG = """\
@@ -48,8 +48,9 @@ c.ConfigurableHTTPProxy.command = [settings["chp"]]
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % settings["proxy_api_port"]
 c.ConfigurableHTTPProxy.pid_file = settings["root"] + "/proxy.pid"
 
-# DummyAuthenticator with one shared password (deprecated in favour of SharedPasswordAuthenticator since 5.3,
-# kept because it is what the tests ask for): any user name logs in with it.
+# DummyAuthenticator with one shared password, new at random for each run (deprecated in favour of
+# SharedPasswordAuthenticator since 5.3, kept because it is what the tests ask for): any user name logs in with it.
+# A trial on loopback only: a hub that holds a key needs a real authenticator and HTTPS (docs/workshop.md).
 c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = settings["password"]
 
@@ -155,6 +156,7 @@ class Hub:
         self.process: subprocess.Popen | None = None
         self.log = self.root / "jupyterhub.log"
         self.runtime = ""  # a short folder for the learners' kernel sockets, made on enter
+        self.password = secrets.token_urlsafe(12)  # any user name logs in with it; new for every hub
 
     def home(self, name: str) -> Path:
         return self.root / "home" / name
@@ -188,7 +190,7 @@ class Hub:
             "hub_port": free_port(),
             "proxy_api_port": free_port(),
             "chp": proxy_command(),
-            "password": PASSWORD,
+            "password": self.password,
             "singleuser": str(Path(sys.executable).with_name("jupyterhub-singleuser")),
             "args": args,
             "environment": self.environment,
@@ -206,6 +208,7 @@ class Hub:
         self.root.mkdir(parents=True, exist_ok=True)
         self.runtime = tempfile.mkdtemp(prefix="hub-rt-")
         config = self.root / "jupyterhub_config.py"
+        config.touch(mode=0o600)  # it holds the password: readable by this user only
         config.write_text(self._config())
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_", "JUPYTER"))}
         with self.log.open("w") as log:
@@ -307,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="course-hub-") as tmp,
         Hub(Path(args.keep or tmp), port=args.port, copy=course) as hub,
     ):
-        print(f"JupyterHub on {hub.url}: any user name, password {PASSWORD!r}; Ctrl-C stops it", flush=True)
+        print(f"JupyterHub on {hub.url}: any user name, password {hub.password} (new each run); Ctrl-C stops it")
+        sys.stdout.flush()
         try:
             hub.running().wait()
         except KeyboardInterrupt:

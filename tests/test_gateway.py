@@ -60,7 +60,7 @@ def run(coroutine):
 
 
 async def _logged_in(hub: Hub, name: str) -> tuple[Learner, str]:
-    person = Learner(hub.url, name)
+    person = Learner(hub.url, name, hub.password)
     await person.log_in()
     return person, await person.token()
 
@@ -81,7 +81,7 @@ class Instructor:
     """The instructor in their browser: logged in to the hub, the dashboard opened once (OAuth), then its API."""
 
     def __init__(self, hub: Hub, name: str = "teacher"):
-        self.person = Learner(hub.url, name)
+        self.person = Learner(hub.url, name, hub.password)
 
     async def __aenter__(self):
         await self.person.log_in()
@@ -290,7 +290,7 @@ def test_verdicts_and_lessons_reach_the_dashboard_and_only_instructors_see_it(hu
     }
 
     async def as_a_learner():
-        ann = Learner(hub.url, "ann")
+        ann = Learner(hub.url, "ann", hub.password)
         await ann.log_in()
         try:
             page = await ann.open_dashboard()

@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 from bench.hub import LESSON, RELAY_PROMPT, report, run_class
-from helpers.hub import PASSWORD, Hub
+from helpers.hub import Hub
 from helpers.offline import start
 
 from .conftest import MODEL, ROOT
@@ -104,7 +104,7 @@ def test_a_wrong_password_is_refused(hub):
     with httpx2.Client(base_url=hub.url, timeout=60) as http:
         page = http.get("/hub/login")
         xsrf = page.text.split('name="_xsrf" value="', 1)[1].split('"', 1)[0]
-        refused = http.post("/hub/login", data={"username": "mallory", "password": PASSWORD + "x", "_xsrf": xsrf})
+        refused = http.post("/hub/login", data={"username": "mallory", "password": hub.password + "x", "_xsrf": xsrf})
         assert refused.status_code == 403
         assert not any(c.name.startswith("jupyterhub-session") for c in http.cookies.jar)
 
@@ -155,3 +155,13 @@ def test_the_bench_runs_a_class_of_three_through_the_gateway(tmp_path):
     assert f"streamed: {LEARNERS}/{LEARNERS}" in lines[0]
     assert f"kernels with a local API of their own: 0 of {LEARNERS}" in done.stdout
     assert "Starting service 'gateway'" in (tmp_path / "hub" / "jupyterhub.log").read_text()
+
+
+def test_every_hub_makes_its_own_password_and_none_is_in_the_code(tmp_path):
+    """`make hub` prints the password of its run; no fixed one is written in the code, and each hub has another."""
+    import helpers.hub
+
+    first, second = Hub(tmp_path / "a"), Hub(tmp_path / "b")
+    assert first.password != second.password and len(first.password) >= 16
+    assert json.dumps(first.password) in first._config() and second.password not in first._config()
+    assert not hasattr(helpers.hub, "PASSWORD")

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.hub import PASSWORD, Hub
+from helpers.hub import Hub
 
 from ..conftest import ROOT
 from ..parts import need
@@ -93,7 +93,7 @@ class HubNotebook(Notebook):
         self.wait_for_kernel(timeout=TIMEOUT)
 
 
-def click_link(page, url: str) -> None:
+def click_link(page, url: str, password: str) -> None:
     """Open the link as a learner: log in if asked, then wait for JupyterLab. No "Launch Server" click: the hub's
     ``implicit_spawn_seconds`` (as docs/workshop.md sets it) starts a stopped server by itself."""
     page.goto(url)
@@ -102,7 +102,7 @@ def click_link(page, url: str) -> None:
         assert time.monotonic() < deadline, f"the link did not reach JupyterLab: stuck at {page.url}"
         if page.locator("#login_submit").is_visible():
             page.fill("#username_input", LEARNER)
-            page.fill("#password_input", PASSWORD)
+            page.fill("#password_input", password)
             page.click("#login_submit")
         time.sleep(0.5)
     page.wait_for_url(f"**/user/{LEARNER}/lab/tree/{REPO}/notebooks/00_setup.ipynb", timeout=TIMEOUT * 1000)
@@ -138,7 +138,7 @@ LIVE_TEXT = (
 @pytest.fixture(scope="module")
 def first_click(hub, upstream, context):
     page = context.new_page()
-    click_link(page, link(hub, upstream))
+    click_link(page, link(hub, upstream), hub.password)
     yield page
     page.close()
 
@@ -200,7 +200,7 @@ def test_a_second_click_merges_an_upstream_change_and_keeps_the_learners_edits(h
     git("commit", "--quiet", "-m", "An update for the class", cwd=upstream)
 
     page = context.new_page()
-    click_link(page, link(hub, upstream))
+    click_link(page, link(hub, upstream), hub.password)
     page.close()
 
     merged = readme.read_text()
