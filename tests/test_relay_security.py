@@ -391,6 +391,35 @@ def test_twenty_stalled_12_mb_uploads_are_refused_at_once_and_closed(api):
     assert (upstream.requests, upstream.streams) == (1, 1)
 
 
+HEADS = {
+    "one endless header": b"X-Long: " + b"a" * 40_000 + b"\r\n",
+    "150 small headers": b"".join(b"X-%d: 1\r\n" % i for i in range(150)),
+}
+
+
+@pytest.mark.parametrize("extra", HEADS.values(), ids=HEADS.keys())
+@pytest.mark.parametrize("server", ["relay", "local API"])
+def test_a_request_head_too_large_gets_431_and_is_closed(api, relay, server, extra):
+    """httptools (the relay) has no limit of its own; h11 (the local API) only a size. Both now answer 431."""
+    url = relay.url if server == "relay" else api.url
+    with Upstream(api) as upstream, connect(url) as sock:
+        sock.sendall(b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + extra)
+        sock.sendall(b"Content-Length: 2\r\n\r\n{}")
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert (
+        body["error"]["type"] == "invalid_request_error"
+        and "at most 32,768 bytes and 100 lines" in body["error"]["message"]
+    )
+    assert upstream.requests == 0
+
+
+def test_a_large_body_after_a_small_head_is_not_counted_as_head(relay):
+    body = json.dumps({"messages": [{"role": "user", "content": "Write a haiku about debugging." + " " * 30_000}]})
+    assert len(body) > 30_000 and streamed(post_chat(relay, {}, body.encode()))
+
+
 def test_a_keep_alive_connection_can_ask_again_within_the_deadline(api):
     """The deadline covers reading each request, not the connection: a second request on it is answered."""
     with relay_to(api, read_timeout=2) as relay, httpx2.Client(timeout=30) as http:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -80,11 +81,38 @@ def test_a_bad_worker_count_is_a_clear_error(workers):
     assert "--workers" in done.stderr and ("expected 1 to 64" in done.stderr or "invalid int value" in done.stderr)
 
 
-def test_max_connections_bounds_the_relay_and_is_checked(relay_cli):
-    url, _ = relay_cli("--max-connections", "2")
-    with httpx2.Client(timeout=30) as a, httpx2.Client(timeout=30) as b, httpx2.Client(timeout=30) as c:
-        a.get(f"{url}/"), b.get(f"{url}/")  # two kept-alive connections: the bound
-        assert c.get(f"{url}/").status_code == 503  # uvicorn refuses the third
+def test_one_client_cannot_hold_every_connection_and_idle_ones_give_way(relay_cli):
+    """--max-connections 8: one address may hold 6; past that its new connections close at once. Other addresses
+    (127.0.0.2 and .3 are this machine too) still get in, and when the server is full an idle connection gives way
+    instead of a 503."""
+    url, _ = relay_cli("--max-connections", "8")
+    port = int(url.rsplit(":", 1)[1])
+    hog = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(8)]  # idle: they send nothing
+    try:
+        closed = [sock for sock in hog if _closed_by_server(sock)]
+        assert len(closed) == 2, f"{len(closed)} of 8 idle connections from one address were closed, not 2"
+        others = [
+            httpx2.Client(timeout=30, transport=httpx2.HTTPTransport(local_address=f"127.0.0.{n}")) for n in (2, 3)
+        ]
+        answers = [http.post(f"{url}/chat", json=HI) for http in others]  # 6 + 2 = 8: full, yet both are answered
+        assert [a.status_code for a in answers] == [200, 200], [a.text[:200] for a in answers]
+        assert all("event: done" in a.text for a in answers)
+        for http in others:
+            http.close()
+    finally:
+        for sock in hog:
+            sock.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(1)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+
+
+def test_max_connections_is_checked(relay_cli):
     for command in (["helpers.web"], ["helpers.offline"]):
         done = subprocess.run(
             [sys.executable, "-m", *command, "--max-connections", "0"], cwd=ROOT, capture_output=True, text=True

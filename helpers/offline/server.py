@@ -23,6 +23,10 @@ READ_TIMEOUT = 20.0  # seconds for a request's headers and body to arrive, from 
 MAX_CONNECTIONS = 400  # open connections (and requests in flight); past it uvicorn answers 503
 MAX_CONNECTIONS_LIMIT = 100_000  # the most --max-connections may ask for
 BACKLOG = 512  # connections the kernel queues before the server accepts them
+MAX_HEADER_BYTES = 32 * 1024  # a request's line and headers, as nginx's default buffers allow; past it 431
+MAX_HEADER_LINES = 100  # a request's line and header fields (Apache's LimitRequestFields); past it 431
+LINGER = 2.0  # seconds a refused client's bytes are still read (and dropped) before its connection closes
+CLIENT_SHARE = 0.75  # of max_connections one client address may hold: the rest stay open to everyone else
 
 
 class _QuietThreads(logging.Filter):
@@ -76,19 +80,68 @@ class _RequestDeadline(_Protocol):
     ``connection_lost``, the same on h11 and httptools. tests/test_private_apis.py fails if any of them changes."""
 
     read_timeout = READ_TIMEOUT
+    max_connections = MAX_CONNECTIONS
     _deadline: asyncio.TimerHandle | None = None
+    _clients: Clients | None = None
+    _refused = False
+    _head: tuple[int, int, bytes] | None = (
+        0,
+        0,
+        b"",
+    )  # while a request's head arrives: its bytes, its lines, the last 3 bytes; None after
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self._head = (0, 0, b"")
+        self._clients = Clients.of(self.loop)
+        if not self._clients.admit(self, transport, self.max_connections):
+            return
         self._start_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused or (self._head is not None and not self._count_head(data)):
+            return  # what a refused client still sends is read and dropped, so that it reads the 431, not a reset
+        super().data_received(data)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self._head = (0, 0, b"")  # the next request on this connection
         self._start_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_deadline()
+        if self._clients is not None:
+            self._clients.leave(self)
         super().connection_lost(exc)
+
+    def busy(self) -> bool:
+        """Whether a request arrived whole and its answer is still being sent (streaming); else the connection idles
+        or is still receiving a request's head."""
+        cycle = self.cycle
+        return self._head is None and cycle is not None and not cycle.response_complete
+
+    def _count_head(self, data: bytes) -> bool:
+        """Count the bytes and lines of the request's head (up to its blank line); refuse it with 431 past
+        ``MAX_HEADER_BYTES`` or ``MAX_HEADER_LINES``. httptools has no such limit of its own, h11 only a size."""
+        size, lines, tail = self._head or (0, 0, b"")
+        seen = tail + data
+        end = seen.find(b"\r\n\r\n")
+        part = seen[len(tail) : end] if end >= 0 else data
+        size, lines = size + len(part), lines + part.count(b"\n")
+        if size > MAX_HEADER_BYTES or lines >= MAX_HEADER_LINES:
+            log.info("refused a request head over %d bytes or %d lines", MAX_HEADER_BYTES, MAX_HEADER_LINES)
+            message = (
+                f"request headers: at most {MAX_HEADER_BYTES:,} bytes and {MAX_HEADER_LINES} lines, with the request "
+                "line"
+            )
+            self.transport.write(_refusal(431, "Request Header Fields Too Large", message))
+            if self.transport.can_write_eof():
+                self.transport.write_eof()  # the answer, then end of stream; close once the client had time to read it
+            self.loop.call_later(LINGER, self.transport.close)
+            self._refused = True
+            return False
+        self._head = None if end >= 0 else (size, lines, seen[-3:])
+        return True
 
     def _start_deadline(self) -> None:
         self._stop_deadline()
@@ -106,6 +159,65 @@ class _RequestDeadline(_Protocol):
         if not arrived and not self.transport.is_closing():
             log.info("closed a connection whose request did not arrive within %g s", self.read_timeout)
             self.transport.close()  # an app still reading the body gets http.disconnect
+
+
+def _refusal(status: int, reason: str, message: str) -> bytes:
+    """A whole HTTP/1.1 response in the Messages API's error shape, for a connection the server then closes."""
+    body = json.dumps({"type": "error", "error": {"type": "invalid_request_error", "message": message}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class Clients:
+    """The open connections of one server (one event loop), by client address, oldest first. One address may hold
+    ``CLIENT_SHARE`` of ``max_connections``; a new connection past that is closed at once. When the server is full
+    but for one place, the address holding most gives up its oldest idle connection (waiting between requests, or still sending a
+    head) to the newcomer, so that idle connections of one client cannot make uvicorn answer everyone else 503."""
+
+    _by_loop: dict[int, Clients] = {}
+
+    def __init__(self) -> None:
+        self.open: dict[str, dict[_RequestDeadline, None]] = {}
+        self.count = 0
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Clients:
+        return cls._by_loop.setdefault(id(loop), cls())
+
+    def admit(self, connection: _RequestDeadline, transport, max_connections: int) -> bool:
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        mine = self.open.setdefault(address, {})
+        if len(mine) >= max(1, int(max_connections * CLIENT_SHARE)):
+            log.info("closed a connection from %s: it holds %d already", address, len(mine))
+            connection._clients = None
+            transport.close()
+            return False
+        mine[connection] = None
+        connection._address = address  # type: ignore[attr-defined]
+        self.count += 1
+        if self.count >= max_connections - 1:  # keep a place free: a closed connection leaves a loop turn later
+            self.make_room()
+        return True
+
+    def make_room(self) -> None:
+        for address in sorted(self.open, key=lambda a: len(self.open[a]), reverse=True):
+            idle = next((c for c in self.open[address] if not c.busy()), None)
+            if idle is not None:
+                log.info(
+                    "server full: closed an idle connection of %s, which holds %d", address, len(self.open[address])
+                )
+                idle.transport.close()
+                return
+
+    def leave(self, connection: _RequestDeadline) -> None:
+        mine = self.open.get(getattr(connection, "_address", ""), {})
+        if mine.pop(connection, 0) is None:
+            self.count -= 1
+        connection._clients = None
 
 
 class DeadlineH11Protocol(_RequestDeadline, H11Protocol):
@@ -196,9 +308,9 @@ def uvicorn_config(
     """uvicorn's settings for our servers: at most ``max_connections`` connections, idle and stalled clients closed.
     ``http``: one of the two Deadline protocols; ``options`` go to ``uvicorn.Config`` (``workers`` needs an app given
     as an import string)."""
-    protocol = (
-        http if read_timeout == http.read_timeout else type(http.__name__, (http,), {"read_timeout": read_timeout})
-    )
+    limits = {"read_timeout": read_timeout, "max_connections": max_connections}
+    changed = read_timeout != http.read_timeout or max_connections != http.max_connections
+    protocol = type(http.__name__, (http,), limits) if changed else http
     return uvicorn.Config(
         app, http=protocol, limit_concurrency=max_connections, backlog=BACKLOG, lifespan="off", **options
     )
