@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import urllib.request
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
         loop: asyncio.AbstractEventLoop
         transport: asyncio.Transport
         cycle: Any  # a RequestResponseCycle of the protocol's own module
+        server_state: Any  # uvicorn's ServerState: one per server
 
         def on_response_complete(self) -> None: ...
 
@@ -75,9 +77,13 @@ class _RequestDeadline(_Protocol):
     headers or part of its body would otherwise hold its socket (and the bytes it sent) forever. Streaming an answer is
     not limited.
 
-    uvicorn has no public hook for this: the mixin reads the protocols' ``loop``, ``transport`` and ``cycle`` (its
-    ``more_body`` and ``response_complete``), and extends ``connection_made``, ``on_response_complete`` and
-    ``connection_lost``, the same on h11 and httptools. tests/test_private_apis.py fails if any of them changes."""
+    It also bounds each request's head (:data:`MAX_HEADER_BYTES`, :data:`MAX_HEADER_LINES`) and what one client
+    address holds (:class:`Clients`).
+
+    uvicorn has no public hook for this: the mixin reads the protocols' ``loop``, ``transport``, ``server_state`` and
+    ``cycle`` (its ``more_body`` and ``response_complete``), and extends ``connection_made``, ``data_received``,
+    ``on_response_complete`` and ``connection_lost``, the same on h11 and httptools. tests/test_private_apis.py and
+    the connection tests of tests/test_relay_security.py fail if any of them changes."""
 
     read_timeout = READ_TIMEOUT
     max_connections = MAX_CONNECTIONS
@@ -93,7 +99,7 @@ class _RequestDeadline(_Protocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._head = (0, 0, b"")
-        self._clients = Clients.of(self.loop)
+        self._clients = Clients.of(self.server_state)
         if not self._clients.admit(self, transport, self.max_connections):
             return
         self._start_deadline()
@@ -177,15 +183,16 @@ class Clients:
     but for one place, the address holding most gives up its oldest idle connection (waiting between requests, or still sending a
     head) to the newcomer, so that idle connections of one client cannot make uvicorn answer everyone else 503."""
 
-    _by_loop: dict[int, Clients] = {}
+    _by_server: weakref.WeakKeyDictionary[object, Clients] = weakref.WeakKeyDictionary()
 
     def __init__(self) -> None:
         self.open: dict[str, dict[_RequestDeadline, None]] = {}
         self.count = 0
 
     @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> Clients:
-        return cls._by_loop.setdefault(id(loop), cls())
+    def of(cls, server_state: object) -> Clients:
+        """The connections of one uvicorn server (its ``ServerState``; forgotten with it)."""
+        return cls._by_server.setdefault(server_state, cls())
 
     def admit(self, connection: _RequestDeadline, transport, max_connections: int) -> bool:
         peer = transport.get_extra_info("peername")
