@@ -30,6 +30,11 @@ from anthropic.types.model import Model
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 
+# The thinking setting the course sends: Claude decides how much to think. {"type": "enabled", "budget_tokens": N}
+# is the legacy form, which only the models whose Spec.thinking is "manual" or "both" accept.
+THINKING: dict = {"type": "adaptive"}
+LEGACY_THINKING: dict = {"type": "enabled", "budget_tokens": 1024}  # the smallest budget the API accepts
+
 # The server tools' versions the course sends, oldest first (the last is the current one).
 SERVER_TOOLS: dict[str, tuple[str, ...]] = {
     "web_search": ("web_search_20250305", "web_search_20260209"),
@@ -38,6 +43,14 @@ SERVER_TOOLS: dict[str, tuple[str, ...]] = {
     "tool_search_tool_regex": ("tool_search_tool_regex_20251119",),
     "tool_search_tool_bm25": ("tool_search_tool_bm25_20251119",),
 }
+
+
+def current_tool(name: str) -> str:
+    """The current version of server tool ``name`` (``web_search`` -> ``web_search_20260209``)."""
+    if name not in SERVER_TOOLS:
+        raise ValueError(f"server tool {name!r} is not in SERVER_TOOLS: expected one of {list(SERVER_TOOLS)}")
+    return SERVER_TOOLS[name][-1]
+
 
 K, M = 1_000, 1_000_000
 
@@ -78,6 +91,13 @@ SPECS: dict[str, Spec] = {
     "claude-sonnet-4-5": Spec("2025-09-29", 200 * K, 64 * K, "sonnet", "manual"),
     "claude-sonnet-4-5-20250929": Spec("2025-09-29", 200 * K, 64 * K, "sonnet", "manual"),
 }
+
+
+def thinking_for(model: str) -> dict:
+    """The thinking setting to send ``model``: adaptive, or the legacy budget for the models that only take that."""
+    if model not in SPECS:
+        raise ValueError(f"model {model!r} is not in the course's table: expected one of {list(SPECS)}")
+    return LEGACY_THINKING if SPECS[model].thinking == "manual" else THINKING
 
 
 def display_name(model: str) -> str:

@@ -17,7 +17,7 @@ from anthropic.types import ModelInfo
 from anthropic.types.beta import BetaModelInfo
 
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL, MODELS, SERVER_TOOLS, SPECS, catalogue, sdk_models
+from helpers.models import DEFAULT_MODEL, MODELS, SERVER_TOOLS, SPECS, THINKING, catalogue, sdk_models, thinking_for
 from helpers.offline import sse, start
 
 from .conftest import MODEL, ROOT
@@ -299,3 +299,50 @@ def test_helpers_and_lessons_use_the_tables_default_model_and_tool_versions():
             )
         for model in set(re.findall(r"""["'](claude-[a-z0-9-]+)["']""", text)):
             assert model in SPECS, f"{path} names {model!r}, which helpers/models.py does not know"
+
+
+def test_helpers_send_adaptive_thinking_and_take_tool_versions_from_the_table():
+    """The legacy thinking form and every server tool version are written once, in helpers/models.py."""
+    legacy = re.compile(r"""["']type["']\s*:\s*["']enabled["']\s*,\s*["']budget_tokens["']""")
+    tool = re.compile(r"""["'](?:""" + "|".join(SERVER_TOOLS) + r""")_\d{8}["']""")  # as a value, not in prose
+    for path in (ROOT / "helpers").rglob("*.py"):
+        if path.name == "models.py":
+            continue
+        code = path.read_text()
+        assert not legacy.search(code), f"{path.relative_to(ROOT)} sends legacy thinking: use helpers.models.THINKING"
+        assert not tool.findall(code), (
+            f"{path.relative_to(ROOT)} writes a tool version: use helpers.models.SERVER_TOOLS"
+        )
+    for path in (ROOT / "tests").rglob("*.py"):
+        found = tool.findall(path.read_text())
+        assert not found, f"{path.relative_to(ROOT)} writes tool versions {sorted(set(found))}: use SERVER_TOOLS"
+
+
+@pytest.mark.parametrize(
+    ("model", "thinking", "refused"),
+    [
+        ("claude-opus-4-7", {"type": "enabled", "budget_tokens": 1024}, "thinking.type.enabled"),
+        ("claude-haiku-4-5", {"type": "adaptive"}, "thinking.type.adaptive"),
+        ("claude-haiku-4-5", thinking_for("claude-haiku-4-5"), None),
+        ("claude-opus-4-7", thinking_for("claude-opus-4-7"), None),
+        (DEFAULT_MODEL, {"type": "enabled", "budget_tokens": 1024}, None),  # the legacy form, where still accepted
+        (DEFAULT_MODEL, THINKING, None),
+    ],
+)
+def test_each_model_takes_the_thinking_forms_the_table_gives_it(client, model, thinking, refused):
+    ask = [{"role": "user", "content": "What is 27 * 453?"}]
+    if refused:
+        with pytest.raises(anthropic.BadRequestError, match=refused):
+            client.messages.create(model=model, max_tokens=2048, thinking=thinking, messages=ask)
+        return
+    with client.messages.stream(model=model, max_tokens=2048, thinking=thinking, messages=ask) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["thinking", "text"]
+
+
+def test_the_course_thinks_adaptively_by_default():
+    from helpers.exercises import lesson06
+    from helpers.widgets import playground
+
+    assert THINKING == {"type": "adaptive"} and lesson06.THINKING is THINKING
+    assert playground.thinking_for(DEFAULT_MODEL) is THINKING

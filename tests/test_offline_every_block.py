@@ -10,6 +10,7 @@ import typing
 import pytest
 from anthropic.types import ContentBlock, RawContentBlockDelta, TextCitation
 
+from helpers.models import SERVER_TOOLS
 from helpers.offline import faults, sse
 from helpers.offline.code_execution import BUGGY_LINE, FIXED_LINE
 from helpers.offline.replies import REDACTED_TRIGGER
@@ -19,9 +20,9 @@ from .conftest import MODEL
 from .test_offline_api import check_grammar
 from .test_offline_stream_types import raw_fault, raw_payloads, same_blocks, stream_all, user
 
-CODE_EXECUTION = {"type": "code_execution_20250825", "name": "code_execution"}
-WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
-WEB_FETCH = {"type": "web_fetch_20250910", "name": "web_fetch", "citations": {"enabled": True}}
+CODE_EXECUTION = {"type": SERVER_TOOLS["code_execution"][1], "name": "code_execution"}
+WEB_SEARCH = {"type": SERVER_TOOLS["web_search"][0], "name": "web_search"}
+WEB_FETCH = {"type": SERVER_TOOLS["web_fetch"][-1], "name": "web_fetch", "citations": {"enabled": True}}
 FILE_ID = "file_011CNha8iCJcU1wXNR6q4V8w"
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 DEFERRED = [
@@ -34,8 +35,8 @@ DEFERRED = [
         "defer_loading": True,
     },
 ]
-REGEX = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
-BM25 = {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}
+REGEX = {"type": SERVER_TOOLS["tool_search_tool_regex"][-1], "name": "tool_search_tool_regex"}
+BM25 = {"type": SERVER_TOOLS["tool_search_tool_bm25"][-1], "name": "tool_search_tool_bm25"}
 
 
 def search_result(title: str, text: str) -> dict:
@@ -159,7 +160,7 @@ TOOL_REQUESTS = {  # a request that makes each *_tool_result block
     "web_search_tool_result": {"tools": [WEB_SEARCH], "messages": user("What is new in Python packaging?")},
     "web_fetch_tool_result": {"tools": [WEB_FETCH], "messages": user("Summarize https://example.com/sse")},
     "code_execution_tool_result": {
-        "tools": [{"type": "code_execution_20250522", "name": "code_execution"}],
+        "tools": [{"type": SERVER_TOOLS["code_execution"][0], "name": "code_execution"}],
         "messages": user("Run python to compute 3 * 4"),
     },
     "bash_code_execution_tool_result": {"tools": [CODE_EXECUTION], "messages": user("Run python to compute 3 * 4")},
@@ -265,7 +266,7 @@ def test_the_local_api_produces_every_block_delta_and_citation_the_sdk_knows(api
 # Programmatic tool calling: tools called by code
 
 
-@pytest.mark.parametrize("version", ["code_execution_20250825", "code_execution_20260120"])
+@pytest.mark.parametrize("version", [SERVER_TOOLS["code_execution"][1], SERVER_TOOLS["code_execution"][-1]])
 def test_code_calls_client_tools_then_finishes_when_their_results_come_back(api, client, version):
     weather = {"name": "get_weather", "input_schema": CITY, "allowed_callers": [version]}
     tools = [{"type": version, "name": "code_execution"}, weather]
@@ -287,8 +288,12 @@ def test_code_calls_client_tools_then_finishes_when_their_results_come_back(api,
 
 
 def test_a_web_search_called_from_code_comes_back_encrypted(client):
-    search = {"type": "web_search_20260209", "name": "web_search", "allowed_callers": ["code_execution_20260120"]}
-    tools = [{"type": "code_execution_20260120", "name": "code_execution"}, search]
+    search = {
+        "type": SERVER_TOOLS["web_search"][-1],
+        "name": "web_search",
+        "allowed_callers": [SERVER_TOOLS["code_execution"][-1]],
+    }
+    tools = [{"type": SERVER_TOOLS["code_execution"][-1], "name": "code_execution"}, search]
     _, final = stream_all(client, tools=tools, messages=user("Search for Rust and Go news"))
     result = next(b for b in final.content if b.type == "code_execution_tool_result")
     assert result.content.type == "encrypted_code_execution_result" and result.content.encrypted_stdout
@@ -310,10 +315,17 @@ def result_content_types() -> set[str]:
 
 
 def test_the_local_api_produces_every_server_tool_result_content_the_sdk_knows(api):
-    search = {"type": "web_search_20260209", "name": "web_search", "allowed_callers": ["code_execution_20260120"]}
+    search = {
+        "type": SERVER_TOOLS["web_search"][-1],
+        "name": "web_search",
+        "allowed_callers": [SERVER_TOOLS["code_execution"][-1]],
+    }
     requests = [
         *TOOL_REQUESTS.values(),
-        {"tools": [{"type": "code_execution_20260120", "name": "code_execution"}, search], "messages": user("Go?")},
+        {
+            "tools": [{"type": SERVER_TOOLS["code_execution"][-1], "name": "code_execution"}, search],
+            "messages": user("Go?"),
+        },
     ]
     seen = set()
     for request in requests:

@@ -15,7 +15,7 @@ from anthropic import BaseModel as SDKModel
 from pydantic import BaseModel, Field
 
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL, MODELS, SPECS, deprecated_models
+from helpers.models import DEFAULT_MODEL, MODELS, SERVER_TOOLS, SPECS, deprecated_models
 from helpers.offline import faults, replies, router, sse, start, wire
 from helpers.offline.app import Pace
 from helpers.offline.caching import MIN_TOKENS
@@ -23,9 +23,9 @@ from helpers.offline.caching import MIN_TOKENS
 from .conftest import MODEL, samples_or_skip
 from .test_offline_api import EVENT, check_grammar, raw_stream
 
-WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
-WEB_FETCH = {"type": "web_fetch_20250910", "name": "web_fetch", "citations": {"enabled": True}}
-CODE_EXECUTION = {"type": "code_execution_20250825", "name": "code_execution"}
+WEB_SEARCH = {"type": SERVER_TOOLS["web_search"][0], "name": "web_search", "max_uses": 5}
+WEB_FETCH = {"type": SERVER_TOOLS["web_fetch"][-1], "name": "web_fetch", "citations": {"enabled": True}}
+CODE_EXECUTION = {"type": SERVER_TOOLS["code_execution"][1], "name": "code_execution"}
 SEARCH_PROMPT = [{"role": "user", "content": "What is new in Python packaging?"}]
 RESEARCH_PROMPT = [{"role": "user", "content": "Research server-sent events in depth"}]
 
@@ -194,7 +194,11 @@ def test_web_fetch_and_code_execution(api, client):
 
     for tool, call_name, result_type in [
         (CODE_EXECUTION, "bash_code_execution", "bash_code_execution_tool_result"),
-        ({"type": "code_execution_20250522", "name": "code_execution"}, "code_execution", "code_execution_tool_result"),
+        (
+            {"type": SERVER_TOOLS["code_execution"][0], "name": "code_execution"},
+            "code_execution",
+            "code_execution_tool_result",
+        ),
     ]:
         prompt = user("Run python to compute 27 * 453")
         _, ran = stream_all(client, tools=[tool], messages=prompt)

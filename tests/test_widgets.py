@@ -16,6 +16,7 @@ import time
 import anthropic
 import pytest
 
+from helpers.models import SERVER_TOOLS
 from helpers.offline import start
 from helpers.offline.sse import split
 from helpers.offline.wire import count_tokens
@@ -570,7 +571,7 @@ async def test_nan_in_a_tool_input_does_not_break_later_turns(aclient):
 
 # -- the whole stream of late 2026: citations, server tools, refusals, pauses, structured output, caching ----------
 
-SEARCH = [{"type": "web_search_20250305", "name": "web_search"}]
+SEARCH = [{"type": SERVER_TOOLS["web_search"][0], "name": "web_search"}]
 
 
 def test_citations_and_server_tool_results_show_under_the_text(client):
@@ -592,7 +593,7 @@ def test_citations_and_server_tool_results_show_under_the_text(client):
     assert view.footer["server_tool_use"] == {"web_search_requests": 1} and "web_search_requests 1" in static
 
 
-CODE_EXECUTION = [{"type": "code_execution_20250825", "name": "code_execution"}]
+CODE_EXECUTION = [{"type": SERVER_TOOLS["code_execution"][1], "name": "code_execution"}]
 
 
 def test_a_code_execution_session_shows_each_result_and_the_uploaded_file(client):
@@ -616,7 +617,7 @@ def test_a_code_execution_session_shows_each_result_and_the_uploaded_file(client
 
 def test_tool_search_and_a_failing_tool_show_what_happened(client):
     deferred = {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object"}}
-    search = {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}
+    search = {"type": SERVER_TOOLS["tool_search_tool_bm25"][-1], "name": "tool_search_tool_bm25"}
     view = TextView(display=False)
     view.watch(client.messages.stream(**ask("Weather in Oslo?", tools=[search, {**deferred, "defer_loading": True}])))
     found = next(b for b in view.blocks if b["type"] == "tool_search_tool_result")

@@ -16,7 +16,7 @@ import anthropic
 
 from helpers import connect
 from helpers.demo_tool import WEATHER_TOOL
-from helpers.models import DEFAULT_MODEL
+from helpers.models import DEFAULT_MODEL, current_tool
 
 from . import LearnerError, call_learner, report
 
@@ -32,7 +32,7 @@ STREAMS: list[tuple[str, dict[str, Any]]] = [
         "a web search (its results, then cited text)",
         {
             "messages": [{"role": "user", "content": "Search the web for Server-Sent Events."}],
-            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+            "tools": [{"type": current_tool("web_search"), "name": "web_search", "max_uses": 1}],
         },
     ),
     (

@@ -14,10 +14,10 @@ from anthropic.types import MessageParam
 
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
+from helpers.models import THINKING
 
 from . import LearnerError, call_learner, report
 
-THINKING = {"type": "enabled", "budget_tokens": 1024}
 QUESTION: list[MessageParam] = [{"role": "user", "content": "What's the weather in Paris?"}]
 WEATHER = {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
 HEADERS = {"x-offline-pace": "instant"}

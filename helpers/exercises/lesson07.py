@@ -12,10 +12,11 @@ from collections.abc import Callable
 
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
+from helpers.models import current_tool
 
 from . import LearnerError, call_learner, report
 
-SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+SEARCH = {"type": current_tool("web_search"), "name": "web_search", "max_uses": 5}
 FIRST = "Search the web for the latest news on Server-Sent Events."
 RESEARCH = "Research Server-Sent Events in depth: browser support and proxies."
 HEADERS = {"x-offline-pace": "instant"}

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 
+from helpers.models import SERVER_TOOLS
+
 from .model import Block, Reply, Turn
 from .read import fingerprint, make_id, opaque, placeholder_input, server_tool, text_of
 
@@ -226,7 +228,9 @@ def answer(turn: Turn) -> Reply | None:
         return None
     if files := uploads(request):
         return Reply(uploaded(files))
-    if tool.get("type") != "code_execution_20250522" and (called := programmatic(request, prompt, tool["type"])):
+    if tool.get("type") != SERVER_TOOLS["code_execution"][0] and (
+        called := programmatic(request, prompt, tool["type"])
+    ):
         return called
     if not re.search(r"\b(run|execute|code|python|calculate|compute)\b|\d\s*[*×]\s*\d", prompt, re.I) and not (
         SCRIPT.search(prompt)
@@ -236,7 +240,7 @@ def answer(turn: Turn) -> Reply | None:
     code = f"print({expr})"
     lead = Block("text", "I'll run that in the sandbox.")
     done = Block("text", f"The code printed **{value}**.")
-    if tool.get("type") == "code_execution_20250522":
+    if tool.get("type") == SERVER_TOOLS["code_execution"][0]:
         call = Block("server_tool_use", name="code_execution", input={"code": code})
         result = {"type": "code_execution_result", "stdout": value + "\n", "stderr": "", "return_code": 0}
         return Reply([lead, call, Block("code_execution_tool_result", content={**result, "content": []}), done])

@@ -132,6 +132,16 @@ def check_rules(request: dict) -> None:
         if tool.get("type") in (None, "custom") and not TOOL_NAME.match(tool["name"]):
             raise invalid(f"tools.{i}.custom.name: String should match pattern '{TOOL_NAME.pattern}'")
     thinking = request.get("thinking") or {}
+    if thinking.get("type") == "enabled" and spec.thinking == "adaptive":
+        raise invalid(
+            '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+            '"output_config.effort" to control thinking behavior.'
+        )
+    if thinking.get("type") == "adaptive" and spec.thinking == "manual":
+        raise invalid(
+            '"thinking.type.adaptive" is not supported for this model. Use "thinking.type.enabled" with '
+            '"thinking.budget_tokens" to control thinking behavior.'
+        )
     if thinking.get("type") == "enabled":
         if thinking["budget_tokens"] < 1024:
             raise invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")

@@ -18,11 +18,11 @@ import ipywidgets as W
 
 from ..connect import public_url
 from ..demo_tool import WEATHER_TOOL, get_weather
+from ..models import thinking_for
 from ._live import describe
 from .views import ThinkingView
 
 MAX_TOOL_ROUNDS = 4
-THINKING = {"type": "adaptive"}  # Claude decides how much to think ({"type": "enabled", ...} is the legacy form)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -254,7 +254,7 @@ class Playground:
         if self.system.value.strip():
             params["system"] = self.system.value
         if self.thinking.value:
-            params["thinking"] = THINKING
+            params["thinking"] = thinking_for(self.model.value)
         if self.tools.value:
             params["tools"] = [WEATHER_TOOL]
         return params
@@ -302,7 +302,7 @@ class Playground:
         if self.system.value.strip():
             args.append(f"system={self.system.value!r}")
         if self.thinking.value:
-            args.append(f"thinking={THINKING!r}")
+            args.append(f"thinking={thinking_for(self.model.value)!r}")
         if self.tools.value:
             args.append("tools=tools")
         args.append("messages=messages")
