@@ -451,17 +451,24 @@ class GatewayCheck:
 
 
 def kernels_listening(hub: Hub) -> list[str]:
-    """Learners with a kernel that listens on a TCP port: with kernels on ipc, only a local API thread does."""
+    """Learners with a kernel that serves a local Messages API of its own: a port of the kernel's that answers the
+    local API's ``/_offline/stats``."""
     found = []
     for name, server in hub.servers().items():
         for process in server.children(recursive=True):
             try:
-                if "ipykernel" in " ".join(process.cmdline()) and any(
-                    c.status == "LISTEN" for c in process.net_connections(kind="inet")
-                ):
-                    found.append(name)
+                if "ipykernel" not in " ".join(process.cmdline()):
+                    continue
+                ports = [c.laddr.port for c in process.net_connections(kind="inet") if c.status == "LISTEN"]
             except psutil.Error:
                 continue
+            for port in ports:
+                try:
+                    if httpx2.get(f"http://127.0.0.1:{port}/_offline/stats", timeout=5).status_code == 200:
+                        found.append(name)
+                        break
+                except httpx2.HTTPError:
+                    continue
     return found
 
 

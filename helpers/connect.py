@@ -154,10 +154,12 @@ def mode(offline: bool | None = None) -> Mode:
     Raises ValueError naming what is wrong with a live key's shape (see :func:`check_key`), never showing the key."""
     load_env()
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if offline or (offline is None and (_forced_offline() or not key)):
+    if offline or (offline is None and _forced_offline()):
         return Mode("offline", os.environ.get("COURSE_OFFLINE_URL") or "(local API, started on first use)", "")
-    if not offline and (found := gateway.detect()):
+    if found := gateway.detect():
         return Mode("gateway", found.url, found.user)
+    if offline is None and not key:
+        return Mode("offline", os.environ.get("COURSE_OFFLINE_URL") or "(local API, started on first use)", "")
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_LIVE_URL
     check_key(key, base_url)
     return Mode("live", base_url.rstrip("/"), mask(key))

@@ -96,6 +96,7 @@ if settings["gateway"]:
             "environment": gateway["environment"],
             "cwd": settings["root"],
             "oauth_no_confirm": True,
+            "timeout": 120,  # seconds the hub waits for it to answer at start, on a machine busy starting a class
         }}
     ]
     # the gateway reads who is an admin or an instructor; admins, and the instructors group, may log in to it

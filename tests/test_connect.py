@@ -184,8 +184,7 @@ def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env
     env.setenv("JUPYTERHUB_API_TOKEN", HUB_TOKEN)
     env.setenv("JUPYTERHUB_USER", "ann")
     env.setenv("JPY_SESSION_NAME", "/home/ann/course/notebooks/01_text_stream.ipynb")
-    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)  # a key of the learner's own does not take the class off the gateway
-    client = connect.client(default_headers={"x-mine": "1"})
+    client = connect.client(default_headers={"x-mine": "1"})  # no key anywhere: a gateway needs none
     out = capsys.readouterr().out
     assert out == (f"mode: class gateway · requests go to {api.url} as ann · the class's key stays on the gateway\n")
     assert HUB_TOKEN not in out
@@ -194,6 +193,8 @@ def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env
     sent = raw.http_request.headers
     assert sent["x-course-notebook"] == "01_text_stream.ipynb" and sent["x-mine"] == "1"
     assert raw.parse().content
+    assert connect.mode().name == "gateway"
+    env.setenv("ANTHROPIC_API_KEY", FAKE_KEY)  # a key of the learner's own does not take the class off the gateway
     assert connect.mode().name == "gateway"
     env.setenv("COURSE_OFFLINE", "1")  # forced offline: the class's local API, through the gateway
     offline = connect.client(quiet=True)

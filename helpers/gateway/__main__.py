@@ -41,7 +41,8 @@ CACHE_SECONDS = 60  # how long a token's owner and an instructor's role are trus
 
 
 def _end_with_parent() -> None:
-    """In the child, before it runs: on Linux, end it when the gateway ends, even by SIGKILL (no orphan API)."""
+    """In the child, before it runs: on Linux, end it when the gateway ends, even by SIGKILL (no orphan API). Linux
+    sends the signal when the *thread* that started the child ends: start it from the main (event loop) thread."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -121,7 +122,7 @@ def main() -> int:
         store.set_limits(Limits.checked(json.loads(env.get("COURSE_GATEWAY_LIMITS") or "{}")))
     hosts = tuple(h.strip().lower() for h in env.get("COURSE_GATEWAY_HOSTS", "").split(",") if h.strip())
     gateway = Gateway(store, hub_from_environment(), upstreams, hosts, env.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
-    if store.mode() in upstreams:
+    if store.mode() in upstreams:  # in this thread: the local API is told to end when the thread that started it does
         upstreams[store.mode()]()  # the class's upstream is up before the first learner asks
     where = urlsplit(env.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:8800")
     sock = bind(where.hostname or "127.0.0.1", where.port or 8800)
