@@ -101,6 +101,8 @@ BAD_INPUTS: dict[str, Bad] = {
     "pace nan": Bad(_json(), 400, "tokens per second", {"x-offline-pace": "nan"}),
     "pace 1e-9": Bad(_json(), 400, "tokens per second", {"x-offline-pace": "1e-9"}),
     "unknown path": Bad(b"", 404, "Not found", path="/v1/nothing", method="GET"),
+    "a 40 kB header": Bad(_json(), 431, "request headers: at most 32,768 bytes", {"x-long": "a" * 40_000}),
+    "150 headers": Bad(_json(), 431, "and 100 lines", {f"x-{i}": "1" for i in range(150)}),
     "5,000 'continue' turns": Bad(_json(messages=_turns(2500)), 200),
     "a 5,000-digit number in the prompt": Bad(_json(messages=[{"role": "user", "content": "9" * 5000 + " * 7"}]), 200),
 }

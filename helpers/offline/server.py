@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import socket
 import threading
 import urllib.request
@@ -172,7 +173,7 @@ def _refusal(status: int, reason: str, message: str) -> bytes:
     body = json.dumps({"type": "error", "error": {"type": "invalid_request_error", "message": message}}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
+        f"request-id: req_{secrets.token_hex(12)}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body
 
