@@ -596,8 +596,8 @@ def report(result: Result) -> list[str]:
         f"(the local API's own realistic first-token delay is 400-900 ms)",
         f"TTFT, relay page through /user/NAME/relay/: p50 {percentile(relay, 50):.0f} ms, "
         f"p99 {percentile(relay, 99):.0f} ms",
-        f"memory per learner (RSS): {per_learner:.0f} MiB = server {mean(mem['server'] or [0]):.0f} + kernel with "
-        f"its local API thread {mean(mem['kernel'] or [0]):.0f} + relay {mean(mem['relay'] or [0]):.0f} "
+        f"memory per learner (RSS): {per_learner:.0f} MiB = server {mean(mem['server'] or [0]):.0f} + kernel"
+        f"{'' if result.gateway else ' with its local API thread'} {mean(mem['kernel'] or [0]):.0f} + relay {mean(mem['relay'] or [0]):.0f} "
         f"(max {max(mem['total'] or [0]):.0f}); USS {mean(mem['uss'] or [0]):.0f} MiB (what it adds on its own)",
         f"hub's own memory (RSS): hub {result.hub_mib:.0f} MiB + proxy {result.proxy_mib:.0f} MiB",
         f"kernel websocket reconnects, as JupyterLab makes them when the server closes a socket: "
