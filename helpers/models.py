@@ -44,6 +44,15 @@ SERVER_TOOLS: dict[str, tuple[str, ...]] = {
     "tool_search_tool_bm25": ("tool_search_tool_bm25_20251119",),
 }
 
+# The server tool versions whose calls run code in a container (web search's 2026 version filters its results with
+# code): a response that used one carries ``container``, and resuming its ``pause_turn`` must send that id back.
+CONTAINER_TOOLS: frozenset[str] = frozenset({*SERVER_TOOLS["code_execution"], "web_search_20260209"})
+
+
+def uses_container(request: dict) -> bool:
+    """True when one of ``request``'s tools runs in a container (see CONTAINER_TOOLS)."""
+    return any(isinstance(t, dict) and t.get("type") in CONTAINER_TOOLS for t in request.get("tools") or [])
+
 
 def current_tool(name: str) -> str:
     """The current version of server tool ``name`` (``web_search`` -> ``web_search_20260209``)."""

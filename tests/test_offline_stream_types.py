@@ -180,6 +180,21 @@ def test_pause_turn_then_resume_with_the_partial_turn(api, client):
     assert {e.citation.url for e in events if e.type == "citation"} <= found  # it cites what the paused turn found
 
 
+def test_a_turn_paused_in_a_container_resumes_only_in_that_container(client):
+    """Web search's 2026 version filters results with code in a container: the paused response names it, and the
+    API resumes the turn only when the request sends that container back."""
+    search = {"type": SERVER_TOOLS["web_search"][-1], "name": "web_search"}
+    _, paused = stream_all(client, tools=[search], messages=RESEARCH_PROMPT)
+    assert paused.stop_reason == "pause_turn" and paused.container and paused.container.id.startswith("container_")
+    resume = [*RESEARCH_PROMPT, {"role": "assistant", "content": paused.content}]
+    with pytest.raises(anthropic.BadRequestError, match="container.id"):
+        stream_all(client, tools=[search], messages=resume)
+    _, final = stream_all(client, tools=[search], messages=resume, container=paused.container.id)
+    assert final.stop_reason == "end_turn" and final.container.id == paused.container.id
+    _, older = stream_all(client, tools=[WEB_SEARCH], messages=RESEARCH_PROMPT)  # the 2025 version: no container
+    assert older.container is None
+
+
 def test_web_fetch_and_code_execution(api, client):
     events, fetched = stream_all(client, tools=[WEB_FETCH], messages=user("Summarize https://example.com/sse please"))
     same_blocks(

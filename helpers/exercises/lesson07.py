@@ -48,8 +48,9 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
     client = connect.client(offline=True, quiet=True)
     options = {"model": MODEL, "max_tokens": 1024, "tools": [SEARCH], "extra_headers": HEADERS}
 
-    def ask(messages):
-        with client.messages.stream(messages=messages, **options) as stream:
+    def ask(messages, container=None):
+        extra = {"container": container} if container else {}  # a paused turn goes on in its container
+        with client.messages.stream(messages=messages, **options, **extra) as stream:
             return stream.get_final_message()
 
     first = [{"role": "user", "content": FIRST}]
@@ -65,7 +66,7 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
     problem = _read(sent, messages, paused)
     if problem:
         return problem
-    final = ask(sent)
+    final = ask(sent, paused.container.id if paused.container else None)
     again = sum(1 for b in final.content if b.type == "server_tool_use")
     print(f"  request 2: roles {[m['role'] for m in sent]} → stop_reason {final.stop_reason!r}, {again} new searches")
     if again or final.stop_reason != "end_turn":

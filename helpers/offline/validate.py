@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import pydantic
 import typing_extensions as te
 
-from helpers.models import SPECS
+from helpers.models import SPECS, uses_container
 
 from .read import input_tokens, is_paused_turn  # a pause_turn answer sent back is not a prefill
 from .structured import SchemaError, check_schema, schema_of
@@ -127,6 +127,11 @@ def check_rules(request: dict) -> None:
     if turns[-1]["role"] == "assistant" and "4-6" in model and not is_paused_turn(turns[-1]):
         raise invalid(
             "This model does not support assistant message prefill. The conversation must end with a user message."
+        )
+    if is_paused_turn(turns[-1]) and uses_container(request) and not request.get("container"):
+        raise invalid(
+            "container: a turn paused while using a container tool is resumed in the same container: send the paused "
+            "response's container.id as `container`"
         )
     for i, tool in enumerate(request.get("tools") or []):
         if tool.get("type") in (None, "custom") and not TOOL_NAME.match(tool["name"]):

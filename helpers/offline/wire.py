@@ -19,7 +19,7 @@ import random
 import re
 from typing import Any
 
-from helpers.models import SPECS
+from helpers.models import SPECS, uses_container
 
 from .model import Block, Cache, Event, Reply
 from .read import count_tokens, fingerprint, input_tokens, make_id, tokens
@@ -118,7 +118,8 @@ def events(request: dict, reply: Reply, cache: Cache | None = None, nonce: str =
             stop_reason = cut_reason
             break
         start, deltas, closing = _block_events(block, index, seed, rng, nonce)
-        if "code_execution" in block.name or "code_execution" in block.type:  # the code runs in a container
+        in_container = block.type == "server_tool_use" and uses_container(request)
+        if in_container or "code_execution" in block.name or "code_execution" in block.type:  # code runs in a container
             given = request.get("container")  # the one an earlier turn used, sent back to go on in it
             container = {
                 "id": given if isinstance(given, str) else make_id("container_", seed),
@@ -168,6 +169,8 @@ def events(request: dict, reply: Reply, cache: Cache | None = None, nonce: str =
     delta = {"stop_reason": stop_reason, "stop_sequence": stop_sequence}
     if stop_reason == reply.stop_reason and reply.stop_details:
         delta["stop_details"] = reply.stop_details
+    if container is None and uses_container(request) and isinstance(request.get("container"), str):
+        container = {"id": request["container"], "expires_at": CONTAINER_EXPIRES}  # a resumed turn goes on in it
     if container:
         delta["container"] = container
     # Cut by the limit, the model wrote exactly the budget (its last, partial piece is not sent here); otherwise what
