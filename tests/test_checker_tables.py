@@ -437,78 +437,111 @@ def test_04_right(safe_stream, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 05: the tool_result of a failed call -------------------------------------------------------------------------------
+# -- 05: tool inputs collected from their deltas -----------------------------------------------------------------------
 
 
-def weather(block) -> str:
-    if block.input["location"] != "Paris":
-        raise ValueError(f"no weather data for {block.input['location']!r}")
-    return json.dumps({"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"})
+def starting_state(client, messages, tools):  # the loop left empty
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for _event in stream:
+            pass
+    return "", []
 
 
-def flags_without_content(block):  # Claude hears that it failed, never why
+def one_string(client, messages, tools):  # every fragment in one string: two calls run together
+    text, json_text = "", ""
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            if event.type == "text":
+                text += event.text
+            elif event.type == "input_json":
+                json_text += event.partial_json
+        stop = stream.get_final_message().stop_reason
+    return text, [json.loads(json_text)] if stop == "tool_use" else []
+
+
+def parse_at_block_stop(client, messages, tools):  # trusts every block that stops
+    text, parts, inputs = [], {}, []
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                text.append(event.delta.text)
+            elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                parts[event.index] = parts.get(event.index, "") + event.delta.partial_json
+            elif event.type == "content_block_stop" and event.index in parts:
+                inputs.append(json.loads(parts[event.index]))
+    return "".join(text), inputs
+
+
+def snapshots_kept(client, messages, tools):  # the SDK's parsed snapshot, whatever happens
+    text, inputs = "", {}
     try:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-    except ValueError:
-        return {"type": "tool_result", "tool_use_id": block.id, "is_error": True}
+        with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+            for event in stream:
+                if event.type == "text":
+                    text += event.text
+                elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                    inputs[event.index] = stream.current_message_snapshot.content[event.index].input
+    except httpx2.TransportError:
+        pass
+    return text, [inputs[i] for i in sorted(inputs)]
 
 
-def flags_with_blank_content(block):
-    try:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-    except ValueError:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": "", "is_error": True}
-
-
-def message_without_flag(block):  # the starting state
-    try:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-    except ValueError as err:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": str(err)}
-
-
-def flag_as_string(block):
-    try:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-    except ValueError as err:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": str(err), "is_error": "true"}
+def no_text(client, messages, tools):  # the inputs right, the words before them forgotten
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        final = stream.get_final_message()
+    calls = [b.input for b in final.content if b.type == "tool_use"]
+    return "", calls if final.stop_reason == "tool_use" else []
 
 
 WRONG_05 = [
-    (message_without_flag, "Claude was told the failed call for Atlantis succeeded"),
-    (flags_without_content, "carries no message"),
-    (flags_with_blank_content, "carries no message"),
-    (flag_as_string, "the API takes only a JSON boolean"),
+    (starting_state, "one tool call: tool_inputs returned the inputs [] for 1 tool_use block(s)"),
+    (one_string, "two tool calls in one message: your function one_string raised JSONDecodeError"),
+    (parse_at_block_stop, "a stream cut mid-JSON: your function parse_at_block_stop raised JSONDecodeError"),
+    (snapshots_kept, "a stream cut mid-JSON: tool_inputs returned [{'location': 'Paris'}] as if"),
+    (no_text, "one tool call: the text returned is ''"),
 ]
 
 
-def error_as_text_blocks(block):
-    result = {"type": "tool_result", "tool_use_id": block.id}
-    try:
-        result["content"] = [{"type": "text", "text": weather(block)}]
-    except Exception as exc:  # noqa: BLE001 - any failure of the tool goes back to Claude
-        result.update(is_error=True, content=[{"type": "text", "text": f"Error: {exc}"}])
-    return result
+def by_match(client, messages, tools):
+    text, fragments = "", {}
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            match event:
+                case anthropic.types.RawContentBlockDeltaEvent(delta=anthropic.types.TextDelta(text=piece)):
+                    text += piece
+                case anthropic.types.RawContentBlockDeltaEvent(index=i, delta=anthropic.types.InputJSONDelta() as d):
+                    fragments[i] = fragments.get(i, "") + d.partial_json
+        done = stream.get_final_message().stop_reason == "tool_use"
+    return text, [json.loads(fragments[i]) for i in sorted(fragments)] if done else []
 
 
-def flag_everywhere(block):
-    ok, content = True, ""
-    try:
-        content = weather(block)
-    except ValueError as err:
-        ok, content = False, repr(err)
-    return {"type": "tool_result", "tool_use_id": block.id, "content": content, "is_error": not ok}
+def parsed_when_stopped(client, messages, tools):  # parses at each block's stop, trusts none of it until the end
+    text, pieces, parsed, stop = [], {}, {}, None
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            if event.type == "text":
+                text.append(event.text)
+            elif event.type == "input_json":
+                pieces.setdefault(len(stream.current_message_snapshot.content) - 1, []).append(event.partial_json)
+            elif event.type == "content_block_stop" and event.index in pieces:
+                try:
+                    parsed[event.index] = json.loads("".join(pieces[event.index]))
+                except ValueError:
+                    parsed[event.index] = None
+            elif event.type == "message_delta":
+                stop = event.delta.stop_reason
+    return "".join(text), [parsed[i] for i in sorted(parsed)] if stop == "tool_use" else []
 
 
-@pytest.mark.parametrize(("run_tool", "expected"), WRONG_05)
-def test_05_wrong(run_tool, expected, capsys):
-    lesson05.check(run_tool, TOOLS)
-    assert_not_yet(verdict(capsys), expected, ('"is_error": True', "str(err)", "is_error=True"))
+@pytest.mark.parametrize(("tool_inputs", "expected"), WRONG_05)
+def test_05_wrong(tool_inputs, expected, capsys):
+    lesson05.check(tool_inputs, TOOLS)
+    assert_not_yet(verdict(capsys), expected, ("event.index", "stop_reason", "json.loads", "message_delta"))
 
 
-@pytest.mark.parametrize("run_tool", [error_as_text_blocks, flag_everywhere])
-def test_05_right(run_tool, capsys):
-    lesson05.check(run_tool, TOOLS)
+@pytest.mark.parametrize("tool_inputs", [by_match, parsed_when_stopped])
+def test_05_right(tool_inputs, capsys):
+    lesson05.check(tool_inputs, TOOLS)
     assert verdict(capsys).startswith("PASS ✓")
 
 

@@ -3,8 +3,6 @@ mistake with a hint, and raise a clear error for input of the wrong kind."""
 
 from __future__ import annotations
 
-import json
-
 import anthropic
 import httpx2
 import pytest
@@ -68,79 +66,30 @@ def test_lesson04_the_starting_state_and_bad_input(capsys):
         lesson04.check((anthropic.APIError, httpx2.TransportError, ValueError))
 
 
-# -- 05: the tool_result of a failed call --------------------------------------------------------------------------
+# -- 05: tool inputs collected from their deltas ------------------------------------------------------------------
 
 
-def weather(block) -> str:
-    if block.input["location"] != "Paris":
-        raise ValueError(f"no weather data for {block.input['location']!r}")
-    return json.dumps({"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"})
+def test_lesson05_lists_what_it_tried_and_lets_a_drop_raise(capsys):
+    def tool_inputs(client, messages, tools):
+        with client.messages.stream(model="claude-sonnet-4-6", max_tokens=1024, tools=tools, messages=messages) as s:
+            final = s.get_final_message()
+        text = "".join(b.text for b in final.content if b.type == "text")
+        return text, [b.input for b in final.content if b.type == "tool_use"] if final.stop_reason == "tool_use" else []
 
-
-def run_tool(block, *, flag_errors=True, flag_all=False, name_call=True, flag=True):
-    result = {"type": "tool_result", **({"tool_use_id": block.id} if name_call else {})}
-    try:
-        result["content"] = weather(block)
-    except ValueError as err:
-        result["content"] = str(err)
-        if flag_errors:
-            result["is_error"] = flag
-    if flag_all:
-        result["is_error"] = True
-    return result
-
-
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [
-        ({"flag_errors": False}, "failed call for Atlantis succeeded"),  # the starting state
-        ({"flag_all": True}, "only in the result of a failed call"),
-        ({"flag": "true"}, "'true', a str: the API takes only a JSON boolean"),  # the real API rejects a string
-        ({"flag": 1}, "1, a int: the API takes only a JSON boolean"),
-        ({"name_call": False}, "does not name its call"),
-    ],
-)
-def test_lesson05_names_each_mistake(options, expected, capsys):
-    lesson05.check(lambda block: run_tool(block, **options), TOOLS)
-    out = verdict(capsys)
-    assert out.startswith("NOT YET") and expected in out
-
-
-def test_lesson05_tells_a_tool_that_raises_from_one_that_reports(capsys):
-    def raising(block):
-        return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-
-    lesson05.check(raising, TOOLS)
-    out = verdict(capsys)
-    assert "for Atlantis, your function raising raised ValueError: no weather data for 'Atlantis'" in out
-    assert "hint: catch the tool's exception" in out
-    lesson05.check(run_tool, TOOLS)
+    lesson05.check(tool_inputs, TOOLS)
     out = capsys.readouterr().out
-    assert out.strip().endswith("and Claude answers both") and "PASS" in out
-    assert "The tool reported an error" in out  # Claude was told, and said so
+    assert "{'location': 'Tokyo', 'unit': 'celsius'}" in out  # the second call of one message
+    assert "a connection dropped mid-JSON  raised RemoteProtocolError" in out
+    assert out.strip().splitlines()[-1].startswith("PASS ✓"), out
 
 
-def test_lesson05_says_when_the_learners_except_branch_itself_raised(capsys):
-    def run_tool(block):
-        try:
-            return {"type": "tool_result", "tool_use_id": block.id, "content": weather(block)}
-        except ValueError as err:
-            return {"type": "tool_result", "tool_use_id": block.id, "content": err.message, "is_error": True}
-
-    lesson05.check(run_tool, TOOLS)
-    out = verdict(capsys)
-    assert out.startswith("NOT YET ✗ for Atlantis, your function run_tool raised AttributeError:"), out
-    assert "(line " in out and "err.message" in out  # the line that raised, the learner's own
-    hint = out.split("hint:", 1)[1]
-    assert "your except branch itself raised, while handling the tool's ValueError" in hint
-    assert "catch the tool's exception" not in hint  # they did: that hint would send them in a circle
-
-
-def test_lesson05_bad_input_is_a_clear_error():
-    with pytest.raises(TypeError, match="your function run_tool"):
-        lesson05.check("run_tool", TOOLS)
-    with pytest.raises(TypeError, match='"type": "tool_result"'):
-        lesson05.check(lambda block: "18 degrees", TOOLS)
+def test_lesson05_bad_input_is_a_clear_error(capsys):
+    with pytest.raises(TypeError, match="your function tool_inputs"):
+        lesson05.check("tool_inputs", TOOLS)
+    with pytest.raises(TypeError, match="list of tool definitions"):
+        lesson05.check(lambda client, messages, tools: ("", []), WEATHER_TOOL)
+    lesson05.check(lambda client, messages, tools: "18 degrees", TOOLS)
+    assert "tool_inputs returned '18 degrees'" in verdict(capsys)
 
 
 # -- 06: the assistant turn after a tool call with thinking on ------------------------------------------------------

@@ -1,6 +1,10 @@
-"""Checker for 05_tool_deltas' "Try it": a tool_result that tells Claude when the tool failed.
+"""Checker for 05_tool_deltas' "Try it": the learner writes ``tool_inputs(client, messages, tools)``, which streams
+an answer, keeps its text and each tool call's ``partial_json`` fragments by block index, and returns
+``(text, inputs)``: the text, and the parsed input of every tool call in order, or ``[]`` unless the message stopped
+to call tools.
 
-It streams real tool calls from the local API (in live mode too, so the tool inputs are known in advance).
+The calls come from the local API (in live mode too, so the inputs are known in advance); it also cuts a stream
+mid-JSON, once with a ``max_tokens`` stop and once with a dropped connection.
 """
 
 from __future__ import annotations
@@ -8,117 +12,101 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anthropic
-from anthropic.types import MessageParam
 
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 
 from . import LearnerError, call_learner, report
 
-HEADERS = {"x-offline-pace": "instant"}
+SHAPE = "tool_inputs returns a pair: the text, and a list with one dict per tool call"
+CUT = "a stream cut mid-JSON"
+DROP = "a connection dropped mid-JSON"
+CASES = {  # what the checker tries -> (question, x-offline-fault)
+    "one tool call": ("What's the weather in Paris?", ""),
+    "two tool calls in one message": ("What's the weather in Paris and Tokyo?", ""),
+    "an answer with no tool call": ("Write a haiku about debugging.", ""),
+    CUT: ("What's the weather in Paris?", "stop:max_tokens@17"),  # after '{"location": "Paris", "'
+    DROP: ("What's the weather in Paris?", "drop@19"),
+}
 
 
-def _tool_call(client: anthropic.Anthropic, tools: list, city: str):
-    """The tool_use block Claude streams for "What's the weather in <city>?"."""
-    question: list[MessageParam] = [{"role": "user", "content": f"What's the weather in {city}?"}]
-    with client.messages.stream(
-        model=MODEL, max_tokens=1024, tools=tools, messages=question, extra_headers=HEADERS
-    ) as stream:
+def _client(fault: str) -> anthropic.Anthropic:
+    headers = {"x-offline-pace": "instant", "x-offline-fault": fault}
+    return connect.client(offline=True, quiet=True).with_options(
+        max_retries=0, timeout=anthropic.Timeout(10, read=5), default_headers=headers
+    )
+
+
+def _expected(question: str, tools: list) -> tuple[str, list]:
+    """The text and inputs of the same answer, uncut, from the SDK's own final message."""
+    messages = [{"role": "user", "content": question}]
+    with _client("").messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
         final = stream.get_final_message()
-    block = next(b for b in final.content if b.type == "tool_use")
-    return question, final, block
+    text = "".join(b.text for b in final.content if b.type == "text")
+    return text, [b.input for b in final.content if b.type == "tool_use"]
 
 
-def _expect_tool_result(result) -> None:
-    if not isinstance(result, dict) or result.get("type") != "tool_result":
-        raise TypeError(f'run_tool(block) must return a dict with "type": "tool_result", got {result!r}')
+def check(tool_inputs: Callable, tools: list) -> None:
+    """Run ``tool_inputs`` on each case of :data:`CASES` and print PASS or NOT YET."""
+    if not callable(tool_inputs):
+        raise TypeError(
+            f"check expects your function tool_inputs(client, messages, tools), got {type(tool_inputs).__name__}"
+        )
+    if not isinstance(tools, list) or not tools:
+        raise TypeError(f"check expects the list of tool definitions as its second argument, got {tools!r:.60}")
+    report(*_verdict(tool_inputs, tools))
 
 
-def _handling(err: LearnerError, run_tool: Callable) -> BaseException | None:
-    """The exception ``run_tool``'s own ``except`` branch was handling when it raised ``err.original``, or None.
-
-    Python links them: the new exception's ``__context__`` is the one being handled, and that one's traceback starts
-    in the frame that caught it: here, run_tool's."""
-    handled = err.original.__context__
-    if handled is None or handled.__traceback__ is None:
-        return None
-    return handled if handled.__traceback__.tb_frame.f_code is getattr(run_tool, "__code__", None) else None
-
-
-def _says_something(content) -> bool:
-    """Whether a tool_result's content holds any words: a non-blank string, or a text block with some."""
-    if isinstance(content, str):
-        return bool(content.strip())
-    if isinstance(content, list):
-        return any(isinstance(b, dict) and str(b.get("text", "")).strip() for b in content)
-    return False
-
-
-def check(run_tool: Callable, tools: list) -> None:
-    """Run ``run_tool`` on a call that works (Paris) and one that fails (Atlantis), send both results back, and
-    print PASS or NOT YET."""
-    if not callable(run_tool):
-        raise TypeError(f"check expects your function run_tool(block), got {type(run_tool).__name__}")
-    report(*_verdict(run_tool, tools))
-
-
-def _verdict(run_tool: Callable, tools: list) -> tuple[bool, str, str]:
-    client = connect.client(offline=True, quiet=True)
-    outcomes = {}
-    for city in ("Paris", "Atlantis"):
-        question, final, block = _tool_call(client, tools, city)
+def _verdict(tool_inputs: Callable, tools: list) -> tuple[bool, str, str]:
+    for what, (question, fault) in CASES.items():
+        text, inputs = _expected(question, tools)
+        messages = [{"role": "user", "content": question}]
         try:
-            result = call_learner(run_tool, block)
+            result = call_learner(tool_inputs, _client(fault), messages, tools)
         except LearnerError as err:
-            if handled := _handling(err, run_tool):
+            if what == DROP:  # raising is a fine answer to a dropped connection
+                print(f"  {what:<30} raised {type(err.original).__name__}")
+                continue
+            return False, f"{what}: {err}", _hint_raised(what, err.original)
+        if not (isinstance(result, tuple | list) and len(result) == 2 and isinstance(result[1], list)):
+            return False, f"{what}: tool_inputs returned {result!r:.60}", SHAPE
+        got_text, got_inputs = result
+        if what in (CUT, DROP):
+            if got_inputs:
                 return (
                     False,
-                    f"for {city}, {err}",
-                    f"your except branch itself raised, while handling the tool's {type(handled).__name__}: "
-                    "fix the line named above so that the branch returns its tool_result",
+                    f"{what}: tool_inputs returned {got_inputs!r:.60} as if the call were complete",
+                    "an input that did not finish is no input: which field says why the message stopped?",
                 )
+        elif got_inputs != inputs:
             return (
                 False,
-                f"for {city}, {err}",
-                "catch the tool's exception inside run_tool and return a tool_result that carries the message",
+                f"{what}: tool_inputs returned the inputs {got_inputs!r:.80} for {len(inputs)} tool_use block(s)",
+                _hint(what, got_inputs),
             )
-        _expect_tool_result(result)
-        if result.get("tool_use_id") != block.id:
+        elif got_text != text:
             return (
                 False,
-                "the tool_result does not name its call",
-                "Claude may call several tools at once: which field of block tells this call from the others?",
+                f"{what}: the text returned is {got_text!r:.50}",
+                "keep the text deltas too: Claude often says something before it calls a tool",
             )
-        flag = result.get("is_error", False)
-        if not isinstance(flag, bool):
-            return (
-                False,
-                f'"is_error" is {flag!r}, a {type(flag).__name__}: the API takes only a JSON boolean there',
-                "which Python value does json.dumps turn into true?",
-            )
-        turn = [*question, {"role": "assistant", "content": final.content}, {"role": "user", "content": [result]}]
-        with client.messages.stream(
-            model=MODEL, max_tokens=1024, tools=tools, messages=turn, extra_headers=HEADERS
-        ) as s:
-            answer = s.get_final_text()
-        outcomes[city] = (flag, answer, result.get("content"))
-        print(f"  {city:<9} is_error={outcomes[city][0]!s:<5} → {answer}")
-    if outcomes["Paris"][0]:
-        return (
-            False,
-            "a tool call that worked is marked as an error",
-            '"is_error": True belongs only in the result of a failed call',
-        )
-    if not outcomes["Atlantis"][0]:
-        return (
-            False,
-            "Claude was told the failed call for Atlantis succeeded",
-            "the Try it text names the field that marks a tool_result as an error message",
-        )
-    if not _says_something(outcomes["Atlantis"][2]):
-        return (
-            False,
-            "the error result for Atlantis carries no message: Claude learns that the call failed, not why",
-            "the exception you caught says what went wrong: send its words along in the result",
-        )
-    return True, "run_tool reports a result for Paris and an error for Atlantis, and Claude answers both", ""
+        print(f"  {what:<30} text: {len(got_text)} characters · inputs: {got_inputs}")
+    return True, "tool_inputs parses every call by its block, and returns none from a cut stream", ""
+
+
+def _hint(what: str, got: list) -> str:
+    if what == "two tool calls in one message" and len(got) < 2:
+        return "each fragment belongs to one block: which field of the delta event says which?"
+    if what == "an answer with no tool call":
+        return "no tool_use block, no input"
+    return "join a block's fragments in order and parse them once the block is complete"
+
+
+def _hint_raised(what: str, exc: BaseException) -> str:
+    if isinstance(exc, ValueError) and what == "two tool calls in one message":
+        return "the fragments of two calls ran together: which field of the delta event says which block it is?"
+    if isinstance(exc, ValueError) and what == CUT:
+        return "JSON cut by the token limit cannot be parsed: learn why the message stopped before you parse"
+    if isinstance(exc, ValueError):
+        return "parse a block's JSON only when all its fragments have arrived"
+    return "read the line named above"

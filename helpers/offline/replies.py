@@ -168,10 +168,15 @@ def tool_call(turn: Turn) -> Reply | None:
         tool = tools[0]
     else:
         return None
-    args = placeholder_input(tool.get("input_schema") or {}, prompt)
+    both = re.search(r"\b(?:in|for|at)\s+([A-Z][\w'-]+) and ([A-Z][\w'-]+)", prompt)  # two places: one call each
+    asks = [f"in {both[1]}", f"in {both[2]}"] if both else [prompt]
     lead = [] if forced else [Block("text", f"I'll look that up with the {tool['name']} tool.")]
-    call = Block("tool_use", name=tool["name"], input=args, eager=bool(tool.get("eager_input_streaming")))
-    return Reply([*lead, call], stop_reason="tool_use")
+    eager = bool(tool.get("eager_input_streaming"))
+    calls = [
+        Block("tool_use", name=tool["name"], input=placeholder_input(tool.get("input_schema") or {}, ask), eager=eager)
+        for ask in asks
+    ]
+    return Reply([*lead, *calls], stop_reason="tool_use")
 
 
 def after_tool(turn: Turn) -> Reply | None:

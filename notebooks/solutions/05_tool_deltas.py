@@ -1,4 +1,5 @@
-"""Solution to 05_tool_deltas' "Try it": a tool_result that tells Claude when the tool failed.
+"""Solution to 05_tool_deltas' "Try it": stream a message, keep its text and each tool call's JSON fragments by block
+index, and return the parsed inputs only when the message stopped to call tools.
 
 Run from the repository: ``python notebooks/solutions/05_tool_deltas.py`` (the tool calls come from the local API).
 """
@@ -7,6 +8,7 @@ import json
 
 from helpers.exercises import lesson05
 
+MODEL = "claude-sonnet-4-6"
 WEATHER_TOOL = {
     "name": "get_weather",
     "description": "Get the current weather in a city.",
@@ -21,25 +23,21 @@ WEATHER_TOOL = {
 }
 TOOLS = [WEATHER_TOOL]
 
-FAKE_WEATHER = {"paris": (18, "partly cloudy"), "london": (14, "light rain"), "tokyo": (23, "clear")}
+
+def tool_inputs(client, messages, tools):
+    """Stream an answer; return (text, inputs): the parsed input of each tool call, [] unless it stopped for them."""
+    text, fragments, stop_reason = [], {}, None
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                text.append(event.delta.text)
+            elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                fragments.setdefault(event.index, []).append(event.delta.partial_json)
+            elif event.type == "message_delta":
+                stop_reason = event.delta.stop_reason
+    if stop_reason != "tool_use":
+        return "".join(text), []
+    return "".join(text), [json.loads("".join(fragments[i])) for i in sorted(fragments)]
 
 
-def get_weather(location, unit="celsius"):
-    """Fixed, made-up weather for a few cities; ValueError for any other place."""
-    city = location.split(",")[0].strip().lower()
-    if city not in FAKE_WEATHER:
-        raise ValueError(f"no weather data for {location!r}")
-    celsius, conditions = FAKE_WEATHER[city]
-    temperature = celsius if unit == "celsius" else round(celsius * 9 / 5 + 32)
-    return {"location": location, "temperature": temperature, "unit": unit, "conditions": conditions}
-
-
-def run_tool(block):
-    """Run the tool a tool_use block asks for; return its tool_result block, flagged when the tool failed."""
-    try:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": json.dumps(get_weather(**block.input))}
-    except (TypeError, ValueError) as err:
-        return {"type": "tool_result", "tool_use_id": block.id, "content": str(err), "is_error": True}  # ✏️ solved
-
-
-lesson05.check(run_tool, TOOLS)
+lesson05.check(tool_inputs, TOOLS)
