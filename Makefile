@@ -11,15 +11,13 @@ CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; need
 
 # Create the virtual environment and install the course (re-runs only when a requirements file changes).
 # Every package, direct or not, at its version in requirements.lock.
-$(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml jupyter/streaming-course.json
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml jupyter/streaming-course.json tools/install_settings.py
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements.lock
-	@# JupyterLab and Notebook 7 take setting defaults from the environment's lab/settings/overrides.d: this one saves
-	@# the views' widget state with the notebook, so a saved notebook reopens showing its views rather than "Error
-	@# displaying widget: model not found" (tests/browser/test_reopen.py). pip's editable install leaves data files out.
-	$(BIN)/python -c 'import shutil, sys, pathlib; d = pathlib.Path(sys.prefix, "share/jupyter/lab/settings/overrides.d"); d.mkdir(parents=True, exist_ok=True); shutil.copy("jupyter/streaming-course.json", d)'
+	@# The views' widget state is saved with the notebook, so a saved notebook reopens showing its views (see the tool).
+	$(BIN)/python tools/install_settings.py
 	@touch $(STAMP)
 
 # JupyterHub and nbgitpuller in the same venv (it is the learners' single-user environment too).

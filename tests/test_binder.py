@@ -9,6 +9,7 @@ then runs the course through ``binder/start``: offline whatever the environment 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -76,6 +77,9 @@ def built(tmp_path_factory):
         timeout=900,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    post = subprocess.run(["binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert post.returncode == 0, post.stdout + post.stderr  # repo2docker runs postBuild once, after the install
     return repo, bin_dir
 
 
@@ -93,7 +97,7 @@ def test_binder_reads_its_own_folder_and_pins_the_course_requirements():
     lines = [line.split("#")[0].strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
     assert [line for line in lines if line] == ["-r ../requirements.txt", "-c ../requirements.lock"]
     assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.")
-    assert os.access(ROOT / "binder" / "start", os.X_OK)
+    assert os.access(ROOT / "binder" / "start", os.X_OK) and os.access(ROOT / "binder" / "postBuild", os.X_OK)
 
 
 @pytest.mark.slow
@@ -138,3 +142,11 @@ def test_the_notebook_server_has_server_proxy_and_the_course_servers(built):
         "from importlib.metadata import entry_points as e; print(sorted(x.name for x in e(group='jupyter_serverproxy_servers')))",
     )
     assert entries.stdout.strip() == "['offline-api', 'relay']", entries.stderr
+
+
+@pytest.mark.slow
+def test_saved_notebooks_keep_their_views_on_binder(built):
+    # postBuild installed the same JupyterLab setting defaults as `make` (tools/install_settings.py).
+    overrides = built[1].parent / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "streaming-course.json"
+    settings = json.loads(overrides.read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
