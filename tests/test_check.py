@@ -150,7 +150,7 @@ def test_in_process_output_is_deterministic_once_sanitized(capsys):
         "OK   packages        N pinned in requirements.txt, all installed at those versions",
         "OK   widgets         ipywidgets, anywidget and jupyterlab_widgets are installed",
         "OK   lab extensions  @jupyter-widgets/jupyterlab-manager, anywidget, @jupyterhub/jupyter-server-proxy",
-        "OK   mode            offline (COURSE_OFFLINE is set): the local Messages API answers, no key is used",
+        "OK   mode            offline (WHY): the local Messages API answers, no key is used",  # why: sanitize.cfg
         "OK   local API       a test stream arrived from http://127.0.0.1:PORT: '1, 2, 3.'",
         "SKIP live API        offline mode does not use it",
         "ready",
