@@ -51,7 +51,7 @@ function raiseBudget(learner) {
   const form = el("form");
   const id = `raise-${learner.name}`;
   const input = el("input");
-  Object.assign(input, { id, type: "number", min: "1", step: "1000", value: "10000", required: true });
+  Object.assign(input, { id, type: "number", min: "1", step: "1", value: "10000", required: true });
   input.setAttribute("aria-label", `Tokens to add for ${learner.name}`);
   const button = el("button", "Raise");
   button.type = "submit";
@@ -86,8 +86,8 @@ function render(next) {
   pause.textContent = next.paused ? "Resume every stream" : "Pause every stream";
   const l = next.limits;
   $("#limits").textContent = `Mode ${next.mode}${next.paused ? " (paused)" : ""} · per learner: ${l.streams} stream(s) at once, ${l.per_minute} requests a minute, ${l.tokens.toLocaleString("en")} tokens this session`;
-  const focused = document.activeElement && document.activeElement.closest("tr")?.dataset.learner;
-  if (focused) return; // don't replace a row the instructor is typing in; the next update will
+  const active = document.activeElement;
+  if (active && active.tagName === "INPUT" && active.closest("tr")) return; // typing a budget: the next update will
   $("#learners tbody").replaceChildren(...next.learners.map(row));
 }
 
