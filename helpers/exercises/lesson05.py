@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anthropic
+from anthropic.types import MessageParam
 
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
@@ -39,7 +40,7 @@ def _client(fault: str) -> anthropic.Anthropic:
 
 def _expected(question: str, tools: list) -> tuple[str, list]:
     """The text and inputs of the same answer, uncut, from the SDK's own final message."""
-    messages = [{"role": "user", "content": question}]
+    messages: list[MessageParam] = [{"role": "user", "content": question}]
     with _client("").messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
         final = stream.get_final_message()
     text = "".join(b.text for b in final.content if b.type == "text")

@@ -1,4 +1,4 @@
-"""Two frameworks people bring from work, LangChain and PydanticAI (pinned in requirements.txt, in .venv-conformance),
+"""Frameworks people bring from work, LangChain, PydanticAI and LiteLLM (pinned in requirements.txt, in .venv-conformance),
 against a local Messages API: ``python frameworks.py URL`` prints one JSON line per check, ``{"name", "ok", "error"}``.
 
 Every setting is the framework's default: both default ``max_tokens`` to their own table's maximum for the model
@@ -8,9 +8,12 @@ Every setting is the framework's default: both default ``max_tokens`` to their o
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's model table from its package, not the web
+import litellm  # noqa: E402
 from langchain_anthropic import ChatAnthropic
 from langchain_core.tools import tool
 from pydantic import BaseModel
@@ -62,7 +65,51 @@ def pydantic_ai_structured(url: str) -> None:
     assert isinstance(city, City) and city.name, city
 
 
-CHECKS = [langchain_stream, langchain_tools, langchain_context_management, pydantic_ai_structured]
+def litellm_stream(url: str) -> None:
+    chunks = litellm.completion(
+        model=f"anthropic/{MODEL}", api_base=url, api_key="conformance-key", stream=True, messages=[HELLO]
+    )
+    pieces = [chunk.choices[0].delta.content or "" for chunk in chunks]
+    assert len([p for p in pieces if p]) > 1 and "".join(pieces).strip(), pieces
+
+
+def litellm_tools(url: str) -> None:
+    weather = {"type": "function", "function": {"name": "get_weather", "description": get_weather.description}}
+    weather["function"]["parameters"] = {"type": "object", "properties": {"location": {"type": "string"}}}
+    answer = litellm.completion(
+        model=f"anthropic/{MODEL}",
+        api_base=url,
+        api_key="conformance-key",
+        tools=[weather],
+        messages=[{"role": "user", "content": "What's the weather in Paris?"}],
+    )
+    call = answer.choices[0].message.tool_calls[0]
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"location": "Paris"}, call
+
+
+def litellm_retries_a_429(url: str) -> None:
+    # LiteLLM sends no x-stainless-retry-count: the counted fault must count its requests.
+    answer = litellm.completion(
+        model=f"anthropic/{MODEL}",
+        api_base=url,
+        api_key="conformance-key",
+        num_retries=2,
+        extra_headers={"x-offline-fault": "http:429*1"},
+        messages=[HELLO],
+    )
+    assert answer.choices[0].message.content, answer
+
+
+HELLO = {"role": "user", "content": "Explain streaming in one line."}
+CHECKS = [
+    langchain_stream,
+    langchain_tools,
+    langchain_context_management,
+    pydantic_ai_structured,
+    litellm_stream,
+    litellm_tools,
+    litellm_retries_a_429,
+]
 
 
 def main(url: str) -> None:
