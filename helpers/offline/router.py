@@ -4,7 +4,8 @@ A rule is a capability's entry point, ``answer(turn) -> Reply | None``. ``thinks
 thinking (when the request turns thinking on). ``server_tool``: the rule runs a server tool, so it is skipped when
 ``tool_choice`` is ``none`` and when the turn carries tool results (the model reads those first).
 
-Adding a capability (a server tool, say) touches its module, one line here and its test.
+Adding a capability (a server tool, say) touches its module, one line here and its test (the usage count of a server
+tool the SDK's ``ServerToolUsage`` names is read from that type).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ import random
 import re
 from typing import Any
 
+from anthropic.types import ServerToolUsage
+
 from helpers.models import SPECS, uses_container
 
 from .model import Block, Cache, Event, Reply
@@ -49,7 +51,9 @@ def _json_chunks(text: str, rng: random.Random, size: tuple[int, int] = (2, 7)) 
 
 DIRECT = {"type": "direct"}  # the ``caller`` of a tool the model called itself
 CONTAINER_EXPIRES = "2026-12-31T00:00:00Z"
-SERVER_TOOL_COUNTS = {"web_search": "web_search_requests", "web_fetch": "web_fetch_requests"}
+# usage.server_tool_use counts a server tool's calls in a field "<tool name>_requests": one per tool the SDK's type
+# names, read from it, so a new server tool needs no line here.
+SERVER_TOOL_COUNTS = {f.removesuffix("_requests"): f for f in ServerToolUsage.model_fields if f.endswith("_requests")}
 REDACTED_THINKING_TOKENS = 120  # what a redacted thinking block bills: its text is encrypted, its cost is not
 RESULT_WAIT_TOKENS = 25  # a server tool's run, for pacing: its result block arrives after this many tokens' time
 
