@@ -40,7 +40,7 @@ import httpx2
 import psutil
 
 from helpers.gateway import SERVICE_NAME as GATEWAY
-from helpers.hub import ROOT, Hub, proxy_command
+from helpers.hub import ROOT, Hub, parse_args
 from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.web.framing import Reader, streamed_text
 
@@ -642,19 +642,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/hub.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=30, help="how many learners start at once (default 30)")
     parser.add_argument("--port", type=int, default=0, help="the hub's port (default: a free one)")
-    parser.add_argument("--keep", type=Path, help="run the hub in this new folder and keep it (its log, the homes)")
     parser.add_argument(
         "--gateway", action="store_true", help="cohort mode: the class through the class gateway, which holds a key"
     )
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not 1 <= args.learners <= 500:
         parser.error(f"--learners: expected 1 to 500, got {args.learners}")
-    if args.keep and args.keep.exists():
-        parser.error(f"--keep: expected a folder that does not exist yet, got {args.keep}")
-    try:
-        proxy_command()
-    except RuntimeError as err:
-        parser.exit(1, f"{err}\n")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
         key = gateway_key() if args.gateway else ""
         options = {"gateway": {"ANTHROPIC_API_KEY": key, "COURSE_GATEWAY_MODE": "offline"}} if key else {}

@@ -293,10 +293,9 @@ class Hub:
         return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`make hub`: start the hub with every lesson in each learner's home, until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.hub", description=main.__doc__)
-    parser.add_argument("--port", type=int, default=8000, help="the hub's port (default 8000)")
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """A command that starts a hub (`make hub`, bench/hub.py): adds ``--keep`` to ``parser``, parses ``argv``, and
+    stops with a clear message if the ``--keep`` folder exists already or configurable-http-proxy is missing."""
     parser.add_argument("--keep", type=Path, help="run the hub in this new folder and keep it (its log, the homes)")
     args = parser.parse_args(argv)
     if args.keep and args.keep.exists():
@@ -305,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         proxy_command()
     except RuntimeError as err:
         parser.exit(1, f"{err}\n")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make hub`: start the hub with every lesson in each learner's home, until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.hub", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8000, help="the hub's port (default 8000)")
+    args = parse_args(parser, argv)
     # every lesson and its solutions, and the files 00_setup looks for upward from the notebook
     course = [*sorted((ROOT / "notebooks").iterdir()), ROOT / ".env.example", ROOT / ".gitignore"]
     with (

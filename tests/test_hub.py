@@ -165,3 +165,24 @@ def test_every_hub_makes_its_own_password_and_none_is_in_the_code(tmp_path):
     assert first.password != second.password and len(first.password) >= 16
     assert json.dumps(first.password) in first._config() and second.password not in first._config()
     assert not hasattr(helpers.hub, "PASSWORD")
+
+
+@pytest.mark.parametrize("command", ["helpers.hub", "bench.hub"])
+def test_a_command_that_starts_a_hub_refuses_an_existing_keep_folder_and_a_missing_proxy(
+    command, tmp_path, monkeypatch, capsys
+):
+    """`make hub` and bench/hub.py check their arguments with one helper (helpers.hub.parse_args) before any hub."""
+    import importlib
+
+    import helpers.hub
+
+    main = importlib.import_module(command).main
+    with pytest.raises(SystemExit) as stopped:
+        main(["--keep", str(tmp_path)])
+    assert stopped.value.code == 2 and "--keep: expected a folder that does not exist yet" in capsys.readouterr().err
+    monkeypatch.setattr(helpers.hub, "CHP", tmp_path / "no-proxy-here")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        main(["--keep", str(tmp_path / "new")])
+    assert stopped.value.code == 1 and "run `make hub`" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
