@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HUB_STAMP := $(VENV)/.hub-installed
 CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; needs node and npm)
 
-.PHONY: lab test unit lint lock nbval outputs bench record check hub clean conformance-clients
+.PHONY: lab test unit lint lock nbval outputs bench record doctor hub clean conformance-clients
 
 # Create the virtual environment and install the course (re-runs only when a requirements file changes).
 # Every package, direct or not, at its version in requirements.lock.
@@ -102,9 +102,9 @@ bench: $(HUB_STAMP)
 	$(call install_proxy,required)
 	$(BIN)/python bench/run_all.py
 
-## check: the environment check (also the first cell of 00_setup)
-check: $(STAMP)
-	$(BIN)/python -m helpers.check
+## doctor: the environment doctor, one line per requirement with its fix (also the first cell of 00_setup)
+doctor: $(STAMP)
+	$(BIN)/python -m helpers.doctor
 
 ## record: run the course live and save every stream as a cassette in cassettes/
 record: $(STAMP)

@@ -47,15 +47,15 @@ def test_a_fault_applies_to_every_endpoint_the_sdk_calls(status, exc):
             sdk.messages.create(model=MODEL, max_tokens=64, messages=bad_input.OK["messages"])
 
 
-def test_the_environment_check_no_longer_accepts_a_key_every_message_would_fail(monkeypatch, tmp_path):
-    from helpers.check import check_live_api
+def test_the_doctor_no_longer_accepts_a_key_every_message_would_fail(monkeypatch, tmp_path):
+    from helpers.doctor import examine_live_api
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-" + "k" * 40 + "wxyz")
     with start(pace="instant", fault="http:401") as api:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
-        result = check_live_api()
+        result = examine_live_api()
     assert result.status == "FAIL" and "rejected key …wxyz (401)" in result.found
 
 

@@ -4,7 +4,7 @@ repo2docker copies the repository, reads only ``binder/`` (it exists), runs
 ``pip install -r binder/requirements.txt`` from the repository root into a fresh environment, and starts every
 command through ``binder/start``. This test installs the same requirement files from the repository root into a fresh
 venv with uv (pip reads them the same way; uv's cache and parallel installs take seconds where pip took minutes),
-then runs the course through ``binder/start``: offline whatever the environment says, and the environment check passes.
+then runs the course through ``binder/start``: offline whatever the environment says, and the environment doctor passes.
 """
 
 from __future__ import annotations
@@ -118,8 +118,8 @@ def test_a_hub_can_opt_into_live_mode_explicitly(built):
 
 
 @pytest.mark.slow
-def test_the_environment_check_passes_in_the_binder_environment(built):
-    done = through_start(built, "python", "-m", "helpers.check")
+def test_the_doctor_passes_in_the_binder_environment(built):
+    done = through_start(built, "python", "-m", "helpers.doctor")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all installed at those versions" in done.stdout
     assert (

@@ -133,7 +133,7 @@ def test_recording_in_live_mode_then_replaying_for_a_class(env, tmp_path):
     ],
 )
 def test_a_malformed_key_is_named_masked_and_never_sent(env, tmp_path, capsys, dotenv, problem):
-    from helpers.check import check_live_api, check_mode
+    from helpers.doctor import examine_live_api, examine_mode
 
     (tmp_path / ".env").write_text(dotenv)
     with pytest.raises(ValueError, match=problem) as info:
@@ -141,7 +141,7 @@ def test_a_malformed_key_is_named_masked_and_never_sent(env, tmp_path, capsys, d
     message = str(info.value)
     assert "ANTHROPIC_API_KEY (…1234" in message  # the last 4 characters, as the banner shows them
     assert "Illegal header value" not in message
-    mode, live = check_mode(), check_live_api()
+    mode, live = examine_mode(), examine_live_api()
     assert mode.status == "FAIL" and problem.split(" at ")[0] in mode.found and mode.fix
     assert live.status == "SKIP"
     shown = message + mode.line() + live.line() + capsys.readouterr().out

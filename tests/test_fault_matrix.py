@@ -18,7 +18,7 @@ from tools import fault_matrix as matrix
 @pytest.mark.parametrize("fault", matrix.FAULTS)
 @pytest.mark.parametrize("caller", matrix.CALLERS)
 def test_fault(api, caller, fault):
-    assert matrix.check(caller, fault, api.url) == []
+    assert matrix.run_cell(caller, fault, api.url) == []
 
 
 # What the matrix leaves to other tests, and why: every other setting of a fault (a field of faults.Faults) needs a row.

@@ -267,7 +267,7 @@ def problems(caller: str, fault: str, outcome: Outcome) -> list[str]:
     return found
 
 
-def check(caller: str, fault: str, api_url: str) -> list[str]:
+def run_cell(caller: str, fault: str, api_url: str) -> list[str]:
     """Run one cell against the local API at ``api_url``; the problems found, or [] when it passes."""
     return problems(caller, fault, CALLERS[caller](api_url, fault))
 
@@ -292,7 +292,7 @@ def main() -> int:
         for fault in FAULTS:
             for caller in CALLERS:
                 try:
-                    results[caller, fault] = check(caller, fault, api.url)
+                    results[caller, fault] = run_cell(caller, fault, api.url)
                 except Exception as exc:  # a caller that crashes is a failed cell, not a crashed table
                     results[caller, fault] = [f"crashed: {exc!r}"]
     print(table(results))

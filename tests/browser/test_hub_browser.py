@@ -158,7 +158,7 @@ def test_00_setup_runs_through_the_hub_and_its_stream_grows(first_click):
     samples = run_and_sample(notebook, OUTPUT_CHARS)
     notebook.screenshot("hub-00_setup")
     assert notebook.error_outputs() == []
-    assert "OK   lab extensions" in " ".join(notebook.cell_outputs(0))  # the environment check, in the hub's env
+    assert "OK   lab extensions" in " ".join(notebook.cell_outputs(0))  # the environment doctor, in the hub's env
     assert grew(samples) >= 10, f"the output did not grow while the cells ran: {samples[:50]}…"
 
 

@@ -1,4 +1,4 @@
-"""The environment check, run as learners run it: ``python -m helpers.check`` in a subprocess, and ``check()`` in-process."""
+"""The environment doctor, run as learners run it: ``python -m helpers.doctor`` in a subprocess, ``doctor()`` in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from helpers import check as env_check
+from helpers import doctor
 from helpers.net import free_port
 from helpers.offline import start
 
@@ -19,12 +19,12 @@ FAKE_KEY = "sk-ant-api03-" + "Zq7" * 30 + "-tail9XYZ"
 NAMES = ["python", "packages", "widgets", "lab extensions", "mode", "local API", "live API"]
 
 
-def run_check(tmp_path, *args, **env) -> subprocess.CompletedProcess:
-    """``python -m helpers.check`` from an empty folder (so no .env is found), with ``env`` on top of ours."""
+def run_doctor(tmp_path, *args, **env) -> subprocess.CompletedProcess:
+    """``python -m helpers.doctor`` from an empty folder (so no .env is found), with ``env`` on top of ours."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_"))}
     base.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "helpers.check", *args],
+        [sys.executable, "-m", "helpers.doctor", *args],
         cwd=tmp_path,
         env=base,
         capture_output=True,
@@ -34,7 +34,7 @@ def run_check(tmp_path, *args, **env) -> subprocess.CompletedProcess:
 
 
 def statuses(output: str) -> dict[str, list[str]]:
-    """Result lines by check name: ``{"packages": ["FAIL", "WARN"], ...}``."""
+    """Result lines by name: ``{"packages": ["FAIL", "WARN"], ...}``."""
     out: dict[str, list[str]] = {}
     for line in output.splitlines():
         if m := re.match(r"^(OK|WARN|FAIL|SKIP) +(lab extensions|local API|live API|\w+) ", line):
@@ -43,7 +43,7 @@ def statuses(output: str) -> dict[str, list[str]]:
 
 
 def test_offline_everything_ok_and_the_key_never_printed(tmp_path):
-    done = run_check(tmp_path, COURSE_OFFLINE="1", ANTHROPIC_API_KEY=FAKE_KEY)
+    done = run_doctor(tmp_path, COURSE_OFFLINE="1", ANTHROPIC_API_KEY=FAKE_KEY)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert list(statuses(output)) == NAMES
@@ -55,14 +55,14 @@ def test_offline_everything_ok_and_the_key_never_printed(tmp_path):
 
 
 def test_offline_without_a_key_says_why(tmp_path):
-    done = run_check(tmp_path)
+    done = run_doctor(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "offline (no ANTHROPIC_API_KEY in the environment or .env)" in done.stdout
 
 
-def test_live_mode_checks_the_api_with_the_key_and_shows_only_its_hint(tmp_path):
+def test_live_mode_tries_the_api_with_the_key_and_shows_only_its_hint(tmp_path):
     with start(pace="instant") as api:  # a stand-in for api.anthropic.com that answers GET /v1/models
-        done = run_check(tmp_path, ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=api.url)
+        done = run_doctor(tmp_path, ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=api.url)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert statuses(output)["mode"] == ["OK"] and statuses(output)["live API"] == ["OK"]
@@ -73,7 +73,7 @@ def test_live_mode_checks_the_api_with_the_key_and_shows_only_its_hint(tmp_path)
 
 def test_unreachable_live_api_fails_with_a_fix_and_exit_status_1(tmp_path):
     closed = f"http://127.0.0.1:{free_port()}"
-    done = run_check(tmp_path, ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=closed)
+    done = run_doctor(tmp_path, ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=closed)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     (line,) = [line for line in output.splitlines() if line.startswith("FAIL live API")]
@@ -83,7 +83,7 @@ def test_unreachable_live_api_fails_with_a_fix_and_exit_status_1(tmp_path):
 
 
 def test_unreachable_course_offline_url_fails_with_a_fix(tmp_path):
-    done = run_check(tmp_path, COURSE_OFFLINE="1", COURSE_OFFLINE_URL=f"http://127.0.0.1:{free_port()}")
+    done = run_doctor(tmp_path, COURSE_OFFLINE="1", COURSE_OFFLINE_URL=f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 1
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("FAIL local API")]
     assert "did not stream: APIConnectionError" in line and "python -m helpers.offline" in line
@@ -91,7 +91,7 @@ def test_unreachable_course_offline_url_fails_with_a_fix(tmp_path):
 
 def test_a_running_course_offline_url_is_used(tmp_path):
     with start(pace="instant") as api:
-        done = run_check(tmp_path, COURSE_OFFLINE="1", COURSE_OFFLINE_URL=api.url)
+        done = run_doctor(tmp_path, COURSE_OFFLINE="1", COURSE_OFFLINE_URL=api.url)
         assert api.stats()["streams_completed"] == 1
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"a test stream arrived from {api.url}: '1, 2, 3.'" in done.stdout
@@ -102,7 +102,7 @@ def test_missing_package_fails_with_the_pip_fix_and_a_wrong_version_warns(tmp_pa
     requirements.write_text(
         "# a course that needs more\nanthropic==0.0.1   # too old\nno-such-package-for-this-course==1.2.3\n-e .\n"
     )
-    done = run_check(tmp_path, "--requirements", str(requirements), COURSE_OFFLINE="1")
+    done = run_doctor(tmp_path, "--requirements", str(requirements), COURSE_OFFLINE="1")
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     (fail,) = [line for line in lines if line.startswith("FAIL packages")]
@@ -114,31 +114,31 @@ def test_missing_package_fails_with_the_pip_fix_and_a_wrong_version_warns(tmp_pa
 
 
 def test_a_missing_requirements_file_is_a_clear_error(tmp_path):
-    done = run_check(tmp_path, "--requirements", str(tmp_path / "nope.txt"))
+    done = run_doctor(tmp_path, "--requirements", str(tmp_path / "nope.txt"))
     assert done.returncode == 2
     assert "--requirements: no such file:" in done.stderr
 
 
 def test_pins_reads_the_course_requirements():
-    found = dict(env_check.pins(ROOT / "requirements.txt"))
+    found = dict(doctor.pins(ROOT / "requirements.txt"))
     assert found["anthropic"] == "2.14.0" and found["jupyter-server-proxy"]
     assert "." not in found and "-e" not in found
 
 
 def test_old_python_fails_with_a_fix():
-    result = env_check.check_python((3, 9, 18))
+    result = doctor.examine_python((3, 9, 18))
     assert result.status == "FAIL" and "3.9.18 is too old" in result.found and "Python 3.10 or newer" in result.fix
 
 
 def test_a_key_inside_any_message_is_masked(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
-    scrubbed = env_check._scrubbed(env_check.Result("FAIL", "live API", f"echoed {FAKE_KEY}", f"not {FAKE_KEY}"))
+    scrubbed = doctor._scrubbed(doctor.Result("FAIL", "live API", f"echoed {FAKE_KEY}", f"not {FAKE_KEY}"))
     assert FAKE_KEY not in scrubbed.line() and f"…{FAKE_KEY[-4:]}" in scrubbed.found
 
 
 def test_in_process_output_is_deterministic_once_sanitized(capsys):
     """What 00_setup's first cell prints, through the sanitizer nbval applies (tests/sanitize.cfg)."""
-    env_check.check()  # conftest forces COURSE_OFFLINE=1
+    doctor.doctor()  # conftest forces COURSE_OFFLINE=1
     text = capsys.readouterr().out
     patterns = re.findall(
         r"^regex: (.*)$\n^replace: (.*)$", (ROOT / "tests" / "sanitize.cfg").read_text(), flags=re.MULTILINE
@@ -158,7 +158,7 @@ def test_in_process_output_is_deterministic_once_sanitized(capsys):
 
 
 @pytest.mark.parametrize("value", ["1", "true"])
-def test_check_returns_nothing_to_display(value, monkeypatch, capsys):
+def test_doctor_returns_nothing_to_display(value, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_OFFLINE", value)
-    assert env_check.check() is None  # a notebook cell shows only the printed lines
+    assert doctor.doctor() is None  # a notebook cell shows only the printed lines
     assert "ready" in capsys.readouterr().out

@@ -1,7 +1,7 @@
-"""The environment check: one line per requirement, ``OK``/``WARN``/``FAIL`` (or ``SKIP``), with the fix for each problem.
+"""The environment doctor: one line per requirement, ``OK``/``WARN``/``FAIL`` (or ``SKIP``), with the fix for each problem.
 
-    python -m helpers.check            # or: make check
-    from helpers.check import check; check()     # the first cell of 00_setup
+    python -m helpers.doctor           # or: make doctor
+    from helpers.doctor import doctor; doctor()  # the first cell of 00_setup
 
 Exits with status 1 when anything FAILs. Never prints the API key: only its masked hint (``…abcd``).
 In offline mode the output is the same on every machine apart from the Python version.
@@ -53,10 +53,10 @@ def _pip() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The checks, each returning one or more Results
+# What the doctor examines, each returning one or more Results
 
 
-def check_python(version: tuple = sys.version_info) -> Result:
+def examine_python(version: tuple = sys.version_info) -> Result:
     found = ".".join(map(str, version[:3]))
     need = ".".join(map(str, MIN_PYTHON))
     if tuple(version[:2]) >= MIN_PYTHON:
@@ -79,7 +79,7 @@ def pins(requirements: Path) -> list[tuple[str, str | None]]:
     return out
 
 
-def check_packages(requirements: Path = REQUIREMENTS) -> list[Result]:
+def examine_packages(requirements: Path = REQUIREMENTS) -> list[Result]:
     if not requirements.is_file():
         return [
             Result(
@@ -123,7 +123,7 @@ def check_packages(requirements: Path = REQUIREMENTS) -> list[Result]:
     return results
 
 
-def check_widgets() -> Result:
+def examine_widgets() -> Result:
     missing = [name for name in ("ipywidgets", "anywidget", "jupyterlab_widgets") if not _installed(name)]
     if missing:
         return Result(
@@ -135,7 +135,7 @@ def check_widgets() -> Result:
     return Result("OK", "widgets", "ipywidgets, anywidget and jupyterlab_widgets are installed")
 
 
-def check_lab_extensions() -> Result:
+def examine_lab_extensions() -> Result:
     """The front-end halves of the widgets (and of server-proxy), looked up where JupyterLab looks for them."""
     from jupyter_core.paths import jupyter_path
 
@@ -156,7 +156,7 @@ def check_lab_extensions() -> Result:
     return Result("FAIL", "lab extensions", f"missing: {what}", fix)
 
 
-def check_mode() -> Result:
+def examine_mode() -> Result:
     from helpers import connect
 
     try:
@@ -173,7 +173,7 @@ def check_mode() -> Result:
     return Result("OK", "mode", f"live: key {m.key_hint} sends requests to {m.base_url}")
 
 
-def check_local_api() -> Result:
+def examine_local_api() -> Result:
     """One real streaming request through the SDK to the local API (``COURSE_OFFLINE_URL``, or one started here)."""
     import anthropic
 
@@ -214,7 +214,7 @@ def check_local_api() -> Result:
     return Result("OK", "local API", f"a test stream arrived from {url}: {text!r}")
 
 
-def check_live_api() -> Result:
+def examine_live_api() -> Result:
     """A cheap authenticated request (list one model), only in live mode."""
     import anthropic
 
@@ -268,16 +268,16 @@ def _installed(dist: str) -> bool:
 # Running them
 
 
-def run_checks(requirements: Path = REQUIREMENTS, emit: Callable[[Result], None] | None = None) -> list[Result]:
-    """Every check in order; ``emit`` sees each result as soon as it is known (the slow ones come last)."""
+def examine_all(requirements: Path = REQUIREMENTS, emit: Callable[[Result], None] | None = None) -> list[Result]:
+    """Every examination in order; ``emit`` sees each result as soon as it is known (the slow ones come last)."""
     steps: list[Callable[[], Result | list[Result]]] = [
-        check_python,
-        lambda: check_packages(requirements),
-        check_widgets,
-        check_lab_extensions,
-        check_mode,
-        check_local_api,
-        check_live_api,
+        examine_python,
+        lambda: examine_packages(requirements),
+        examine_widgets,
+        examine_lab_extensions,
+        examine_mode,
+        examine_local_api,
+        examine_live_api,
     ]
     results = []
     for step in steps:
@@ -290,24 +290,24 @@ def run_checks(requirements: Path = REQUIREMENTS, emit: Callable[[Result], None]
     return results
 
 
-def check(requirements: str | Path | None = None) -> None:
-    """Print the environment check (the first cell of 00_setup); a summary line says what to do next."""
+def doctor(requirements: str | Path | None = None) -> None:
+    """Print the doctor's report (the first cell of 00_setup); a summary line says what to do next."""
     _report(Path(requirements) if requirements else REQUIREMENTS)
 
 
 def _report(requirements: Path) -> list[Result]:
-    results = run_checks(requirements, emit=lambda r: print(r.line(), flush=True))
+    results = examine_all(requirements, emit=lambda r: print(r.line(), flush=True))
     fails = sum(r.status == "FAIL" for r in results)
     warns = sum(r.status == "WARN" for r in results)
     if fails:
-        print(f"{fails} FAIL: apply the fix on each FAIL line, then run the check again")
+        print(f"{fails} FAIL: apply the fix on each FAIL line, then run the doctor again")
     else:
         print("ready" + (f" ({warns} WARN: the course runs, but see the lines above)" if warns else ""))
     return results
 
 
 def _scrubbed(result: Result) -> Result:
-    """Belt and braces: no check may echo the key, even inside an error message from a library."""
+    """Belt and braces: no examination may echo the key, even inside an error message from a library."""
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     if len(key) < 8:
         return result
@@ -318,7 +318,7 @@ def _scrubbed(result: Result) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.check", description="Check that this environment can run the course."
+        prog="python -m helpers.doctor", description="Check that this environment can run the course."
     )
     parser.add_argument(
         "--requirements",
