@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from markers import replace_between, report, update
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = ROOT / "docs" / "bench"
 DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "workshop.md"]
@@ -202,32 +204,21 @@ def rendered(path: Path, text: str, record: Path) -> str:
     rel = record.name
 
     def fill(match: re.Match) -> str:
-        name, inline = match.group(1), match.group(2)
+        name, inline = match.group("name"), match.group("_inside")
         if name not in BLOCKS:
             raise ValueError(f"{path.name}: unknown figures block {name!r}, expected one of {sorted(BLOCKS)}")
-        body = BLOCKS[name].format(file=rel, **values, **derived(values))
         sep = "" if "\n" not in inline else "\n"
-        return f"<!-- figures:{name} -->{sep}{body}{sep}<!-- /figures:{name} -->"
+        return sep + BLOCKS[name].format(file=rel, **values, **derived(values)) + sep
 
-    return re.sub(r"<!-- figures:([\w-]+) -->(.*?)<!-- /figures:\1 -->", fill, text, flags=re.S)
+    return replace_between(text, r"<!-- figures:(?P<name>[\w-]+) -->", r"<!-- /figures:(?P=name) -->", fill, path.name)
 
 
 def main(check: bool) -> int:
     record, stale = recording(), []
     for path in DOCUMENTS:
-        text = path.read_text()
-        new = rendered(path, text, record)
-        if new != text:
+        if update(path, rendered(path, path.read_text(), record), check):
             stale.append(path.relative_to(ROOT).as_posix())
-            if not check:
-                path.write_text(new)
-    if check and stale:
-        print(
-            f"out of date with {record.relative_to(ROOT).as_posix()} (run `python tools/figures.py`): "
-            + ", ".join(stale)
-        )
-        return 1
-    return 0
+    return report(stale, check, "python tools/figures.py", record.relative_to(ROOT).as_posix())
 
 
 if __name__ == "__main__":

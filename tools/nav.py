@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from markers import replace_between, report, update
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -86,18 +87,10 @@ def main(check: bool) -> int:
             else:
                 nb.cells.append(nbformat.v4.new_markdown_cell(want))
             nbformat.write(nb, path)
-    text = README.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        new = f"{head}{START}\n{table(all_)}\n{END}{rest.split(END, 1)[1]}"
-        if new != text:
-            stale.append(README.name)
-            if not check:
-                README.write_text(new)
-    if check and stale:
-        print("out of date (run `python tools/nav.py`): " + ", ".join(stale))
-        return 1
-    return 0
+    readme = replace_between(README.read_text(), re.escape(START), re.escape(END), lambda m: f"\n{table(all_)}\n")
+    if update(README, readme, check):
+        stale.append(README.name)
+    return report(stale, check, "python tools/nav.py")
 
 
 if __name__ == "__main__":
