@@ -125,6 +125,34 @@ def proxy_command() -> str:
     return found
 
 
+def alive(process: psutil.Process) -> bool:
+    """Still running: not ended, and not a zombie waiting for its parent (init, for an orphan) to reap it."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def end_groups(processes: set[psutil.Process], timeout: float = 10) -> None:
+    """End each process and the process group it leads (what it started in its group ends with it): SIGTERM, then
+    SIGKILL for what still runs after ``timeout`` seconds. psutil checks each is still the process it was, not a
+    reused PID; the group this interpreter belongs to is never signalled as a whole."""
+    ours = os.getpgrp()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        processes = {process for process in processes if alive(process)}
+        for process in processes:
+            try:
+                if os.getpgid(process.pid) == process.pid != ours:
+                    os.killpg(process.pid, sig)
+                else:
+                    process.send_signal(sig)
+            except (psutil.Error, ProcessLookupError):
+                continue
+        deadline = time.monotonic() + timeout
+        while any(map(alive, processes)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 class Hub:
     """A JupyterHub in ``root`` on 127.0.0.1, a context manager. ``env`` adds to the learners' environment;
     ``copy`` lists files put in every learner's home before their server starts."""
@@ -148,6 +176,7 @@ class Hub:
         self.root, self.timeout = Path(root), timeout
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.hub_port, self.proxy_api_port = free_port(), free_port()  # the hub's own API, the proxy's API
         self.gateway_port = free_port() if gateway is not None else 0
         self.gateway_env = dict(gateway or {})
         self.admins, self.instructors = list(admins), list(instructors)
@@ -188,8 +217,8 @@ class Hub:
         settings = {
             "root": str(self.root),
             "port": self.port,
-            "hub_port": free_port(),
-            "proxy_api_port": free_port(),
+            "hub_port": self.hub_port,
+            "proxy_api_port": self.proxy_api_port,
             "chp": proxy_command(),
             "password": self.password,
             "singleuser": str(Path(sys.executable).with_name("jupyterhub-singleuser")),
@@ -251,28 +280,40 @@ class Hub:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
 
     def __exit__(self, *exc) -> None:
-        """Stop the hub by its PID (it stops the learners' servers and its proxy), then end by PID whatever it had
-        started that is still running (servers and kernels run in sessions of their own, so no process group holds
-        them all)."""
+        """Stop the hub by its PID (it stops the learners' servers, its services and its proxy), then end whatever it
+        had started that still runs, each with its process group (the hub starts its proxy, services and servers in
+        sessions of their own, so no one group holds them all). A hub that died (at start, say) left its children
+        to init: they are found by the folder they run in, the hub's (the proxy and the gateway run in it, servers
+        and their kernels in homes under it)."""
         if self.process is None:
             return
-        try:
-            started = self.processes()[1:]
-        except psutil.Error:
-            started = []
+        started = self._started()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
-        for process in started:
-            try:
-                process.kill()  # psutil checks it is still the same process, not a reused PID
-            except psutil.NoSuchProcess:
-                pass
+        end_groups({*started, *self._started()})
         self.process = None
         shutil.rmtree(self.runtime, ignore_errors=True)
+
+    def _started(self) -> set[psutil.Process]:
+        """What the hub started and still runs: its process tree, and any process running in the hub's folder."""
+        found: set[psutil.Process] = set()
+        try:
+            found.update(psutil.Process(self.running().pid).children(recursive=True))
+        except psutil.Error:
+            pass
+        root, mine = str(self.root.resolve()), os.getpid()
+        for process in psutil.process_iter():
+            try:
+                where = process.cwd()
+            except psutil.Error:
+                continue
+            if process.pid not in (mine, self.running().pid) and (where == root or where.startswith(root + os.sep)):
+                found.add(process)
+        return found
 
     # -- processes, for memory and CPU figures -------------------------------------------------------------------
 

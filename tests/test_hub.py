@@ -12,17 +12,22 @@ import asyncio
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import anthropic
 import httpx2
 import nbformat
+import psutil
 import pytest
 
 from bench.hub import LESSON, RELAY_PROMPT, report, run_class
-from helpers.hub import Hub
+from helpers.hub import Hub, alive
 from helpers.offline import start
 
 from .conftest import MODEL, ROOT
@@ -186,3 +191,42 @@ def test_a_command_that_starts_a_hub_refuses_an_existing_keep_folder_and_a_missi
         main(["--keep", str(tmp_path / "new")])
     assert stopped.value.code == 1 and "run `make hub`" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_hub_that_dies_at_start_leaves_no_process_running_and_no_port_taken(tmp_path):
+    """The hub is killed once its proxy and its gateway run (as the OOM killer or a crash would): its children, in
+    sessions of their own, are left to init, and leaving the hub's context ends them all and frees every port."""
+    need("node/npm")
+    hub = Hub(tmp_path / "hub", env={"COURSE_PACE": "instant"}, gateway={"COURSE_GATEWAY_MODE": "offline"})
+    seen: dict[psutil.Process, str] = {}  # what the hub had started when it died, with its command line
+
+    def kill_the_hub_once_its_gateway_answers():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if hub.process and httpx2.get(hub.gateway_url + "/v1/models", timeout=5).status_code == 401:
+                    for process in psutil.Process(hub.process.pid).children(recursive=True):
+                        seen[process] = " ".join(process.cmdline())
+                    hub.process.send_signal(signal.SIGKILL)
+                    return
+            except (psutil.Error, httpx2.TransportError):
+                pass
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_the_hub_once_its_gateway_answers)
+    killer.start()
+    try:
+        with hub:
+            assert hub.running().wait(timeout=300) == -signal.SIGKILL
+    except RuntimeError as err:  # or it died while Hub.__enter__ still waited for it to answer
+        assert "jupyterhub exited with -9" in str(err)
+    killer.join()
+    commands = " ".join(seen.values())
+    assert all(kind in commands for kind in ("configurable-http-proxy", "helpers.gateway", "helpers.offline")), seen
+    assert [command for process, command in seen.items() if alive(process)] == []
+    for port in (hub.port, hub.hub_port, hub.proxy_api_port, hub.gateway_port):
+        with socket.socket() as probe:  # nothing listens on it any more (connections in TIME_WAIT do not count)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
