@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.offline import router, sse, start, wire
 from helpers.offline.app import Pace
+from tools import bad_input
 
 from .conftest import MODEL, ROOT, samples_or_skip
 
@@ -510,6 +511,24 @@ def test_replay_is_byte_exact(tmp_path):
             f"{api.url}/v1/messages", json={"model": MODEL, "max_tokens": 9, "messages": HAIKU, "stream": True}
         ).content
     assert body == path.read_bytes()
+
+
+@pytest.mark.parametrize("prompt", list(bad_input.CASSETTES)[2:])
+def test_a_malformed_recording_is_served_as_recorded_at_any_pace(tmp_path, prompt):
+    """The local API paces a replay by its deltas' text: one it cannot read costs a token, and never a 500."""
+    path = tmp_path / "crafted.sse"
+    path.write_bytes(bad_input.CASSETTES[prompt])
+    with start(pace=1000, replay=path) as api, httpx2.Client(timeout=30) as http:
+        response = http.post(f"{api.url}/v1/messages", json={**bad_input.OK, "stream": True})
+    assert response.status_code == 200 and response.content == path.read_bytes()
+
+
+@pytest.mark.parametrize("prompt", list(bad_input.CASSETTES)[:2])
+def test_a_recording_no_server_could_send_is_refused_at_start(tmp_path, prompt):
+    path = tmp_path / "broken.sse"
+    path.write_bytes(bad_input.CASSETTES[prompt])
+    with pytest.raises(ValueError, match=r"replay=.*broken\.sse.*: expected a recorded SSE stream"):
+        start(pace="instant", replay=path)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

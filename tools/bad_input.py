@@ -9,8 +9,11 @@ tools/fault_matrix.py`` prints them under the fault matrix, as the README shows 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx2
 
@@ -27,6 +30,23 @@ def _chunks(n_mb: int):
     """An upload with no Content-Length (chunked), so only counting the bytes can stop it."""
     for _ in range(n_mb):
         yield b" " * MB
+
+
+# Recordings in the local API's cassette folder (``start(cassettes=...)``), each served to the streaming request that
+# asks the prompt it is named by: what a cassette may hold (anything a server could send, served as recorded) and what
+# it may not (bytes no server could send).
+DELTA = b"event: content_block_delta\ndata: %s\n\n"
+CASSETTES = {
+    "cassette: not UTF-8": b'event: message_start\ndata: {"x": "\xff"}\n\n',
+    "cassette: no events": b"# nothing recorded here\n",
+    "cassette: a text delta that is a number": DELTA % b'{"delta": {"type": "text_delta", "text": 5}}',
+    "cassette: a delta that is a list": DELTA % b'{"delta": [1]}',
+    "cassette: thinking that is an object": DELTA % b'{"delta": {"type": "thinking_delta", "thinking": {"a": 1}}}',
+}
+
+
+def _cassette(prompt: str) -> bytes:
+    return _json(stream=True, messages=[{"role": "user", "content": prompt}])
 
 
 def _turns(n: int) -> list[dict]:
@@ -103,6 +123,9 @@ BAD_INPUTS: dict[str, Bad] = {
     "unknown path": Bad(b"", 404, "Not found", path="/v1/nothing", method="GET"),
     "a 40 kB header": Bad(_json(), 431, "request headers: at most 32,768 bytes", {"x-long": "a" * 40_000}),
     "150 headers": Bad(_json(), 431, "and 100 lines", {f"x-{i}": "1" for i in range(150)}),
+    "cassette: not UTF-8": Bad(_cassette("cassette: not UTF-8"), 500, "expected a recorded SSE stream in UTF-8"),
+    "cassette: no events": Bad(_cassette("cassette: no events"), 500, "found none"),
+    **{name: Bad(_cassette(name), 200) for name in list(CASSETTES)[2:]},  # served as recorded
     "5,000 'continue' turns": Bad(_json(messages=_turns(2500)), 200),
     "a 5,000-digit number in the prompt": Bad(_json(messages=[{"role": "user", "content": "9" * 5000 + " * 7"}]), 200),
 }
@@ -139,7 +162,20 @@ def problems(api_url: str, name: str) -> list[str]:
     return found
 
 
-SERVERS = {"local API": "an in-thread helpers.offline.start()"}
+SERVERS = {"local API": "an in-thread helpers.offline.start(), with a folder of CASSETTES"}
+
+
+@contextmanager
+def local_api() -> Iterator:
+    """The local API the rows are sent to: instant pace, its cassette folder holding :data:`CASSETTES`."""
+    from helpers.offline import cassettes, start
+
+    with tempfile.TemporaryDirectory() as folder:
+        for prompt, recording in CASSETTES.items():
+            request = json.loads(_cassette(prompt))
+            (Path(folder) / f"{cassettes.key(request)}.sse").write_bytes(recording)
+        with start(pace="instant", cassettes=folder) as api:
+            yield api
 
 
 def table(results: dict[tuple[str, str], list[str]]) -> str:
@@ -155,10 +191,8 @@ def table(results: dict[tuple[str, str], list[str]]) -> str:
 
 
 def run() -> dict[tuple[str, str], list[str]]:
-    from helpers.offline import start
-
     results = {}
-    with start(pace="instant") as api:
+    with local_api() as api:
         for name in BAD_INPUTS:
             results["local API", name] = problems(api.url, name)
     return results

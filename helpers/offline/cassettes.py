@@ -14,6 +14,7 @@ from pathlib import Path
 import anthropic
 import httpx2
 
+from . import sse
 from .read import fingerprint
 
 
@@ -25,6 +26,19 @@ def lookup(folder: Path, request: dict) -> bytes | None:
     """The recorded body for ``request``, or None."""
     path = Path(folder) / f"{key(request)}.sse"
     return path.read_bytes() if path.is_file() else None
+
+
+def replayable(body: bytes, source: str) -> list[sse.RawEvent]:
+    """A recording's events, or ValueError naming ``source`` and what was expected. Only what no server could send is
+    refused (bytes that are not UTF-8, no event at all); malformed events are served as recorded, so that clients can
+    be tested against them."""
+    try:
+        events = sse.split(body)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{source}: expected a recorded SSE stream in UTF-8, byte {err.start} is not") from None
+    if not events:
+        raise ValueError(f"{source}: expected a recorded SSE stream ('event: ...' and 'data: ...' lines), found none")
+    return events
 
 
 def save(folder: Path, request: dict, body: bytes) -> Path:

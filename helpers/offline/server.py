@@ -242,6 +242,7 @@ DeadlineProtocol = type[DeadlineH11Protocol] | type[DeadlineHttpToolsProtocol]
 
 def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Config:
     """A validated server configuration; raises TypeError/ValueError/FileNotFoundError naming the bad option."""
+    from .cassettes import replayable
     from .faults import parse
 
     if isinstance(pace, bool) or not isinstance(pace, str | int | float):
@@ -256,6 +257,8 @@ def make_config(pace="realistic", fault="", replay=None, cassettes=None) -> Conf
         )
     parse(fault)  # fail now, not on the first request
     replay_body = Path(replay).read_bytes() if replay else None
+    if replay_body is not None:
+        replayable(replay_body, f"replay={str(replay)!r}")  # refused now, not on the first request
     if cassettes is not None and not Path(cassettes).is_dir():
         raise FileNotFoundError(f"cassette folder not found: {cassettes}")
     return Config(Pace.parse(pace), fault or "", replay_body, Path(cassettes) if cassettes else None)
