@@ -545,39 +545,117 @@ def test_05_right(tool_inputs, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
-# -- 06: the assistant turn after a tool call with thinking on -----------------------------------------------------
+# -- 06: thinking and answer kept apart -------------------------------------------------------------------------------
+
+THINKING = {"type": "adaptive"}
+
+
+def thinking_starting_state(client, messages):  # the loop left empty
+    with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+        for _event in stream:
+            pass
+    return "", ""
+
+
+def everything_in_one(client, messages):  # thinking and text run together in the answer
+    thinking, answer = "", ""
+    with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+        for event in stream:
+            if event.type == "thinking":
+                thinking += event.thinking
+                answer += event.thinking
+            elif event.type == "text":
+                answer += event.text
+    return thinking, answer
+
+
+def thinking_from_the_final_message(client, messages):  # the first block's text: a redacted block has none
+    with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+        answer = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    return final.content[0].thinking, answer
+
+
+def no_catch(client, messages):  # right until the connection drops
+    thinking, answer = [], []
+    with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "thinking_delta":
+                thinking.append(event.delta.thinking)
+            elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                answer.append(event.delta.text)
+    return "".join(thinking), "".join(answer)
+
+
+def drop_loses_all(client, messages):  # caught, but nothing of what arrived is kept
+    try:
+        return no_catch(client, messages)
+    except httpx2.TransportError:
+        return "", ""
+
+
+def thinking_off(client, messages):  # the loop is right, but nothing asks Claude to think
+    answer = []
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=2048, messages=messages) as stream:
+            answer.extend(stream.text_stream)
+    except (anthropic.APIError, httpx2.TransportError):
+        pass
+    return "", "".join(answer)
+
 
 WRONG_06 = [
-    (lambda f: {"role": "assistant", "content": [b for b in f.content if b.type != "thinking"]}, "thinking block"),
-    (lambda f: {"role": "assistant", "content": [b for b in f.content if b.type == "tool_use"]}, "thinking block"),
-    (lambda f: {"role": "assistant", "content": [*f.content[1:], f.content[0]]}, "must start with its thinking"),
-    (
-        lambda f: {
-            "role": "assistant",
-            "content": [{"type": "thinking", "thinking": f.content[0].thinking, "signature": ""}, *f.content[1:]],
-        },
-        "signature no longer matches",
-    ),
+    (thinking_starting_state, "a thought-out answer: the thinking returned is ''"),
+    (everything_in_one, "a thought-out answer: the answer returned is 'I need 2748"),
+    (thinking_from_the_final_message, "redacted thinking: your function thinking_from_the_final_message raised Attr"),
+    (no_catch, "a connection dropped mid-thinking: your function no_catch raised RemoteProtocolError"),
+    (drop_loses_all, "a connection dropped mid-thinking: the thinking returned is ''"),
+    (thinking_off, "a thought-out answer: the thinking returned is ''"),
 ]
 
 
-@pytest.mark.parametrize(("assistant_turn", "expected"), WRONG_06)
-def test_06_wrong(assistant_turn, expected, capsys):
-    lesson06.check(assistant_turn, TOOLS)
-    assert_not_yet(verdict(capsys), expected, ("final.content}", "content=final.content"))
+def by_sdk_events(client, messages):  # the SDK's own thinking and text events
+    thinking, answer = "", ""
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+            for event in stream:
+                if event.type == "thinking":
+                    thinking += event.thinking
+                elif event.type == "text":
+                    answer += event.text
+    except (anthropic.APIError, httpx2.TransportError, ValueError):
+        pass
+    return thinking, answer
 
 
-def turn_by_copy(final):
-    return {"role": "assistant", "content": list(final.content)}
+def from_the_snapshot(client, messages):  # reads the snapshot, even after a drop
+    stream = client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages)
+    try:
+        with stream as events:
+            for _event in events:
+                pass
+    except httpx2.TransportError as err:
+        print("dropped:", type(err).__name__)
+    blocks = events.current_message_snapshot.content
+    pick = {"thinking": [], "text": []}
+    for block in blocks:
+        match block.type:
+            case "thinking":
+                pick["thinking"].append(block.thinking)
+            case "text":
+                pick["text"].append(block.text)
+    return "".join(pick["thinking"]), "".join(pick["text"])
 
 
-def turn_by_dump(final):
-    return final.model_dump(include={"role", "content"}, exclude_none=True)
+@pytest.mark.parametrize(("think_and_answer", "expected"), WRONG_06)
+def test_06_wrong(think_and_answer, expected, capsys):
+    lesson06.check(think_and_answer)
+    assert_not_yet(verdict(capsys), expected, ("thinking_delta", "text_delta", "TransportError", "except", "snapshot"))
 
 
-@pytest.mark.parametrize("assistant_turn", [turn_by_copy, turn_by_dump])
-def test_06_right(assistant_turn, capsys):
-    lesson06.check(assistant_turn, TOOLS)
+@pytest.mark.parametrize("think_and_answer", [by_sdk_events, from_the_snapshot])
+def test_06_right(think_and_answer, capsys):
+    lesson06.check(think_and_answer)
     assert verdict(capsys).startswith("PASS ✓")
 
 

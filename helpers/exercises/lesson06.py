@@ -1,15 +1,17 @@
-"""Checker for 06_thinking's "Try it": the assistant turn that goes back after a tool call made with thinking on.
+"""Checker for 06_thinking's "Try it": the learner writes ``think_and_answer(client, messages)``, which streams an
+answer with thinking on, keeps the thinking and the answer's text apart, and returns ``(thinking, answer)``, even
+when the connection drops mid-thinking (then with the thinking that arrived and no answer).
 
-It streams from the local API (in live mode too), which answers like the real one but does not itself reject a
-missing thinking block, so the checker applies the real API's rule.
+The answers come from the local API (in live mode too, so they are known in advance): a thought-out answer, one
+whose thinking was redacted (nothing readable to keep), and one whose connection drops in the middle of the thinking.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
+import anthropic
+import httpx2
 from anthropic.types import MessageParam
 
 from helpers import connect
@@ -18,65 +20,89 @@ from helpers.models import THINKING
 
 from . import LearnerError, call_learner, report
 
-QUESTION: list[MessageParam] = [{"role": "user", "content": "What's the weather in Paris?"}]
-WEATHER = {"location": "Paris", "temperature": 18, "unit": "celsius", "conditions": "partly cloudy"}
-HEADERS = {"x-offline-pace": "instant"}
+QUESTION = "What is 2748 * 4539?"
+REDACTED = (  # the API's documented test string that makes it send a redacted_thinking block
+    "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
+)
+SHAPE = "think_and_answer returns a pair of strings: the thinking, and the answer"
+DROP = "a connection dropped mid-thinking"
+CASES = {  # what the checker tries -> (question, x-offline-fault)
+    "a thought-out answer": (QUESTION, ""),
+    "redacted thinking": (f"{REDACTED} {QUESTION}", ""),
+    DROP: (QUESTION, "drop@12"),  # after ten thinking deltas
+}
 
 
-def _as_dict(block) -> dict:
-    return block if isinstance(block, dict) else block.model_dump(exclude_none=True)
+def _client(fault: str) -> anthropic.Anthropic:
+    headers = {"x-offline-pace": "instant", "x-offline-fault": fault}
+    return connect.client(offline=True, quiet=True).with_options(
+        max_retries=0, timeout=anthropic.Timeout(10, read=5), default_headers=headers
+    )
 
 
-def check(assistant_turn: Callable, tools: list) -> None:
-    """Stream a thinking + tool_use turn, build the next request with ``assistant_turn(final)``, send it, and print
-    PASS or NOT YET."""
-    if not callable(assistant_turn):
-        raise TypeError(f"check expects your function assistant_turn(final), got {type(assistant_turn).__name__}")
-    report(*_verdict(assistant_turn, tools))
-
-
-def _verdict(assistant_turn: Callable, tools: list) -> tuple[bool, str, str]:
-    client = connect.client(offline=True, quiet=True)
-    options: dict[str, Any] = {
-        "model": MODEL,
-        "max_tokens": 2048,
-        "thinking": THINKING,
-        "tools": tools,
-        "extra_headers": HEADERS,
-    }
-    with client.messages.stream(messages=QUESTION, **options) as stream:
-        final = stream.get_final_message()
+def _expected(question: str, fault: str) -> tuple[str, str]:
+    """The thinking and the answer that arrive for ``question`` with ``fault``, as the SDK's snapshot holds them."""
+    messages: list[MessageParam] = [{"role": "user", "content": question}]
+    stream = _client(fault).messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages)
     try:
-        turn = call_learner(assistant_turn, final)
-    except LearnerError as err:
-        return False, str(err), "assistant_turn(final) builds the assistant's message from final.content"
-    if not isinstance(turn, dict) or turn.get("role") != "assistant" or not isinstance(turn.get("content"), list):
-        raise TypeError(f'assistant_turn(final) must return {{"role": "assistant", "content": [...]}}, got {turn!r}')
-    sent = [_as_dict(b) for b in turn["content"]]
-    print("  you send back:", [b.get("type") for b in sent])
-    thinking = _as_dict(final.content[0])
-    if not sent or sent[0].get("type") != "thinking":
-        return (
-            False,
-            "the API answers 400: a tool-use turn with thinking on must start with its thinking block",
-            "the API checks the turn as Claude wrote it: which block comes first in final.content?",
+        with stream as events:
+            for _ in events:
+                pass
+    except httpx2.TransportError:
+        pass  # the drop: the snapshot holds what arrived before it
+    blocks = events.current_message_snapshot.content
+    thinking = "".join(b.thinking for b in blocks if b.type == "thinking")
+    return thinking, "".join(b.text for b in blocks if b.type == "text")
+
+
+def check(think_and_answer: Callable) -> None:
+    """Run ``think_and_answer`` on each case of :data:`CASES` and print PASS or NOT YET."""
+    if not callable(think_and_answer):
+        raise TypeError(
+            f"check expects your function think_and_answer(client, messages), got {type(think_and_answer).__name__}"
         )
-    if (sent[0].get("thinking"), sent[0].get("signature")) != (thinking["thinking"], thinking["signature"]):
-        return (
-            False,
-            "the thinking block was changed: its signature no longer matches, and the API answers 400",
-            "the signature covers the whole block: any change to the block, or to its thinking, breaks it",
-        )
-    call = next((b for b in final.content if b.type == "tool_use"), None)
-    if call is None or not any(b.get("type") == "tool_use" and b.get("id") == call.id for b in sent):
-        return (
-            False,
-            "the tool_use block is missing from the assistant turn",
-            "the tool_result you send next answers a tool_use block of this very turn",
-        )
-    result = {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(WEATHER)}
-    follow_up: list[Any] = [*QUESTION, turn, {"role": "user", "content": [result]}]  # turn: the learner's dict
-    with client.messages.stream(messages=follow_up, **options) as s:
-        answer = s.get_final_text()
-    print(f"  Claude answers: {answer}")
-    return True, "the thinking block went back complete and unchanged, and the tool loop carried on", ""
+    report(*_verdict(think_and_answer))
+
+
+def _verdict(think_and_answer: Callable) -> tuple[bool, str, str]:
+    for what, (question, fault) in CASES.items():
+        thinking, answer = _expected(question, fault)
+        try:
+            result = call_learner(think_and_answer, _client(fault), [{"role": "user", "content": question}])
+        except LearnerError as err:
+            return False, f"{what}: {err}", _hint_raised(what, err.original)
+        if not (isinstance(result, tuple | list) and len(result) == 2 and all(isinstance(r, str) for r in result)):
+            return False, f"{what}: think_and_answer returned {result!r:.60}", SHAPE
+        got_thinking, got_answer = result
+        if got_thinking != thinking:
+            return False, f"{what}: the thinking returned is {got_thinking!r:.50}", _hint_thinking(what, got_thinking)
+        if got_answer != answer:
+            return False, f"{what}: the answer returned is {got_answer!r:.50}", _hint_answer(what, got_answer)
+        print(f"  {what:<34} thinking: {len(got_thinking)} characters · answer: {len(got_answer)} characters")
+    return True, "think_and_answer keeps thinking and answer apart, and keeps the thinking a drop left", ""
+
+
+def _hint_thinking(what: str, got: str) -> str:
+    if what == DROP and not got:
+        return "the reasoning that arrived before the drop is worth keeping: return what you had"
+    if not got:
+        return "is thinking on in your request, and do you keep its deltas as they arrive?"
+    if what == "redacted thinking":
+        return "a redacted block has nothing readable: it adds nothing to the thinking"
+    return "keep every piece of the thinking block, in order, and nothing of the answer's"
+
+
+def _hint_answer(what: str, got: str) -> str:
+    if what == DROP:
+        return "the connection dropped before the answer began: what arrived of it?"
+    if not got:
+        return "the answer streams after the thinking, in a block of its own: keep its pieces too"
+    return "keep the answer's pieces apart from the thinking's: which field of the delta says what it carries?"
+
+
+def _hint_raised(what: str, exc: BaseException) -> str:
+    if what == DROP:
+        return "a drop ends the stream by raising: lesson 04 says which errors to catch, and what to keep"
+    if isinstance(exc, AttributeError):
+        return "not every thinking block has readable text: read the thinking from the deltas as they stream"
+    return "read the line named above"

@@ -1,29 +1,32 @@
-"""Solution to 06_thinking's "Try it": after a tool call with thinking on, the thinking block goes back unchanged.
+"""Solution to 06_thinking's "Try it": stream an answer with thinking on, keep the thinking and the answer apart by
+the kind of delta, and when the connection drops, return the thinking that arrived (lesson 04's catch, nothing
+broader). A redacted thinking block has no deltas, so it adds nothing readable.
 
-Run from the repository: ``python notebooks/solutions/06_thinking.py`` (the turns come from the local API).
+Run from the repository: ``python notebooks/solutions/06_thinking.py`` (the answers come from the local API).
 """
+
+import anthropic
+import httpx2
 
 from helpers.exercises import lesson06
 
-TOOLS = [
-    {
-        "name": "get_weather",
-        "description": "Get the current weather in a city.",
-        "input_schema": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string", "description": "The city, e.g. Paris"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
-    }
-]
+MODEL = "claude-sonnet-4-6"
+THINKING = {"type": "adaptive"}
 
 
-def assistant_turn(final):
-    """The assistant turn to send back after a tool-use turn made with thinking on."""
-    return {"role": "assistant", "content": final.content}  # ✏️ solved: every block, thinking first, unchanged
+def think_and_answer(client, messages):
+    """Stream an answer with thinking on; return (thinking, answer), each as far as it arrived."""
+    thinking, answer = [], []
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+            for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "thinking_delta":
+                    thinking.append(event.delta.thinking)
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    answer.append(event.delta.text)
+    except (anthropic.APIError, httpx2.TransportError, ValueError):
+        pass  # keep what arrived
+    return "".join(thinking), "".join(answer)
 
 
-lesson06.check(assistant_turn, TOOLS)
+lesson06.check(think_and_answer)
