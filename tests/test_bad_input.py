@@ -1,4 +1,4 @@
-"""Bad input against the local Messages API, over real HTTP: the table of tools/bad_input.py, faults on every endpoint
+"""Bad input against the local Messages API and the relay, over real HTTP: the tables of tools/bad_input.py, faults on every endpoint
 the SDK calls, idle and half-sent connections, a client leaving mid-upload, and public helpers given wrong arguments."""
 
 from __future__ import annotations
@@ -29,10 +29,27 @@ def test_bad_input(cassette_api, name):
     assert bad_input.problems(cassette_api.url, name) == []
 
 
-def test_the_readme_shows_the_bad_input_table():
+@pytest.fixture(scope="module")
+def relays(cassette_api):
+    with bad_input.relays(cassette_api) as running:
+        yield running
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", bad_input.RELAY_INPUTS)
+def test_relay_bad_input(cassette_api, relays, name):
+    relay = relays[bad_input.RELAY_INPUTS[name].upstream]
+    assert bad_input.relay_problems(relay, cassette_api, name) == []
+
+
+def test_the_readme_shows_the_bad_input_tables():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     all_passed = bad_input.table({(s, n): [] for s in bad_input.SERVERS for n in bad_input.BAD_INPUTS})
     assert all_passed in readme, "README.md's bad input table is stale: paste `python tools/bad_input.py` into it"
+    relay_passed = bad_input.relay_table(dict.fromkeys(bad_input.RELAY_INPUTS, []))
+    assert relay_passed in readme, (
+        "README.md's relay bad input table is stale: paste `python tools/bad_input.py` into it"
+    )
 
 
 def test_the_sdk_reads_the_errors(client):

@@ -17,7 +17,7 @@ import pytest
 
 from helpers.offline import start as start_api
 from helpers.web import parse, token_in
-from helpers.web.gate import HOSTS_ENV, MAX_BODY_BYTES, PageTokens, public_hosts
+from helpers.web.gate import HOSTS_ENV, PageTokens, public_hosts
 
 from .conftest import ROOT, relay_to
 
@@ -152,40 +152,8 @@ def test_public_names_come_from_the_environment_too_and_bad_ones_are_refused(mon
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Cross-site requests: CSRF
-
-
-CROSS_SITE = {
-    "Sec-Fetch-Site: cross-site": {"sec-fetch-site": "cross-site", "origin": ATTACKER},
-    "Sec-Fetch-Site: same-site": {"sec-fetch-site": "same-site"},
-    "a navigation from another site (no Origin)": {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"},
-    "Origin of another site, no Sec-Fetch-Site": {"origin": ATTACKER},
-    "Origin: null (a sandboxed page)": {"origin": "null"},
-    "Origin of another port of this host": {"origin": "http://127.0.0.1:1"},
-    "Origin with a bad port": {"origin": "http://127.0.0.1:x"},
-}
-
-
-@pytest.mark.parametrize("headers", CROSS_SITE.values(), ids=CROSS_SITE.keys())
-@pytest.mark.parametrize("send", [get_chat, post_chat])
-def test_cross_site_requests_get_403_before_any_upstream_call(api, relay, headers, send):
-    with Upstream(api) as upstream:
-        response = send(relay, headers)
-    refused(response, 403, "permission_error", "refused a request from another site")
-    assert (upstream.requests, upstream.streams) == (0, 0)
-
-
-def test_a_text_plain_form_post_from_another_site_is_refused(api, relay):
-    """A ``<form enctype="text/plain">`` can send a body that is valid JSON: ``name=value`` with the ``=`` inside."""
-    body = b'{"messages": [{"role": "user", "content": "spend", "x": "="}]}'
-    with Upstream(api) as upstream:
-        cross = post_chat(relay, {"content-type": "text/plain", "origin": ATTACKER, "sec-fetch-site": "cross-site"})
-        old_browser = post_chat(relay, {"content-type": "text/plain", "origin": ATTACKER}, body)
-        no_origin = post_chat(relay, {"content-type": "text/plain"}, body)  # even without an Origin: 415
-    refused(cross, 403, "permission_error", "Sec-Fetch-Site")
-    refused(old_browser, 403, "permission_error", "Origin")
-    refused(no_origin, 415, "invalid_request_error", "Content-Type: expected application/json, got 'text/plain'")
-    assert (upstream.requests, upstream.streams) == (0, 0)
+# Cross-site requests: CSRF (each header a browser marks another site's request with, content types a form can send,
+# malformed bodies, path tricks and smuggling-ish heads are rows of tools/bad_input.py's relay table)
 
 
 SAME_ORIGIN = {
@@ -277,63 +245,11 @@ def test_the_page_carries_a_fresh_token_is_not_cached_and_not_framed_by_others(r
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Content types and malformed bodies
-
-
-@pytest.mark.parametrize(
-    "content_type",
-    [
-        None,
-        "text/plain",
-        "text/plain;charset=UTF-8",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-        "application/json-seq",
-        "text/plain; application/json",
-    ],
-)
-def test_post_chat_requires_json_and_says_so(api, relay, content_type):
-    headers = {"content-type": content_type} if content_type else {}
-    with Upstream(api) as upstream:
-        response = httpx2.post(f"{relay.url}/chat", content=json.dumps(HI).encode(), headers=headers)
-    got = (content_type or "none").split(";")[0].lower()
-    refused(response, 415, "invalid_request_error", f"Content-Type: expected application/json, got {got!r}")
-    assert (upstream.requests, upstream.streams) == (0, 0)
+# Content types
 
 
 def test_json_with_a_charset_is_json(relay):
     assert streamed(post_chat(relay, {"content-type": "application/json; charset=utf-8"}))
-
-
-@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
-def test_json_nested_100k_deep_gets_400_not_500(api, relay, opening, closing):
-    with Upstream(api) as upstream:
-        response = post_chat(relay, {}, opening * 100_000 + b"1" + closing * 100_000)
-    refused(response, 400, "invalid_request_error", "JSON nested too deeply")
-    assert (upstream.requests, upstream.streams) == (0, 0)
-    assert streamed(post_chat(relay, {}))  # and the relay is still up
-
-
-def test_a_body_over_the_limit_gets_413_whether_its_length_is_announced_or_not(api, relay):
-    big = b" " * (MAX_BODY_BYTES + 1)
-
-    def chunked():
-        for i in range(0, len(big), 65536):
-            yield big[i : i + 65536]
-
-    with Upstream(api) as upstream:
-        announced = post_chat(relay, {}, big)
-        streamed_in = httpx2.post(
-            f"{relay.url}/chat", content=chunked(), headers={"content-type": "application/json"}, timeout=30
-        )
-    for response in (announced, streamed_in):
-        refused(response, 413, "request_too_large", f"request body: at most {MAX_BODY_BYTES:,} bytes")
-    assert (upstream.requests, upstream.streams) == (0, 0)
-
-
-def test_unknown_paths_and_methods_get_the_api_error_shape(relay):
-    refused(httpx2.get(relay.url + "/nope", params={"token": page_token(relay.url)}), 404, "not_found_error", "Not")
-    refused(httpx2.put(relay.url + "/chat"), 405, "invalid_request_error", "Method Not Allowed")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

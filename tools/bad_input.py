@@ -1,19 +1,23 @@
-"""Bad input against the local Messages API: each malformed request, sent over real HTTP, and the answer it must get.
+"""Bad input against the local Messages API and the relay: each malformed request, sent over real HTTP, and the answer
+it must get.
 
 Each row is one request a careless or hostile client can send; the cell passes when the server answers with the
 expected status and the real API's error JSON naming the problem (or, for a valid but extreme request, answers it),
-and then still answers a normal request. ``tests/test_bad_input.py`` runs the rows as tests; ``python
+and then still answers a normal request. The relay's rows (:data:`RELAY_INPUTS`) also pass only if the request started
+no upstream stream, or, for an upstream that sends garbage, if the browser is told so in an ``error`` event. ``tests/test_bad_input.py`` runs the rows as tests; ``python
 tools/fault_matrix.py`` prints them under the fault matrix, as the README shows them.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -190,13 +194,356 @@ def table(results: dict[tuple[str, str], list[str]]) -> str:
     return "\n".join(lines)
 
 
-def run() -> dict[tuple[str, str], list[str]]:
-    results = {}
+# ---------------------------------------------------------------------------------------------------------------------
+# The relay (helpers.web), in front of a local API: what another site, a careless page or a broken upstream sends it
+
+HI = {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
+ATTACKER = "http://localhost:4444"  # another origin on this machine, as in tests/browser/test_cross_origin.py
+RELAY_MAX_BODY = 2 * 1024 * 1024  # helpers.web.gate.MAX_BODY_BYTES, here so that the rows read without importing it
+HEAD = b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+
+
+def _hi(**fields) -> bytes:
+    return json.dumps({**HI, **fields}).encode()
+
+
+def _said(content: object, role: str = "user") -> bytes:
+    return json.dumps({"messages": [{"role": role, "content": content}]}).encode()
+
+
+@dataclass(frozen=True)
+class RelayBad:
+    """One request to the relay and what it must answer. ``token``: the GET's ``?token=``, "page" for the one in the
+    page served to the same Host, "expired" for one the relay signed that has expired, else as given. ``raw``: bytes
+    sent as they are on a socket (what an HTTP client would not send). ``upstream``: a fault the local API injects
+    (``helpers.offline.faults``), so that the relay answers 200 and streams an ``error`` event of type ``kind``."""
+
+    status: int
+    kind: str
+    says: str = ""
+    body: bytes | Callable[[], object] = _hi()
+    headers: dict = field(default_factory=dict)
+    method: str = "POST"
+    path: str = "/chat"
+    token: str | None = None
+    raw: bytes | None = None
+    upstream: str = ""
+
+
+CROSS_SITE = {  # headers a browser sends with another site's request
+    "Sec-Fetch-Site: cross-site": {"sec-fetch-site": "cross-site", "origin": ATTACKER},
+    "Sec-Fetch-Site: same-site": {"sec-fetch-site": "same-site"},
+    "a navigation from another site": {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"},
+    "Origin of another site": {"origin": ATTACKER},
+    "Origin: null (a sandboxed page)": {"origin": "null"},
+    "Origin of another port of this host": {"origin": "http://127.0.0.1:1"},
+    "Origin with a bad port": {"origin": "http://127.0.0.1:x"},
+}
+FORMS = {  # what a <form> or a no-cors fetch can send: never application/json
+    "no Content-Type": None,
+    "text/plain": "text/plain",
+    "text/plain;charset=UTF-8": "text/plain;charset=UTF-8",
+    "a urlencoded form": "application/x-www-form-urlencoded",
+    "a multipart form": "multipart/form-data",
+    "application/json-seq": "application/json-seq",
+    "text/plain; application/json": "text/plain; application/json",
+}
+NEEDS_TOKEN = "token of the relay's own page"
+
+RELAY_INPUTS: dict[str, RelayBad] = {
+    # Host: DNS rebinding
+    "Host: attacker.example": RelayBad(
+        421, "invalid_request_error", "not a name", headers={"host": "attacker.example"}
+    ),
+    "Host: 127.0.0.1.nip.io": RelayBad(
+        421, "invalid_request_error", "not a name", headers={"host": "127.0.0.1.nip.io"}
+    ),
+    "Host: [::1": RelayBad(421, "invalid_request_error", "not a name", headers={"host": "[::1"}),
+    "no Host (HTTP/1.0)": RelayBad(421, "invalid_request_error", "not a name", raw=b"GET / HTTP/1.0\r\n\r\n"),
+    "two Host headers": RelayBad(
+        400,
+        "invalid_request_error",
+        "one Host header",
+        raw=b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: a.example\r\n\r\n",
+    ),
+    # other sites (CSRF): every header a browser marks them with, on a JSON POST and on a GET with the page's token
+    **{
+        f"{name}, {how}": RelayBad(
+            403,
+            "permission_error",
+            "from another site",
+            headers=headers,
+            **kw,  # type: ignore[arg-type]
+        )
+        for name, headers in CROSS_SITE.items()
+        for how, kw in (("JSON POST", {}), ("GET with the page's token", {"method": "GET", "token": "page"}))
+    },
+    "a text/plain form from another site": RelayBad(
+        403,
+        "permission_error",
+        "Origin",
+        b'{"messages": [{"role": "user", "content": "spend", "x": "="}]}',
+        {"content-type": "text/plain", "origin": ATTACKER},
+    ),
+    **{
+        f"POST with {name}": RelayBad(
+            415,
+            "invalid_request_error",
+            f"expected application/json, got {(ct or 'none').split(';')[0].lower()!r}",
+            headers={"content-type": ct} if ct else {"content-type": ""},
+        )
+        for name, ct in FORMS.items()
+    },
+    # GET: only with the page's token (<img>, <script>, links and navigations carry no header over plain http)
+    "GET /chat, no token": RelayBad(403, "permission_error", NEEDS_TOKEN, method="GET"),
+    "GET /chat, token=": RelayBad(403, "permission_error", NEEDS_TOKEN, method="GET", token=""),
+    "GET /chat, a made-up token": RelayBad(403, "permission_error", "did not sign", method="GET", token="123.abc"),
+    "GET /chat, a huge expiry": RelayBad(403, "permission_error", "did not sign", method="GET", token="9" * 40 + ".0"),
+    "GET /chat, an expired token": RelayBad(403, "permission_error", "an expired token", method="GET", token="expired"),
+    "GET /chat, the token of a page served to another host": RelayBad(
+        403, "permission_error", "did not sign", method="GET", token="page", headers={"x-page-host": "hub.example.org"}
+    ),
+    "GET /nope, no token": RelayBad(403, "permission_error", NEEDS_TOKEN, method="GET", path="/nope"),
+    "GET /nope, the page's token": RelayBad(
+        404, "not_found_error", "Not Found", method="GET", path="/nope", token="page"
+    ),
+    "PUT /chat": RelayBad(405, "invalid_request_error", "Method Not Allowed", method="PUT"),
+    # path tricks
+    "GET /static/../app.py": RelayBad(
+        404, "not_found_error", "Not Found", raw=b"GET /static/../app.py HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    ),
+    "GET /static/%2e%2e/app.py": RelayBad(
+        404, "not_found_error", "Not Found", raw=b"GET /static/%2e%2e/app.py HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    ),
+    "GET /static/../chat (the page's exemption)": RelayBad(
+        404, "not_found_error", "Not Found", raw=b"GET /static/../chat?message=hi HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    ),
+    "POST //chat": RelayBad(404, "not_found_error", "Not Found", path="//chat"),
+    # bodies
+    "not JSON": RelayBad(400, "invalid_request_error", "not valid JSON", b"{not json"),
+    "body not UTF-8": RelayBad(400, "invalid_request_error", "not valid JSON", b'{"messages": "\xff"}'),
+    "JSON nested 100,000 deep (lists)": RelayBad(
+        400, "invalid_request_error", "nested too deeply", b"[" * 100_000 + b"1" + b"]" * 100_000
+    ),
+    "JSON nested 100,000 deep (objects)": RelayBad(
+        400, "invalid_request_error", "nested too deeply", b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+    ),
+    "a JSON list": RelayBad(400, "invalid_request_error", "expected a JSON object", b"[1, 2]"),
+    "an unknown field": RelayBad(400, "invalid_request_error", "unknown field 'tools'", _hi(tools=[])),
+    "no messages": RelayBad(400, "invalid_request_error", "non-empty list", b"{}"),
+    "a message with another field": RelayBad(
+        400,
+        "invalid_request_error",
+        "and nothing else",
+        json.dumps({"messages": [{**HI["messages"][0], "x": 1}]}).encode(),
+    ),
+    "role: system": RelayBad(400, "invalid_request_error", "expected 'user' or 'assistant'", _said("hi", "system")),
+    "content: a list of blocks": RelayBad(
+        400, "invalid_request_error", "expected a string, got list", _said([{"type": "text", "text": "hi"}])
+    ),
+    "content: blank": RelayBad(400, "invalid_request_error", "must not be empty", _said(" \n")),
+    "the assistant's message last": RelayBad(
+        400, "invalid_request_error", "must be the user's", _said("hi", "assistant")
+    ),
+    "101 messages": RelayBad(
+        413,
+        "request_too_large",
+        "at most 100 messages",
+        json.dumps({"messages": [{"role": "user", "content": "x"}] * 101}).encode(),
+    ),
+    "a message of 32,001 characters": RelayBad(
+        413, "request_too_large", "at most 32,000 characters", _said("x" * 32_001)
+    ),
+    "max_tokens: NaN": RelayBad(
+        400, "invalid_request_error", "max_tokens: expected", _hi()[:-1] + b', "max_tokens": NaN}'
+    ),
+    "max_tokens: true": RelayBad(400, "invalid_request_error", "max_tokens: expected", _hi(max_tokens=True)),
+    "max_tokens: 8193": RelayBad(400, "invalid_request_error", "from 1 to 8192", _hi(max_tokens=8193)),
+    "model: 5": RelayBad(400, "invalid_request_error", "model: expected", _hi(model=5)),
+    "system: null": RelayBad(400, "invalid_request_error", "system: expected a string", _hi(system=None)),
+    "body over 2 MiB (Content-Length)": RelayBad(
+        413, "request_too_large", "at most 2,097,152 bytes", b" " * (RELAY_MAX_BODY + 1)
+    ),
+    "body over 2 MiB (chunked)": RelayBad(
+        413,
+        "request_too_large",
+        "at most 2,097,152 bytes",
+        lambda: (b" " * 65536 for _ in range(RELAY_MAX_BODY // 65536 + 1)),
+    ),
+    # heads: too large, or ambiguous about where the body ends (request smuggling through a proxy in front)
+    "a 40 kB header": RelayBad(431, "invalid_request_error", "at most 32,768 bytes", headers={"x-long": "a" * 40_000}),
+    "150 headers": RelayBad(431, "invalid_request_error", "and 100 lines", headers={f"x-{i}": "1" for i in range(150)}),
+    "Content-Length and Transfer-Encoding": RelayBad(
+        400,
+        "invalid_request_error",
+        "malformed HTTP/1.1 request",
+        raw=HEAD + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ),
+    "two Content-Lengths": RelayBad(
+        400,
+        "invalid_request_error",
+        "malformed HTTP/1.1 request",
+        raw=HEAD + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+    ),
+    "Transfer-Encoding: chunked, identity": RelayBad(
+        400,
+        "invalid_request_error",
+        "malformed HTTP/1.1 request",
+        raw=HEAD + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+    ),
+    "a folded header line": RelayBad(
+        400, "invalid_request_error", "malformed HTTP/1.1 request", raw=HEAD + b" x\r\nContent-Length: 2\r\n\r\n{}"
+    ),
+    "a space before the colon": RelayBad(
+        400, "invalid_request_error", "malformed HTTP/1.1 request", raw=HEAD + b"Content-Length : 2\r\n\r\n{}"
+    ),
+    "a bad chunk size": RelayBad(
+        400,
+        "invalid_request_error",
+        "malformed HTTP/1.1 request",
+        raw=HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ),
+    "a NUL in a header": RelayBad(
+        400,
+        "invalid_request_error",
+        "malformed HTTP/1.1 request",
+        raw=HEAD + b"X: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
+    ),
+    # upstream garbage: the browser keeps what came and is told why the stream stopped
+    "upstream: a malformed event": RelayBad(200, "stream_error", upstream="garbage@3"),
+    "upstream: an error event": RelayBad(200, "overloaded_error", upstream="error@3"),
+    "upstream: dropped mid-stream": RelayBad(200, "api_connection_error", upstream="drop@3"),
+    "upstream: 529": RelayBad(200, "overloaded_error", upstream="http:529"),
+    "upstream: 401": RelayBad(200, "authentication_error", upstream="http:401"),
+}
+
+
+def relay_send(relay, bad: RelayBad) -> httpx2.Response:
+    """Send one row to a running relay (``helpers.web.start``): over a socket if ``raw``, else with httpx."""
+    if bad.raw is not None:
+        return _raw(relay.url, bad.raw)
+    headers = {"content-type": "application/json", **bad.headers}
+    page_host = headers.pop("x-page-host", headers.get("host"))
+    params = {"message": "Write a haiku about debugging."} if bad.method == "GET" else {}
+    if bad.token is not None:
+        params["token"] = _token(relay, bad.token, page_host)
+    body = bad.body() if callable(bad.body) else bad.body
+    with httpx2.Client(timeout=60) as http:
+        return http.request(
+            bad.method,
+            relay.url + bad.path,
+            params=params,
+            headers=headers,
+            content=None if bad.method == "GET" else body,
+        )
+
+
+def _token(relay, token: str, page_host: str | None) -> str:
+    from helpers.web import token_in
+    from helpers.web.gate import PageTokens
+
+    if token == "page":
+        page = httpx2.get(relay.url + "/", headers={"host": page_host} if page_host else {}, timeout=30)
+        return token_in(page.text)
+    if token == "expired":
+        return PageTokens(secret=relay.app.tokens.secret, ttl=-1).mint("127.0.0.1")
+    return token
+
+
+def _raw(url: str, data: bytes) -> httpx2.Response:
+    """Send ``data`` as it is; the first response, read to its Content-Length or until the server closes."""
+    parts = urlsplit(url)
+    received, head, length = b"", None, None
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(data)
+        while length is None or len(received) < length:
+            if not (chunk := sock.recv(65536)):
+                break
+            received += chunk
+            if head is None and b"\r\n\r\n" in received:
+                head, _, received = received.partition(b"\r\n\r\n")
+                fields = dict(line.split(": ", 1) for line in head.decode("latin-1").lower().split("\r\n")[1:])
+                length = int(fields.get("content-length", 10**9))
+    if head is None:
+        raise ConnectionError(f"no answer to {data[:60]!r}")
+    return httpx2.Response(int(head.split()[1]), content=received)
+
+
+def relay_problems(relay, api, name: str) -> list[str]:
+    """What is wrong with the relay's answer to one row; empty when it passes."""
+    bad = RELAY_INPUTS[name]
+    before = api.stats()["streams_started"]
+    response = relay_send(relay, bad)
+    streams = api.stats()["streams_started"] - before
+    found = []
+    if response.status_code != bad.status:
+        found.append(f"status {response.status_code}, expected {bad.status}: {response.text[:120]!r}")
+    elif bad.status == 200:
+        from helpers.web import parse
+
+        events = parse(response.content)
+        last = json.loads(events[-2].data) if len(events) >= 2 else {}
+        if [e.event for e in events[-2:]] != ["error", "done"] or last.get("type") != bad.kind:
+            found.append(f"expected an {bad.kind} error event, then done: {response.text[-200:]!r}")
+    else:
+        try:
+            error = response.json()
+        except ValueError:
+            return [f"not the API's error JSON: {response.text[:120]!r}"]
+        if error.get("type") != "error" or error.get("error", {}).get("type") != bad.kind:
+            found.append(f"expected a {bad.kind}: {error}")
+        elif bad.says not in error["error"].get("message", ""):
+            found.append(f"error JSON does not say {bad.says!r}: {error}")
+        if streams:
+            found.append(f"started {streams} upstream stream(s)")
+    after = relay_send(relay, RelayBad(200, "", upstream=bad.upstream) if bad.upstream else RelayBad(200, ""))
+    if not bad.upstream and (after.status_code != 200 or b"event: stop" not in after.content):
+        found.append(f"the next request got {after.status_code}")
+    return found
+
+
+@contextmanager
+def relays(api) -> Iterator[dict[str, object]]:
+    """A relay in front of ``api`` for each upstream fault the rows ask for ("" for none), by fault."""
+    import anthropic
+
+    from helpers.web import start as start_relay
+
+    faults = dict.fromkeys(bad.upstream for bad in RELAY_INPUTS.values())
+    with ExitStack() as stack:
+        running = {}
+        for fault in faults:
+            headers = {"x-offline-fault": fault} if fault else {}
+            factory = lambda h=headers: anthropic.AsyncAnthropic(  # noqa: E731
+                base_url=api.url, api_key="test-key", max_retries=0, default_headers=h
+            )
+            running[fault] = stack.enter_context(start_relay(client_factory=factory, allowed_hosts=["hub.example.org"]))
+        yield running
+
+
+def relay_table(results: dict[str, list[str]]) -> str:
+    """The relay's rows as markdown (expected status and error type, ✓/✗), then a ``passed/total`` line."""
+    lines = ["| bad input to the relay | expected | relay |", "|---|---|---|"]
+    for name, bad in RELAY_INPUTS.items():
+        expected = f"200, `{bad.kind}` event" if bad.status == 200 else f"{bad.status} `{bad.kind}`"
+        lines.append(f"| {name} | {expected} | {'✗' if results[name] else '✓'} |")
+    passed = sum(not found for found in results.values())
+    lines += ["", f"**{passed}/{len(results)} passed**"]
+    lines += [f"- ✗ {name}: {'; '.join(found)}" for name, found in results.items() if found]
+    return "\n".join(lines)
+
+
+def run() -> tuple[dict[tuple[str, str], list[str]], dict[str, list[str]]]:
+    results, relay_results = {}, {}
     with local_api() as api:
         for name in BAD_INPUTS:
             results["local API", name] = problems(api.url, name)
-    return results
+        with relays(api) as running:
+            for name, bad in RELAY_INPUTS.items():
+                relay_results[name] = relay_problems(running[bad.upstream], api, name)
+    return results, relay_results
 
 
 if __name__ == "__main__":
-    print(table(run()))
+    local, relayed = run()
+    print(table(local), relay_table(relayed), sep="\n\n")

@@ -83,7 +83,8 @@ class _RequestDeadline(_Protocol):
 
     uvicorn has no public hook for this: the mixin reads the protocols' ``loop``, ``transport``, ``server_state`` and
     ``cycle`` (its ``more_body`` and ``response_complete``), and extends ``connection_made``, ``data_received``,
-    ``on_response_complete`` and ``connection_lost``, the same on h11 and httptools. tests/test_private_apis.py and
+    ``on_response_complete`` and ``connection_lost``, the same on h11 and httptools, and replaces
+    ``send_400_response``. tests/test_private_apis.py and
     the connection tests of tests/test_relay_security.py fail if any of them changes."""
 
     read_timeout = READ_TIMEOUT
@@ -120,6 +121,13 @@ class _RequestDeadline(_Protocol):
         if self._clients is not None:
             self._clients.leave(self)
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refuses (both Content-Length and Transfer-Encoding, two lengths, a
+        folded header, a bad chunk...), in the Messages API's error shape instead of plain text; then close."""
+        message = "malformed HTTP/1.1 request: expected one Content-Length or Transfer-Encoding: chunked, header lines"
+        self.transport.write(_refusal(400, "Bad Request", message + " 'Name: value', and a method in capitals"))
+        self.transport.close()
 
     def busy(self) -> bool:
         """Whether a request arrived whole and its answer is still being sent (streaming); else the connection idles

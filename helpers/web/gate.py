@@ -159,6 +159,8 @@ class Gate:
         """``(status, error type, message)`` for a request to refuse, else ``None``."""
         headers, method, path = Headers(scope=scope), scope["method"], scope["path"]
         host = headers.get("host", "")
+        if len(hosts := headers.getlist("host")) > 1:  # which one a proxy in front obeys is anyone's guess
+            return 400, "invalid_request_error", f"Host: expected one Host header, got {len(hosts)}"
         if not host_matches(hostname_of(host), self.hosts):
             return (
                 421,
