@@ -262,8 +262,10 @@ class Hub:
         while time.monotonic() < deadline:
             if (status := self.running().poll()) is not None:
                 raise RuntimeError(f"jupyterhub exited with {status}:\n{self.log_tail()}")
-            try:
-                if httpx2.get(f"{self.url}/hub/api/", timeout=5).status_code == 200:
+            try:  # the hub answers before its services do: with a gateway, ready means it answers too (401)
+                if httpx2.get(f"{self.url}/hub/api/", timeout=5).status_code == 200 and (
+                    not self.gateway_port or httpx2.get(f"{self.gateway_url}/v1/models", timeout=5).status_code == 401
+                ):
                     return
             except httpx2.TransportError:
                 pass

@@ -4,6 +4,7 @@
 
 const $ = (selector) => document.querySelector(selector);
 let state = null;
+let picked = false; // the instructor chose a mode in the list and has not sent it yet: updates must not undo that
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -77,10 +78,18 @@ function row(learner) {
 
 function render(next) {
   state = next;
+  // The list follows the class's mode, except while it holds an unsent choice: a live update (one arrives with every
+  // learner's request) used to rebuild it whenever it was not focused, so a choice made before clicking elsewhere
+  // was silently replaced by the current mode, and "Switch mode" then sent the mode the class was already in.
   const select = $("#mode");
-  if (document.activeElement !== select) {
-    select.replaceChildren(...next.modes.map((m) => Object.assign(el("option", m), { value: m, selected: m === next.mode })));
+  if (select.dataset.modes !== next.modes.join(" ")) {
+    const choice = select.value;
+    select.replaceChildren(...next.modes.map((m) => Object.assign(el("option", m), { value: m })));
+    select.dataset.modes = next.modes.join(" ");
+    picked = picked && next.modes.includes(choice);
+    if (picked) select.value = choice;
   }
+  if (!picked) select.value = next.mode;
   const pause = $("#pause");
   pause.setAttribute("aria-pressed", String(next.paused));
   pause.textContent = next.paused ? "Resume every stream" : "Pause every stream";
@@ -103,8 +112,12 @@ function connect() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  $("#mode").addEventListener("change", () => {
+    picked = !state || $("#mode").value !== state.mode;
+  });
   $("#mode-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    picked = false; // sent: from now on the list shows what the class is in (the new mode, or the old one if refused)
     control({ action: "mode", mode: $("#mode").value });
   });
   $("#pause").addEventListener("click", () => control({ action: "pause", paused: !(state && state.paused) }));
