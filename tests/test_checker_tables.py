@@ -493,12 +493,28 @@ def no_text(client, messages, tools):  # the inputs right, the words before them
     return "", calls if final.stop_reason == "tool_use" else []
 
 
+def empty_input_unparsed(client, messages, tools):  # right, but for a call that streamed no JSON at all
+    text, fragments, stop = [], {}, None
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                text.append(event.delta.text)
+            elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                fragments.setdefault(event.index, []).append(event.delta.partial_json)
+            elif event.type == "message_delta":
+                stop = event.delta.stop_reason
+    if stop != "tool_use":
+        return "".join(text), []
+    return "".join(text), [json.loads("".join(fragments[i])) for i in sorted(fragments)]
+
+
 WRONG_05 = [
     (starting_state, "one tool call: tool_inputs returned the inputs [] for 1 tool_use block(s)"),
     (one_string, "two tool calls in one message: your function one_string raised JSONDecodeError"),
     (parse_at_block_stop, "a stream cut mid-JSON: your function parse_at_block_stop raised JSONDecodeError"),
     (snapshots_kept, "a stream cut mid-JSON: tool_inputs returned [{'location': 'Paris'}] as if"),
     (no_text, "one tool call: the text returned is ''"),
+    (empty_input_unparsed, "a tool call with no input: your function empty_input_unparsed raised JSONDecodeError"),
 ]
 
 
@@ -512,7 +528,7 @@ def by_match(client, messages, tools):
                 case anthropic.types.RawContentBlockDeltaEvent(index=i, delta=anthropic.types.InputJSONDelta() as d):
                     fragments[i] = fragments.get(i, "") + d.partial_json
         done = stream.get_final_message().stop_reason == "tool_use"
-    return text, [json.loads(fragments[i]) for i in sorted(fragments)] if done else []
+    return text, [json.loads(fragments[i] or "{}") for i in sorted(fragments)] if done else []
 
 
 def parsed_when_stopped(client, messages, tools):  # parses at each block's stop, trusts none of it until the end
@@ -525,7 +541,7 @@ def parsed_when_stopped(client, messages, tools):  # parses at each block's stop
                 pieces.setdefault(len(stream.current_message_snapshot.content) - 1, []).append(event.partial_json)
             elif event.type == "content_block_stop" and event.index in pieces:
                 try:
-                    parsed[event.index] = json.loads("".join(pieces[event.index]))
+                    parsed[event.index] = json.loads("".join(pieces[event.index]) or "{}")
                 except ValueError:
                     parsed[event.index] = None
             elif event.type == "message_delta":

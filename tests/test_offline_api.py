@@ -127,6 +127,19 @@ def test_tool_use_streams_input_json(client):
     assert "18°C" in answer.content[0].text and "Paris" in answer.content[0].text
 
 
+def test_a_tool_without_input_streams_no_json(client):
+    """A call with input {} streams one empty fragment, as the real API does: joining the fragments gives ''."""
+    clock = {"name": "get_time", "description": "The time.", "input_schema": {"type": "object", "properties": {}}}
+    messages = [{"role": "user", "content": "What time is it? Use get_time."}]
+    tools = [WEATHER_TOOL, clock]
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools, messages=messages) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    deltas = [e.delta for e in events if e.type == "content_block_delta" and e.delta.type == "input_json_delta"]
+    assert [d.partial_json for d in deltas] == [""]
+    assert final.stop_reason == "tool_use" and [(b.name, b.input) for b in final.content[1:]] == [("get_time", {})]
+
+
 @pytest.mark.parametrize("thinking", [{"type": "enabled", "budget_tokens": 1024}, {"type": "adaptive"}])
 def test_thinking_then_signature_then_answer(client, thinking):
     messages = [{"role": "user", "content": "What is 27 * 453?"}]

@@ -4,7 +4,8 @@ an answer, keeps its text and each tool call's ``partial_json`` fragments by blo
 to call tools.
 
 The calls come from the local API (in live mode too, so the inputs are known in advance); it also cuts a stream
-mid-JSON, once with a ``max_tokens`` stop and once with a dropped connection.
+mid-JSON, once with a ``max_tokens`` stop and once with a dropped connection, and calls a tool that takes no input
+(its call streams no JSON at all: the input is ``{}``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ from . import LearnerError, call_learner, report
 SHAPE = "tool_inputs returns a pair: the text, and a list with one dict per tool call"
 CUT = "a stream cut mid-JSON"
 DROP = "a connection dropped mid-JSON"
+NO_INPUT = "a tool call with no input"
+CLOCK_TOOL = {  # a tool without parameters, added to the learner's tools for NO_INPUT
+    "name": "get_time",
+    "description": "Get the current time.",
+    "input_schema": {"type": "object", "properties": {}},
+}
 CASES = {  # what the checker tries -> (question, x-offline-fault)
     "one tool call": ("What's the weather in Paris?", ""),
     "two tool calls in one message": ("What's the weather in Paris and Tokyo?", ""),
     "an answer with no tool call": ("Write a haiku about debugging.", ""),
     CUT: ("What's the weather in Paris?", "stop:max_tokens@17"),  # after '{"location": "Paris", "'
     DROP: ("What's the weather in Paris?", "drop@19"),
+    NO_INPUT: ("What time is it? Use get_time.", ""),
 }
 
 
@@ -60,10 +68,11 @@ def check(tool_inputs: Callable, tools: list) -> None:
 
 def _verdict(tool_inputs: Callable, tools: list) -> tuple[bool, str, str]:
     for what, (question, fault) in CASES.items():
-        text, inputs = _expected(question, tools)
+        offered = [*tools, CLOCK_TOOL] if what == NO_INPUT else tools
+        text, inputs = _expected(question, offered)
         messages = [{"role": "user", "content": question}]
         try:
-            result = call_learner(tool_inputs, _client(fault), messages, tools)
+            result = call_learner(tool_inputs, _client(fault), messages, offered)
         except LearnerError as err:
             if what == DROP:  # raising is a fine answer to a dropped connection
                 print(f"  {what:<30} raised {type(err.original).__name__}")
@@ -104,6 +113,8 @@ def _hint(what: str, got: list) -> str:
 
 
 def _hint_raised(what: str, exc: BaseException) -> str:
+    if isinstance(exc, ValueError) and what == NO_INPUT:
+        return "a tool that takes no input streams no JSON at all: what input did it get?"
     if isinstance(exc, ValueError) and what == "two tool calls in one message":
         return "the fragments of two calls ran together: which field of the delta event says which block it is?"
     if isinstance(exc, ValueError) and what == CUT:

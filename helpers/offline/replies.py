@@ -164,6 +164,8 @@ def tool_call(turn: Turn) -> Reply | None:
         tool = tool_named(request, choice.get("name", "")) or tools[0]
     elif weather and re.search(r"weather|temperature|forecast|rain|sunny", prompt, re.I):
         tool = weather
+    elif named := next((t for t in tools if re.search(rf"\b{re.escape(t['name'])}\b", prompt)), None):
+        tool = named  # the prompt asks for a tool by its name
     elif forced:
         tool = tools[0]
     else:

@@ -285,7 +285,8 @@ def _block_events(block: Block, index: int, seed: str, rng: random.Random, nonce
         start = {"type": block.type, "id": make_id(prefix, seed + nonce, str(index)), "name": block.name, "input": {}}
         start["caller"] = DIRECT
         serialized = json.dumps(block.input, ensure_ascii=False)
-        chunks = _json_chunks(serialized, rng, (12, 40) if block.eager else (2, 7))
+        # an input of {} streams one empty fragment and no JSON at all, as the real API sends it
+        chunks = _json_chunks(serialized, rng, (12, 40) if block.eager else (2, 7)) if block.input != {} else [""]
         cost = count_tokens if block.eager else (lambda c: 1)  # fine-grained fragments carry several tokens each
         deltas = [({"type": "input_json_delta", "partial_json": c}, cost(c) if c else 0) for c in chunks]
         return start, deltas, []

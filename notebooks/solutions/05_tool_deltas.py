@@ -1,5 +1,6 @@
 """Solution to 05_tool_deltas' "Try it": stream a message, keep its text and each tool call's JSON fragments by block
-index, and return the parsed inputs only when the message stopped to call tools.
+index, and return the parsed inputs only when the message stopped to call tools (a call that streamed no JSON has
+the input {}).
 
 Run from the repository: ``python notebooks/solutions/05_tool_deltas.py`` (the tool calls come from the local API).
 """
@@ -37,7 +38,8 @@ def tool_inputs(client, messages, tools):
                 stop_reason = event.delta.stop_reason
     if stop_reason != "tool_use":
         return "".join(text), []
-    return "".join(text), [json.loads("".join(fragments[i])) for i in sorted(fragments)]
+    # a tool that takes no input streams no JSON at all: its input is {}
+    return "".join(text), [json.loads("".join(fragments[i]) or "{}") for i in sorted(fragments)]
 
 
 lesson05.check(tool_inputs, TOOLS)
