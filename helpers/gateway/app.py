@@ -84,7 +84,7 @@ class Live:
 
     streams: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recent: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set, and replaced by a new one, on each change
     states: dict[str, float] = field(default_factory=dict)  # OAuth states handed out, with their time
 
 
@@ -133,7 +133,11 @@ class Gateway:
         return gate
 
     def touch(self) -> None:
-        self.live.changed.set()
+        """Wake every dashboard stream. Each waits on the event that was current when it took its snapshot, so none
+        misses a change (one shared event, cleared by each stream, let one stream's clear hide a change from another
+        that was still sending its snapshot: that dashboard then lagged until the next keep-alive)."""
+        changed, self.live.changed = self.live.changed, asyncio.Event()
+        changed.set()
 
     # -- the API ---------------------------------------------------------------------------------------------------
 
@@ -394,10 +398,10 @@ class Gateway:
 
         async def snapshots():
             while True:
-                self.live.changed.clear()
+                changed = self.live.changed  # what the next change sets, taken before the snapshot
                 yield b"event: state\ndata: " + json.dumps(self.snapshot()).encode() + b"\n\n"
                 try:
-                    await asyncio.wait_for(self.live.changed.wait(), 15)
+                    await asyncio.wait_for(changed.wait(), 15)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                 await asyncio.sleep(1 / SNAPSHOTS_PER_SECOND)
