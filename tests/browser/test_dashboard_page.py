@@ -97,3 +97,26 @@ def test_a_live_update_keeps_the_mode_the_instructor_chose_until_they_send_it(pa
     page.evaluate("connect()")
     rendered(page, 3)
     assert page.locator("#mode").input_value() == "live"
+
+
+def test_a_live_update_keeps_the_budget_being_typed_and_the_focus_on_its_button(page):
+    """A keyboard user types a budget and tabs to Raise; an update arrives before they press Enter. Rows used to be
+    rebuilt whenever no field was focused, so the value went back to its default and the focus was lost."""
+    gateway = Gateway(page)
+    gateway.snapshots.append(state("offline", 1))
+    page.goto(BASE)
+    rendered(page, 1)
+    page.fill("tr[data-learner=ann] input", "5000")
+    page.keyboard.press("Tab")
+    raise_button = "document.activeElement.getAttribute('aria-label')"
+    assert page.evaluate(raise_button) == "Raise ann's budget"
+    gateway.snapshots.append(state("offline", 2))
+    page.evaluate("connect()")
+    rendered(page, 2)  # the row's data did change
+    assert page.input_value("tr[data-learner=ann] input") == "5000"
+    assert page.evaluate(raise_button) == "Raise ann's budget"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('tr[data-learner=ann] td.num:nth-of-type(4)').textContent.startsWith('10 /')"
+    )
+    assert gateway.controls == [{"action": "budget", "learner": "ann", "tokens": 5000}]

@@ -66,14 +66,32 @@ function raiseBudget(learner) {
   return cell;
 }
 
-function row(learner) {
-  const tr = el("tr");
-  tr.dataset.learner = learner.name;
+function cells(learner) {
   const name = el("th", learner.name);
   name.scope = "row";
   const error = el("td", learner.error_type ? `${learner.error_type}: ${learner.error}` : "none", learner.error_type ? "error" : "");
-  tr.append(name, el("td", learner.lesson || "—"), verdicts(learner.verdicts), el("td", learner.streams, "num"), tokens(learner), error, raiseBudget(learner));
+  return [name, el("td", learner.lesson || "—"), verdicts(learner.verdicts), el("td", learner.streams, "num"), tokens(learner), error];
+}
+
+function row(learner) {
+  const tr = el("tr");
+  tr.dataset.learner = learner.name;
+  tr.append(...cells(learner), raiseBudget(learner));
   return tr;
+}
+
+// Rows are updated in place: their data cells are replaced, their budget form is kept (the same nodes), so a value
+// being typed, and the focus on its field or its button, survive the updates that arrive with every request.
+function renderRows(learners) {
+  const tbody = $("#learners tbody");
+  const existing = new Map([...tbody.rows].map((tr) => [tr.dataset.learner, tr]));
+  const rows = learners.map((learner) => {
+    const tr = existing.get(learner.name);
+    if (!tr) return row(learner);
+    cells(learner).forEach((cell, i) => tr.replaceChild(cell, tr.children[i]));
+    return tr;
+  });
+  if (rows.length !== tbody.rows.length || rows.some((tr, i) => tr !== tbody.rows[i])) tbody.replaceChildren(...rows);
 }
 
 function render(next) {
@@ -95,9 +113,7 @@ function render(next) {
   pause.textContent = next.paused ? "Resume every stream" : "Pause every stream";
   const l = next.limits;
   $("#limits").textContent = `Mode ${next.mode}${next.paused ? " (paused)" : ""} · per learner: ${l.streams} stream(s) at once, ${l.per_minute} requests a minute, ${l.tokens.toLocaleString("en")} tokens this session`;
-  const active = document.activeElement;
-  if (active && active.tagName === "INPUT" && active.closest("tr")) return; // typing a budget: the next update will
-  $("#learners tbody").replaceChildren(...next.learners.map(row));
+  renderRows(next.learners);
 }
 
 function connect() {
