@@ -201,3 +201,27 @@ def test_ttft_means_the_first_token_and_a_thinking_view_also_says_when_text_bega
     assert figures["first_text_ms"] == round(view._first_text * 1000)
     source = (_live.HERE / "views.js").read_text()
     assert "(thinking) · first text" in source
+
+
+CITATIONS = [None, "<b>a bare string</b>", 5, {"type": "<b>made_up</b>", "cited_text": {"nested": ["<i>x</i>"]}}]
+
+
+@pytest.mark.parametrize("citation", CITATIONS, ids=repr)
+def test_a_citation_that_is_not_an_object_is_shown_as_it_came_and_every_view_finishes(tmp_path, citation):
+    """A ``citations_delta`` whose citation is ``null``, a string or a number once raised AttributeError from the
+    course's own code (the views' rows read ``.type`` and ``.cited_text``)."""
+    cite = sse(
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "citations_delta", "citation": citation}},
+    )
+    crafted = body(7).decode().replace("event: content_block_stop\n", cite + "event: content_block_stop\n", 1)
+    with crafted_client(tmp_path, crafted.encode()) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        for view_type in (TextView, EventView, ThinkingView):
+            view = view_type(display=False)
+            view.watch(client.messages.stream(**ask()))  # must not raise from the course's code
+            assert view.done and view.status == "done", (view_type.__name__, view.status)
+            html = view._static()["text/html"]
+            assert not re.search(r"<b>(a bare|made_up)|<i>x", html), html
+            if view_type is TextView and isinstance(citation, str):
+                assert "&lt;b&gt;a bare string&lt;/b&gt;" in html, html  # as text, in the references

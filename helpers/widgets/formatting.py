@@ -40,7 +40,7 @@ def sdk_row(event) -> list:
             (getattr(delta, f) for f in ("text", "thinking", "partial_json", "signature") if hasattr(delta, f)), ""
         )
         if delta_type == "citations_delta":
-            value = getattr(delta.citation, "title", None) or delta.citation.cited_text
+            value = cited(delta.citation)
         payload = short(value[:12] + "…" if delta_type == "signature_delta" else value)
     elif kind == "message_delta":
         delta_type = event.delta.stop_reason or ""
@@ -48,7 +48,7 @@ def sdk_row(event) -> list:
     elif kind in {"text", "thinking"}:
         payload = short(getattr(event, kind))
     elif kind == "citation":
-        payload = short(getattr(event.citation, "title", None) or event.citation.cited_text)
+        payload = short(cited(event.citation))
     elif kind == "input_json":
         payload = short(event.snapshot)
     elif kind == "signature":
@@ -91,11 +91,20 @@ def block_extra(block) -> dict:
     return {}
 
 
+def cited(citation) -> object:
+    """A citation's title, else its cited text; a citation that is not an object (a crafted stream's) as it came."""
+    return getattr(citation, "title", None) or getattr(citation, "cited_text", citation)
+
+
 def citation_row(n: int, citation) -> dict:
-    """A citation as the view shows it: its number, where it points (title, URL or document), the cited text."""
+    """A citation as the view shows it: its number, where it points (title, URL or document), the cited text. A
+    citation that is not an object (``null``, a string: a crafted stream's) is shown as it came, as its cited text."""
+    kind = str(getattr(citation, "type", "citation"))
     where = getattr(citation, "url", None) or getattr(citation, "document_title", None) or ""
-    title = getattr(citation, "title", None) or getattr(citation, "document_title", None) or citation.type
-    return {"n": n, "type": citation.type, "title": str(title), "url": str(where), "cited_text": citation.cited_text}
+    title = getattr(citation, "title", None) or getattr(citation, "document_title", None) or kind
+    text = getattr(citation, "cited_text", citation)
+    text = text if isinstance(text, str) else json.dumps(text, default=str)  # as it came, in JSON
+    return {"n": n, "type": kind, "title": str(title), "url": str(where), "cited_text": text}
 
 
 def result_rows(content) -> list[dict]:
