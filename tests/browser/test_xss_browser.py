@@ -344,3 +344,110 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
     saved = nbformat.read(root / name, as_version=4)
     html = [o["data"]["text/html"] for c in saved.cells for o in c.outputs if "text/html" in o.get("data", {})]
     assert len(html) >= 7 and not any("<script" in h or "<img" in h or "<iframe" in h for h in html)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Round three's fresh vectors: citations (links to other schemes, markup in titles, a cited text that is an object),
+# bidi overrides and invisible characters, a huge delta, prototype names as block, event and key names, CSS and
+# attribute breakers in tool names and ids, and numbers no JSON number holds.
+
+BIDI = "\u202egnp.exe\u202c \u2066x\u2069 zero\u200bwidth line\u2028separator nul\u0000"
+PROTO = ["__proto__", "constructor", "toString", "hasOwnProperty"]
+
+
+def fresh_body(canary: str) -> bytes:
+    tag = f'<img src="{canary}/fresh" onerror="{PWNED}([\'fresh\'])">'
+    style = "</style><style>*{display:none!important}</style>"
+    quote = f'"><img src="{canary}/attr" onerror="{PWNED}([\'attr\'])">'
+    cites = [
+        {"type": "web_search_result_location", "url": f"javascript:{PWNED}(['cite'])", "title": tag,
+         "encrypted_index": "x", "cited_text": tag},
+        {"type": "web_search_result_location", "url": f"data:text/html,<script>{PWNED}(['data'])</script>",
+         "title": style, "encrypted_index": "x", "cited_text": {"nested": {"citation": tag}}},
+        {"type": "char_location", "document_title": quote, "cited_text": BIDI, "document_index": 2**60,
+         "start_char_index": -1, "end_char_index": 1e308},
+    ]  # fmt: skip
+    text = [f"{BIDI} {tag}\n\n", "x" * 200_000, f"\n\n[link]({canary}/plain) <{canary}/autolink>"]
+    tool_input = json.dumps({key: tag for key in PROTO} | {"n": 10**40, "deep": [[[[{"__proto__": quote}]]]]})
+    blocks = [
+        ("text", {"type": "text", "text": "", "citations": []}),
+        ("tool_use", {"type": "tool_use", "id": quote, "name": style, "input": {}}),
+        ("web_search", {"type": "web_search_tool_result", "tool_use_id": quote,
+                        "content": [{"type": "web_search_result", "title": tag, "url": f"javascript:{PWNED}(['r'])",
+                                     "encrypted_content": "x", "page_age": style}]}),
+        *((p, {"type": p}) for p in PROTO),
+    ]  # fmt: skip
+    message = {"id": "__proto__", "type": "message", "role": "assistant", "model": f"claude{BIDI}{style}",
+               "content": [], "stop_reason": None, "stop_sequence": None,
+               "usage": {"input_tokens": 10**40, "output_tokens": 2**64}}  # fmt: skip
+    events = [sse("message_start", {"type": "message_start", "message": message})]
+    for index, (kind, block) in enumerate(blocks):
+        events.append(
+            sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
+        )
+        if kind == "text":
+            for piece in text:
+                delta = {"type": "text_delta", "text": piece}
+                events.append(
+                    sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                )
+            for cite in cites:
+                delta = {"type": "citations_delta", "citation": cite}
+                events.append(
+                    sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                )
+        if kind == "tool_use":
+            delta = {"type": "input_json_delta", "partial_json": tool_input}
+            events.append(sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+        events.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events += [sse(p, {"type": p, "index": 0}) for p in PROTO]
+    usage = {"output_tokens": 1e308, "input_tokens": -(10**40)}  # (a float in message_start: the SDK itself warns)
+    events.append(
+        sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "__proto__"}, "usage": usage})
+    )
+    events.append(sse("message_stop", {"type": "message_stop"}))
+    return "".join(events).encode()
+
+
+def fresh_error_body() -> bytes:
+    start_event = json.loads(fresh_body("http://127.0.0.1:9").split(b"\n\n")[0].split(b"data: ", 1)[1])
+    error = {"type": "error", "error": {"type": "__proto__", "message": f"Overloaded {BIDI} constructor"}}
+    return (sse("message_start", start_event) + sse("error", error)).encode()
+
+
+def test_fresh_vectors_never_run_shape_the_page_or_stop_a_view(tmp_path, canary):
+    good, bad = tmp_path / "fresh.sse", tmp_path / "fresh-error.sse"
+    good.write_bytes(fresh_body(canary))
+    bad.write_bytes(fresh_error_body())
+    root = tmp_path / "lab"
+    root.mkdir()
+    name = build_notebook(root, canary)
+    with (
+        start(pace="instant", replay=good) as good_api,
+        start(pace="instant", replay=bad) as bad_api,
+        chromium() as browser,
+        JupyterLab(root, env={"XSS_API": good_api.url, "XSS_ERROR_API": bad_api.url}, name="xss-fresh") as lab,
+    ):
+        notebook = lab.open(browser, name)
+        notebook.run_all()
+        notebook.wait_until_idle(timeout=180)
+        notebook.screenshot("xss-fresh")
+        page = notebook.page
+        assert notebook.error_outputs() == [], notebook.error_outputs()
+        check_inert(notebook, "fresh vectors")
+        statuses = page.eval_on_selector_all(
+            ".cw[data-title]", "els => els.map(e => [e.dataset.title, e.dataset.status])"
+        )
+        assert len(statuses) >= 7 and all(s in ("done", "error") for _, s in statuses), statuses
+        assert page.locator(".jp-NotebookPanel .jp-Cell").first.is_visible()  # no stream's CSS hid the notebook
+        views_errors = [e for e in notebook.console_errors if "views" in e or "TypeError" in e]
+        assert views_errors == [], views_errors
+        live = " ".join(page.locator(".cw").all_text_contents())
+        assert "__proto__" in live and "</style><style>" in live, live[-800:]
+        notebook.save()
+        notebook.reload()
+        page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').first.wait_for(
+            state="attached", timeout=60_000
+        )
+        notebook.wait_until_idle(timeout=60)
+        check_inert(notebook, "fresh vectors, reopened")
