@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx2
+
+from helpers.gateway.__main__ import LocalAPI
 from helpers.gateway.app import COOKIE, Gateway, Hub
 from helpers.gateway.store import Store
 
@@ -26,9 +29,50 @@ async def no_code(code: str) -> str:
     raise AssertionError("no OAuth exchange in these tests")
 
 
-def gateway(tmp_path) -> Gateway:
+def gateway(tmp_path, upstreams: dict | None = None) -> Gateway:
     hub = Hub(identify=teacher, is_instructor=instructor, login_url=lambda state: "/hub/oauth", token_for_code=no_code)
-    return Gateway(Store(tmp_path / "gateway.sqlite"), hub, upstreams={})
+    return Gateway(Store(tmp_path / "gateway.sqlite"), hub, upstreams=upstreams or {})
+
+
+def asgi_scope(method: str, path: str, headers: dict | None = None) -> dict:
+    """An HTTP request from the instructor's browser on the gateway's host, with the dashboard's cookie."""
+    sent = {"host": "127.0.0.1", "cookie": f"{COOKIE}={TEACHER_TOKEN}", **(headers or {})}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8800),
+    }
+
+
+async def call(app, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """One whole request to the ASGI ``app``: its status and JSON answer."""
+    headers = {"content-type": "application/json", "sec-fetch-site": "same-origin"} if body is not None else {}
+    sent, status, answer = False, 0, b""
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": json.dumps(body).encode() if body else b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        nonlocal status, answer
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        answer += message.get("body", b"")
+
+    await app(asgi_scope(method, path, headers), receive, send)
+    return status, json.loads(answer)
 
 
 class Dashboard:
@@ -40,21 +84,7 @@ class Dashboard:
         self.held = asyncio.Event()
         self.held.set()  # set: not held
         self.received = asyncio.Event()
-        headers = [(b"host", b"127.0.0.1"), (b"cookie", f"{COOKIE}={TEACHER_TOKEN}".encode())]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/services/gateway/dashboard/events",
-            "raw_path": b"/services/gateway/dashboard/events",
-            "query_string": b"",
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8800),
-        }
+        scope = asgi_scope("GET", "/services/gateway/dashboard/events")
         self.task = asyncio.create_task(app(scope, self.receive, self.send))
 
     async def receive(self):
@@ -122,3 +152,35 @@ def test_every_dashboard_sees_every_change_even_while_another_is_still_reading(t
         app.store.close()
 
     asyncio.run(scenario())
+
+
+def test_switching_to_a_mode_whose_local_api_must_start_holds_up_nothing(tmp_path):
+    """Switching the class to recorded starts the class's recorded local API, a new process that takes seconds to
+    answer. The switch used to wait for it inside the event loop, so every learner's stream and every dashboard
+    stalled meanwhile; now other requests are answered while it starts."""
+    cassettes = tmp_path / "cassettes"
+    cassettes.mkdir()
+    recorded = LocalAPI("--pace", "instant", "--cassettes", str(cassettes))
+
+    async def scenario():
+        app = gateway(tmp_path, {"recorded": recorded})
+        asgi = app.app()
+        switch = asyncio.create_task(
+            call(asgi, "POST", "/services/gateway/dashboard/control", {"action": "mode", "mode": "recorded"})
+        )
+        await asyncio.sleep(0)  # the switch begins: its process is started
+        status, state = await call(asgi, "GET", "/services/gateway/dashboard/state")
+        answered_during_the_switch = not switch.done()
+        assert status == 200 and state["mode"] == "offline"
+        status, state = await asyncio.wait_for(switch, 120)
+        await app.http.aclose()
+        app.store.close()
+        return answered_during_the_switch, status, state
+
+    try:
+        answered_during_the_switch, status, state = asyncio.run(scenario())
+        assert (status, state["mode"]) == (200, "recorded")
+        assert answered_during_the_switch
+        assert httpx2.get(recorded.url + "/_offline/stats", timeout=30).status_code == 200  # it is up
+    finally:
+        recorded.stop()

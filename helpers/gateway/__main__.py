@@ -51,23 +51,45 @@ def _end_with_parent() -> None:
 
 
 class LocalAPI:
-    """One local Messages API process for the whole class, started on first use and stopped with the gateway."""
+    """One local Messages API process for the whole class, started on first use and stopped with the gateway.
+
+    Calling it starts the process if needed and waits for its address; ``await start()`` does the same without
+    holding up the gateway's event loop (a new process takes seconds to answer on a busy machine, and every learner's
+    stream would stall meanwhile): the process is started in the loop's thread (see _end_with_parent), and its first
+    line is waited for in a worker thread."""
 
     def __init__(self, *args: str):
-        self.args, self.url, self.lock = args, "", threading.Lock()
+        self.args, self.url, self.lock, self.reading = args, "", threading.Lock(), threading.Lock()
         self.process: subprocess.Popen[str] | None = None
+        self.answering: subprocess.Popen[str] | None = None  # the process self.url belongs to
 
     def __call__(self) -> Upstream:
+        return self._ready(self._spawn())
+
+    async def start(self) -> Upstream:
+        process = self._spawn()
+        if process is self.answering:
+            return Upstream(self.url, OFFLINE_KEY, offline=True)
+        return await asyncio.to_thread(self._ready, process)
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        """The running process, or a new one if there is none (or it ended)."""
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 command = [sys.executable, "-m", "helpers.offline", "--port", "0", "--max-connections", "2000"]
-                self.process = process = subprocess.Popen(
+                self.process = subprocess.Popen(
                     [*command, *self.args], stdout=subprocess.PIPE, text=True, preexec_fn=_end_with_parent
                 )
+            return self.process
+
+    def _ready(self, process: subprocess.Popen[str]) -> Upstream:
+        """Wait for ``process`` to say where it listens (its first line; one reader at a time)."""
+        with self.reading:
+            if process is not self.answering:
                 line = process.stdout.readline() if process.stdout else ""
                 if not line.startswith("listening on "):
                     raise RuntimeError(f"the class's local Messages API did not start: {line!r}")
-                self.url = line.split()[-1]
+                self.url, self.answering = line.split()[-1], process
         return Upstream(self.url, OFFLINE_KEY, offline=True)
 
     def stop(self) -> None:

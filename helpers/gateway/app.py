@@ -200,9 +200,16 @@ class Gateway:
         recent.append(now)
         return None
 
-    def upstream(self, offline: bool = False) -> Upstream | Response:
+    async def start(self, mode: str) -> Upstream:
+        """``mode``'s upstream, started if it needs to be (KeyError or RuntimeError if it cannot be); one that starts
+        a process has an async ``start``, so the streams in flight do not wait for it."""
+        factory = self.upstreams[mode]
+        start = getattr(factory, "start", None)
+        return await start() if start else factory()
+
+    async def upstream(self, offline: bool = False) -> Upstream | Response:
         try:
-            return self.upstreams["offline" if offline else self.store.mode()]()
+            return await self.start("offline" if offline else self.store.mode())
         except (KeyError, RuntimeError) as err:
             return api_error(503, "api_error", f"The class gateway has no upstream for this mode: {err}")
 
@@ -217,7 +224,7 @@ class Gateway:
             self.store.failed(name, kind, message)
             self.touch()
             return api_error(status, kind, message, headers)
-        upstream = self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
+        upstream = await self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
         if isinstance(upstream, Response):
             return upstream
         length = request.headers.get("content-length", "0")
@@ -432,7 +439,7 @@ class Gateway:
                     raise ValueError(
                         f"class mode {body.get('mode')!r} is not available: expected one of {self.snapshot()['modes']}"
                     )
-                self.upstreams[body["mode"]]()  # starts it, or says why it cannot
+                await self.start(body["mode"])  # starts it, or says why it cannot
                 self.store.set_mode(body["mode"])
             elif action == "pause":
                 if not isinstance(body.get("paused"), bool):
