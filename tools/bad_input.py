@@ -78,6 +78,10 @@ BAD_INPUTS: dict[str, Bad] = {
     "JSON nested 100,000 deep": Bad(b"[" * 100_000 + b"]" * 100_000, 400, "nested deeper than"),
     "NaN in JSON": Bad(b'{"max_tokens": NaN}', 400, "NaN"),
     "body not UTF-8": Bad(b'{"model": "\xff\xfe"}', 400, "not valid JSON"),
+    "a lone surrogate in the prompt": Bad(
+        _json(messages=[{"role": "user", "content": "\ud800 \udfff"}]), 400, "lone surrogate (\\ud800)"
+    ),
+    "a lone surrogate in a key": Bad(_json(metadata={"\udfff": 1}), 400, "lone surrogate (\\udfff)"),
     "a JSON list": Bad(b"[1, 2]", 400, "must be a JSON object"),
     "content: 123": Bad(_json(messages=[{"role": "user", "content": 123}]), 400, "messages.0.content"),
     'tool_choice: "auto"': Bad(_json(tool_choice="auto"), 400, "tool_choice: Input should be a valid dictionary"),
@@ -341,6 +345,13 @@ RELAY_INPUTS: dict[str, RelayBad] = {
     "content: a list of blocks": RelayBad(
         400, "invalid_request_error", "expected a string, got list", _said([{"type": "text", "text": "hi"}])
     ),
+    "content: a lone surrogate": RelayBad(
+        400,
+        "invalid_request_error",
+        "lone surrogate (\\ud800)",
+        b'{"messages": [{"role": "user", "content": "hi \\ud800"}]}',
+    ),
+    "model: a lone surrogate": RelayBad(400, "invalid_request_error", "model: a lone surrogate", _hi(model="\udfff")),
     "content: blank": RelayBad(400, "invalid_request_error", "must not be empty", _said(" \n")),
     "the assistant's message last": RelayBad(
         400, "invalid_request_error", "must be the user's", _said("hi", "assistant")

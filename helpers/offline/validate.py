@@ -72,22 +72,28 @@ def parse_json(body: bytes):
         raise invalid(f"The request body is not valid JSON: nested deeper than {MAX_DEPTH} levels.") from None
     except ValueError as err:  # includes UnicodeDecodeError
         raise invalid(f"The request body is not valid JSON: {err}") from None
-    if _depth_exceeds(value, MAX_DEPTH):
-        raise invalid(f"The request body is not valid JSON: nested deeper than {MAX_DEPTH} levels.")
+    if problem := _malformed(value, MAX_DEPTH):
+        raise invalid(f"The request body is not valid JSON: {problem}.")
     return value
 
 
-def _depth_exceeds(value, limit: int) -> bool:
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's \ud800 escape parses, but is no character: no text holds it
+
+
+def _malformed(value, limit: int) -> str | None:
+    """What JSON's grammar lets through but the API refuses: nesting past ``limit``, a lone surrogate in a string."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        children = [*item, *item.values()] if isinstance(item, dict) else item if isinstance(item, list) else ()
         for child in children:
             if isinstance(child, dict | list):
                 if depth + 1 > limit:
-                    return True
+                    return f"nested deeper than {limit} levels"
                 stack.append((child, depth + 1))
-    return False
+            elif isinstance(child, str) and not child.isascii() and (found := _SURROGATE.search(child)):
+                return f"a lone surrogate (\\u{ord(found[0]):04x}) in a string; expected text that is valid Unicode"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -244,6 +244,7 @@ def chat_request(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEF
     if "model" in body:
         if not isinstance(body["model"], str) or not 0 < len(body["model"]) <= 100:
             raise BadInput(f"model: expected a model name such as {DEFAULT_MODEL!r}")
+        _check_unicode("model", body["model"])
         request["model"] = body["model"]
     if "max_tokens" in body:
         value = body["max_tokens"]
@@ -256,11 +257,18 @@ def chat_request(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEF
 def _check_text(where: str, value: object) -> str:
     if not isinstance(value, str):
         raise BadInput(f"{where}: expected a string, got {type(value).__name__}")
+    _check_unicode(where, value)
     if not value.strip():
         raise BadInput(f"{where}: must not be empty")
     if len(value) > MAX_CHARS:
         raise BadInput(f"{where}: at most {MAX_CHARS:,} characters, got {len(value):,}", 413)
     return value
+
+
+def _check_unicode(where: str, value: str) -> None:
+    """JSON's ``\\ud800`` parses to a lone surrogate, which is no character: no request to the API can carry it."""
+    if not value.isascii() and (found := _SURROGATE.search(value)):
+        raise BadInput(f"{where}: a lone surrogate (\\u{ord(found[0]):04x}); expected text that is valid Unicode")
 
 
 async def _read_json(request: Request) -> object:
