@@ -62,9 +62,9 @@ conformance-clients: $(CONFORMANCE_VENV)/.installed
 
 ## lab: start JupyterLab on the course (offline unless a key is configured in .env or the environment)
 # (as root, e.g. in a container, Jupyter refuses to start without --allow-root)
-# (PATH and VIRTUAL_ENV: JupyterLab's terminals then run the course's python and uvicorn, as lesson 10 needs)
+# (JupyterLab's terminals open with .venv active, as lesson 10 needs: tools/install_settings.py, run at install)
 lab: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_setup.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_setup.ipynb
 
 ## hub: a JupyterHub with the course on http://127.0.0.1:8000 (offline; any user name, the password it prints)
 hub: $(HUB_STAMP)

@@ -97,21 +97,3 @@ def test_the_learners_uvicorn_prints_its_own_lines_in_offline_mode(tmp_path):
         assert "Traceback" in out.text()
     finally:
         end_group(server)
-
-
-def test_make_lab_gives_its_terminals_the_course_environment():
-    """JupyterLab's terminals inherit its environment: `make lab` puts the course's python and uvicorn first on PATH,
-    so lesson 10's `python chat.py` and `uvicorn main:app` work there as they are (no activation step)."""
-    dry = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in dry.splitlines() if "jupyter lab" in line)
-    assignments = line.split(" .venv/bin/jupyter lab")[0]
-    assert assignments.startswith('PATH="') and "VIRTUAL_ENV=" in assignments, line
-    probe = f"{assignments} sh -c 'command -v python; command -v uvicorn; python -c \"import helpers; print(helpers.__file__)\"'"
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}  # a shell with no environment active
-    found = subprocess.run(
-        probe, shell=True, cwd=ROOT / "notebooks" / "capstone", env=env, capture_output=True, text=True
-    )
-    python, uvicorn, helpers = found.stdout.split()
-    venv = str(ROOT / ".venv" / "bin")
-    assert python == f"{venv}/python" and uvicorn == f"{venv}/uvicorn", found.stdout
-    assert helpers.endswith("helpers/__init__.py"), helpers  # the course's package imports (its editable install)

@@ -1,20 +1,39 @@
-"""Install the course's JupyterLab / Notebook 7 setting defaults into the running Python's environment.
+"""Install the course's Jupyter settings into the running Python's environment.
 
-Both apps read setting defaults from ``<prefix>/share/jupyter/lab/settings/overrides.d``. The course's file there
-saves the views' widget state with the notebook, so a saved notebook reopens showing its views rather than "Error
-displaying widget: model not found" (tests/browser/test_reopen.py). pip's editable install leaves data files out, so
-every install route runs this: ``make``, Binder's ``postBuild`` and the README's steps without make.
+- JupyterLab / Notebook 7 setting defaults (``<prefix>/share/jupyter/lab/settings/overrides.d``): the views' widget
+  state is saved with the notebook, so a saved notebook reopens showing its views rather than "Error displaying
+  widget: model not found" (tests/browser/test_reopen.py).
+- In a virtual environment, the terminals of any Jupyter server it runs (``make lab``, a hub's learners) start with
+  that environment active (``<prefix>/etc/jupyter/jupyter_server_config.json``, its other settings kept), so lesson 10's ``python chat.py`` and
+  ``uvicorn main:app`` are the course's. Inheriting PATH is not enough: a server with no terminal of its own (a hub's
+  spawner, ``make lab > log``) opens login shells, whose /etc/profile resets PATH, and a ~/.bashrc that starts pyenv
+  or conda puts their python first. The terminal's bash reads the usual start-up files first and the environment's
+  ``activate`` last (tests/test_terminal.py).
+
+pip's editable install leaves data files out, so every install route runs this: ``make``, Binder's ``postBuild``
+and the README's steps without make.
 
     python tools/install_settings.py
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 SETTINGS = Path(__file__).resolve().parent.parent / "jupyter" / "streaming-course.json"
+SERVER_CONFIG = "jupyter_server_config.json"  # a server reads it from every config path (not from .d folders)
+
+BASHRC = """\
+# The course's JupyterLab terminals (written by tools/install_settings.py): bash's usual start-up files, then the
+# course's environment, last, so that its python, uvicorn and helpers come first on PATH.
+[ -r /etc/profile ] && . /etc/profile
+[ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+. {activate}
+"""
 
 
 def install(prefix: str = sys.prefix) -> Path:
@@ -24,5 +43,42 @@ def install(prefix: str = sys.prefix) -> Path:
     return Path(shutil.copy(SETTINGS, folder))
 
 
+def terminal_command(prefix: str, os_name: str = os.name) -> list[str] | None:
+    """The shell a Jupyter terminal should run so that ``prefix``'s environment is active; None where there is none."""
+    if os_name == "nt":
+        activate = Path(prefix, "Scripts", "Activate.ps1")
+        if not activate.is_file():
+            return None
+        return ["powershell.exe", "-NoExit", "-ExecutionPolicy", "Bypass", "-File", str(activate)]
+    activate = Path(prefix, "bin", "activate")
+    bash = shutil.which("bash")
+    if not activate.is_file() or bash is None:
+        return None  # not a venv (Binder's conda: its python is on PATH already), or no bash to run the rcfile
+    rcfile = Path(prefix, "etc", "streaming-course", "terminal.bashrc")
+    rcfile.parent.mkdir(parents=True, exist_ok=True)
+    rcfile.write_text(BASHRC.format(activate=_quoted(str(activate))))
+    return [bash, "--rcfile", str(rcfile), "-i"]
+
+
+def install_terminal(prefix: str = sys.prefix) -> Path | None:
+    """Write the Jupyter server setting that starts terminals in ``prefix``'s environment; return its file."""
+    command = terminal_command(prefix)
+    if command is None:
+        return None
+    path = Path(prefix, "etc", "jupyter", SERVER_CONFIG)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = json.loads(path.read_text()) if path.is_file() else {}
+    config.setdefault("ServerApp", {}).setdefault("terminado_settings", {})["shell_command"] = command
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one single-quoted shell word."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
 if __name__ == "__main__":
     print(f"settings installed: {install().name}")
+    terminal = install_terminal()
+    print(f"terminals start in this environment: {terminal.name}" if terminal else "terminals: left as they are")
