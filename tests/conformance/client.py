@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 
 import anthropic
 from anthropic import beta_tool
+from run_checks import run_checks  # beside this file
 
 MODEL = "claude-sonnet-4-6"
 WEATHER = {
@@ -126,14 +126,7 @@ CHECKS = [stream_text, tool_round_trip, thinking_round_trip, citations, retry_42
 
 
 def main(url: str) -> None:
-    client = anthropic.Anthropic(base_url=url, api_key="conformance-key")
-    for check in CHECKS:
-        try:
-            check(client)
-            result = {"name": check.__name__, "ok": True}
-        except Exception as err:  # noqa: BLE001 (every failure is reported, and the next check runs)
-            result = {"name": check.__name__, "ok": False, "error": "".join(traceback.format_exception_only(err))}
-        print(json.dumps(result), flush=True)
+    run_checks(CHECKS, anthropic.Anthropic(base_url=url, api_key="conformance-key"))
     print(json.dumps({"name": "sdk", "version": anthropic.__version__}), flush=True)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's model table from its package, not the web
 import litellm  # noqa: E402
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 from pydantic_ai import Agent
 from pydantic_ai.models.anthropic import AnthropicModel
 from pydantic_ai.providers.anthropic import AnthropicProvider
+from run_checks import run_checks  # beside this file
 
 MODEL = "claude-sonnet-4-6"
 
@@ -113,13 +113,7 @@ CHECKS = [
 
 
 def main(url: str) -> None:
-    for check in CHECKS:
-        try:
-            check(url)
-            result = {"name": check.__name__, "ok": True}
-        except Exception as err:  # noqa: BLE001 (every failure is reported, and the next check runs)
-            result = {"name": check.__name__, "ok": False, "error": "".join(traceback.format_exception_only(err))}
-        print(json.dumps(result), flush=True)
+    run_checks(CHECKS, url)
 
 
 if __name__ == "__main__":
