@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from pathlib import Path
 
 import anthropic
+import httpx2
 import pytest
 
 from helpers.offline import start
@@ -22,6 +25,37 @@ def relay_to(api, **options):
 
     factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
     return start_relay(client_factory=factory, **options)
+
+
+@functools.cache
+def trust_store() -> ssl.SSLContext:
+    """The system's certificates, loaded once: each HTTP client made without one loads them again, tens of
+    milliseconds that the tests' plain-http loopback servers never use (pass it as ``verify=``)."""
+    return ssl.create_default_context()
+
+
+class _Requests:
+    """``http.get(url, ...)``, ``http.post`` …: httpx2's functions of the same names (a new client per request, so no
+    cookie or connection carries over from one request to the next), with the certificates loaded once."""
+
+    def request(self, method: str, url: str, **options) -> httpx2.Response:
+        with httpx2.Client(verify=trust_store(), timeout=options.pop("timeout", 30)) as client:
+            return client.request(method, url, **options)
+
+    def get(self, url: str, **options) -> httpx2.Response:
+        return self.request("GET", url, **options)
+
+    def head(self, url: str, **options) -> httpx2.Response:
+        return self.request("HEAD", url, **options)
+
+    def post(self, url: str, **options) -> httpx2.Response:
+        return self.request("POST", url, **options)
+
+    def put(self, url: str, **options) -> httpx2.Response:
+        return self.request("PUT", url, **options)
+
+
+http = _Requests()
 
 
 def samples_or_skip() -> Path:
@@ -47,11 +81,16 @@ def api():
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client(api):
-    return anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+    """One SDK client for the session (it is thread-safe)."""
+    http_client = anthropic.DefaultHttpxClient(verify=trust_store())
+    with anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0, http_client=http_client) as shared:
+        yield shared
 
 
 @pytest.fixture
 def aclient(api):
-    return anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)
+    """An async SDK client per test: its connections belong to the test's event loop."""
+    http_client = anthropic.DefaultAsyncHttpxClient(verify=trust_store())
+    return anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0, http_client=http_client)

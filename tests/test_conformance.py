@@ -17,6 +17,8 @@ import pytest
 
 from .parts import need, skip_or_fail
 
+pytestmark = pytest.mark.slow  # runs other environments (node, .venv-conformance): `make test`, not `make unit`
+
 HERE = Path(__file__).resolve().parent / "conformance"
 ROOT = HERE.parents[1]
 CHECKS = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -19,18 +21,42 @@ FAKE_KEY = "sk-ant-api03-" + "Zq7" * 30 + "-tail9XYZ"
 NAMES = ["python", "packages", "widgets", "lab extensions", "mode", "local API", "live API"]
 
 
+def clean_env(**env) -> dict[str, str]:
+    """Our environment without the course's settings, with ``env`` on top."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_"))}, **env}
+
+
 def run_doctor(tmp_path, *args, **env) -> subprocess.CompletedProcess:
-    """``python -m helpers.doctor`` from an empty folder (so no .env is found), with ``env`` on top of ours."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "COURSE_"))}
-    base.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "helpers.doctor", *args],
+    """``doctor.main(args)`` in this process, from an empty folder (so no .env is found), with ``env`` on top of our
+    environment; the command line itself runs as a subprocess once (test_the_command_line_runs_as_learners_run_it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        patch.delitem(sys.modules, "ipykernel", raising=False)  # a shell, not a notebook: fixes say `python -m pip`
+        for name in [k for k in os.environ if k.startswith(("ANTHROPIC_", "COURSE_"))]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = doctor.main(list(args))
+            except SystemExit as exit:  # argparse refusing an option
+                status = exit.code
+    return subprocess.CompletedProcess(["doctor", *args], status, out.getvalue(), err.getvalue())
+
+
+def test_the_command_line_runs_as_learners_run_it(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.doctor"],
         cwd=tmp_path,
-        env=base,
+        env=clean_env(COURSE_OFFLINE="1", ANTHROPIC_API_KEY=FAKE_KEY),
         capture_output=True,
         text=True,
         timeout=120,
     )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(statuses(done.stdout)) == NAMES and done.stdout.rstrip().endswith("ready")
+    assert FAKE_KEY not in done.stdout + done.stderr
 
 
 def statuses(output: str) -> dict[str, list[str]]:

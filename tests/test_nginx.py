@@ -26,6 +26,8 @@ from helpers.web import Reader, create_app
 
 from .parts import need
 
+pytestmark = pytest.mark.slow  # its point is time: a paced stream of seconds, buffered or not (in `make test`)
+
 
 def start(**options):
     """A relay on uvicorn's h11 protocol. The shipped relay serves on httptools, which answers even nginx's default

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import nbformat
 import pytest
+
+from tools import nav
 
 from .conftest import ROOT
 
@@ -103,9 +103,8 @@ def test_hygiene(name):
                 )
 
 
-def test_navigation_and_readme_table_are_current():
-    result = subprocess.run([sys.executable, "tools/nav.py", "--check"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_navigation_and_readme_table_are_current(capsys):
+    assert nav.main(check=True) == 0, capsys.readouterr().out
 
 
 WORD_BUDGET = 1200  # words of markdown a lesson may have, code samples and diagrams included

@@ -16,10 +16,11 @@ from pydantic import TypeAdapter
 
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.offline import router, sse, start, wire
+from helpers.offline.__main__ import main as offline_main
 from helpers.offline.app import Pace
 from tools import bad_input
 
-from .conftest import MODEL, ROOT, samples_or_skip
+from .conftest import MODEL, ROOT, http, samples_or_skip
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
 WEATHER = [{"role": "user", "content": "What is the weather in Paris?"}]
@@ -29,10 +30,7 @@ EVENT = TypeAdapter(RawMessageStreamEvent)
 def raw_stream(api, **request) -> bytes:
     """The exact bytes of a streaming answer, read with a plain HTTP client."""
     body = {"model": MODEL, "max_tokens": 1024, "messages": HAIKU, "stream": True, **request}
-    with httpx2.Client() as http:
-        r = http.post(
-            f"{api.url}/v1/messages", json=body, headers={"x-api-key": "k", "anthropic-version": "2023-06-01"}
-        )
+    r = http.post(f"{api.url}/v1/messages", json=body, headers={"x-api-key": "k", "anthropic-version": "2023-06-01"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     return r.content
@@ -620,15 +618,11 @@ def test_command_line_server():
         proc.wait(timeout=10)
 
 
-def test_command_line_rejects_bad_options():
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.offline", "--pace", "warp"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-    )
-    assert result.returncode == 2 and "expected 'instant', 'realistic' or tokens per second" in result.stderr
+def test_command_line_rejects_bad_options(capsys):
+    with pytest.raises(SystemExit) as refused:
+        offline_main(["--pace", "warp"])
+    assert refused.value.code == 2
+    assert "expected 'instant', 'realistic' or tokens per second" in capsys.readouterr().err
 
 
 def test_continue_after_a_partial_answer(client):

@@ -20,7 +20,7 @@ from helpers.offline import faults, replies, router, sse, start, wire
 from helpers.offline.app import Pace
 from helpers.offline.caching import MIN_TOKENS
 
-from .conftest import MODEL, samples_or_skip
+from .conftest import MODEL, http, samples_or_skip
 from .test_offline_api import EVENT, check_grammar, raw_stream
 
 WEB_SEARCH = {"type": SERVER_TOOLS["web_search"][0], "name": "web_search", "max_uses": 5}
@@ -321,11 +321,8 @@ def test_stop_fault_ends_the_answer_with_any_reason(api, client, reason, at):
 
 
 def raw_fault(api, fault: str, request: dict) -> bytes:
-    import httpx2
-
     body = {"model": MODEL, "max_tokens": 2048, "stream": True, **request}
-    with httpx2.Client() as http:
-        r = http.post(f"{api.url}/v1/messages", json=body, headers={"x-offline-fault": fault})
+    r = http.post(f"{api.url}/v1/messages", json=body, headers={"x-offline-fault": fault})
     assert r.status_code == 200, r.text
     return r.content
 

@@ -45,7 +45,7 @@ def _closed_by_server(url: str, sent: bytes) -> bool:
 
 @PROTOCOLS
 def test_the_request_deadline_closes_idle_and_half_sent_requests(http):
-    with serve_in_thread(LocalMessagesAPI(), read_timeout=0.3, http=http) as server:
+    with serve_in_thread(LocalMessagesAPI(), read_timeout=0.1, http=http) as server:
         assert _closed_by_server(server.url, b"")
         assert _closed_by_server(server.url, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Len")
         assert _closed_by_server(server.url, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n{")
@@ -58,7 +58,7 @@ def test_the_request_deadline_spares_a_long_stream_and_a_second_request(http):
             base_url=server.url,
             api_key="test-key",
             max_retries=0,
-            default_headers={"x-offline-pace": "20"},
+            default_headers={"x-offline-pace": "instant", "x-offline-fault": "stall@3:0.4"},  # silent past the deadline
             http_client=httpx2.Client(),
         )
         for _ in range(2):  # the second request reuses the kept-alive connection

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,11 +16,14 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
+from helpers.offline import replies
 from helpers.offline import start as start_api
 from helpers.web import parse, token_in
+from helpers.web.__main__ import main as web_main
+from helpers.web.framing import streamed_text
 from helpers.web.gate import HOSTS_ENV, PageTokens, public_hosts
 
-from .conftest import ROOT, relay_to
+from .conftest import ROOT, http, relay_to
 
 HI = {"messages": [{"role": "user", "content": "Write a haiku about debugging."}]}
 ATTACKER = "http://localhost:4444"  # another origin on this machine, as in the browser test
@@ -72,7 +76,7 @@ def refused(response, status: int, kind: str, says: str) -> None:
 
 def page_token(url: str, host: str | None = None) -> str | None:
     """The token in the relay's page, as a browser gets it: served to the same Host name (``None``: page refused)."""
-    page = httpx2.get(url + "/", headers={"host": host} if host else {}, timeout=30)
+    page = http.get(url + "/", headers={"host": host} if host else {}, timeout=30)
     return token_in(page.text) if page.status_code == 200 else None
 
 
@@ -81,12 +85,12 @@ def get_chat(relay, headers: dict, token: str | None = "page") -> httpx2.Respons
     if token == "page":
         token = page_token(relay.url, headers.get("host"))
     params = {"message": "Write a haiku about debugging.", **({"token": token} if token else {})}
-    return httpx2.get(f"{relay.url}/chat", params=params, headers=headers, timeout=30)
+    return http.get(f"{relay.url}/chat", params=params, headers=headers, timeout=30)
 
 
 def post_chat(relay, headers: dict, content: bytes | None = None) -> httpx2.Response:
     headers = {"content-type": "application/json", **headers}
-    return httpx2.post(f"{relay.url}/chat", content=content or json.dumps(HI).encode(), headers=headers, timeout=30)
+    return http.post(f"{relay.url}/chat", content=content or json.dumps(HI).encode(), headers=headers, timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ def test_a_host_the_relay_does_not_serve_gets_421_and_starts_nothing(api, relay,
 
 
 def test_the_page_itself_is_refused_under_a_rebound_name(relay):
-    refused(httpx2.get(relay.url + "/", headers={"host": "attacker.example"}), 421, "invalid_request_error", "Host")
+    refused(http.get(relay.url + "/", headers={"host": "attacker.example"}), 421, "invalid_request_error", "Host")
 
 
 @pytest.mark.parametrize(
@@ -180,8 +184,8 @@ def test_the_page_and_its_files_open_from_a_link_on_another_site(relay):
     """The notebook links to the page from another origin; the page spends nothing until it asks itself."""
     link = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
     for path in ("/", "/static/chat.js"):
-        assert httpx2.get(relay.url + path, headers=link).status_code == 200
-    refused(httpx2.post(relay.url + "/", headers=link), 403, "permission_error", "another site")
+        assert http.get(relay.url + path, headers=link).status_code == 200
+    refused(http.post(relay.url + "/", headers=link), 403, "permission_error", "another site")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -202,9 +206,9 @@ NO_MARKS = {
 def test_a_get_without_the_pages_token_starts_nothing_on_any_host_name(api, relay, host, headers):
     with Upstream(api) as upstream:
         for path in ("/chat", "/chat/", "/chat?token=", "/chat?token=123.abc", "/nope"):
-            response = httpx2.get(f"{relay.url}{path}", params={"message": "spend"}, headers={"host": host, **headers})
+            response = http.get(f"{relay.url}{path}", params={"message": "spend"}, headers={"host": host, **headers})
             refused(response, 403, "permission_error", "token of the relay's own page")
-        head = httpx2.head(f"{relay.url}/chat", params={"message": "spend"}, headers={"host": host, **headers})
+        head = http.head(f"{relay.url}/chat", params={"message": "spend"}, headers={"host": host, **headers})
         assert head.status_code == 403
     assert (upstream.requests, upstream.streams) == (0, 0)
 
@@ -237,7 +241,7 @@ def test_workers_of_one_relay_share_the_key_from_the_environment(monkeypatch):
 
 
 def test_the_page_carries_a_fresh_token_is_not_cached_and_not_framed_by_others(relay):
-    first, second = (httpx2.get(relay.url + "/") for _ in range(2))
+    first, second = (http.get(relay.url + "/") for _ in range(2))
     assert first.headers["cache-control"] == "no-store"
     assert first.headers["content-security-policy"] == "frame-ancestors 'self'"
     assert relay.app.tokens.problem(token_in(first.text), urlsplit(relay.url).netloc) is None
@@ -361,7 +365,7 @@ def test_a_client_leaving_mid_upload_is_logged_in_one_line_not_a_traceback(api):
             with connect(url) as sock:
                 sock.sendall(UPLOAD_HEADERS % 100_000 + b'{"messages": [' + b" " * 50_000)
                 time.sleep(0.2)  # the relay is reading the body
-        assert streamed(httpx2.post(f"{url}/chat", json=HI, timeout=30))  # still serving
+        assert streamed(http.post(f"{url}/chat", json=HI, timeout=30))  # still serving
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
@@ -372,18 +376,13 @@ def test_a_client_leaving_mid_upload_is_logged_in_one_line_not_a_traceback(api):
     assert left[0] == "relay: client left before sending the whole request: POST /chat"
 
 
-def test_allow_host_flag_is_checked_and_serves_that_name(api):
-    bad = subprocess.run(
-        [sys.executable, "-m", "helpers.web", "--allow-host", "https://hub.example.org"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert bad.returncode == 2 and "expected a host name such as 'hub.example.org'" in bad.stderr
+def test_allow_host_flag_is_checked_and_serves_that_name(api, capsys):
+    with pytest.raises(SystemExit) as bad:
+        web_main(["--allow-host", "https://hub.example.org"])
+    assert bad.value.code == 2 and "expected a host name such as 'hub.example.org'" in capsys.readouterr().err
     env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": api.url, HOSTS_ENV: "lab.example.net"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.web", "--allow-host", "hub.example.org"],
+    proc = subprocess.Popen(  # `python -m helpers.web` as a learner runs it: its address first, then the mode
+        [sys.executable, "-m", "helpers.web", "--port", "0", "--allow-host", "hub.example.org"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -391,10 +390,14 @@ def test_allow_host_flag_is_checked_and_serves_that_name(api):
         text=True,
     )
     try:
-        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        first = proc.stdout.readline().strip()
+        assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+", first), first
+        assert proc.stdout.readline().startswith("mode: offline")
+        url = first.removeprefix("listening on ")
         for host, ok in (("hub.example.org", True), ("lab.example.net", True), ("attacker.example", False)):
-            response = httpx2.post(f"{url}/chat", json=HI, headers={"host": host}, timeout=30)
+            response = http.post(f"{url}/chat", json=HI, headers={"host": host}, timeout=30)
             assert streamed(response) is ok and response.status_code == (200 if ok else 421)
+            assert not ok or streamed_text(parse(response.content)) == replies.HAIKUS["debug"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -250,6 +250,7 @@ def test_hostile_schemas_get_a_400_while_other_clients_are_answered(api):
         assert all(f.result().content[0].text for f in answered)
 
 
+@pytest.mark.slow  # its point is the size: in `make test`, not in the inner loop
 @pytest.mark.timeout(60)  # the lookup was quadratic: this request took 67 s, the server frozen
 def test_a_request_of_40000_text_blocks_is_answered(client):
     blocks = [{"type": "text", "text": f"note {i}: streaming is fine"} for i in range(40_000)]

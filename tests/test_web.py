@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
-import subprocess
-import sys
 import time
 
 import anthropic
@@ -20,8 +16,9 @@ from helpers.offline import start as start_api
 from helpers.web import Reader, frame, naive_frame, parse, start, token_in
 from helpers.web.app import ERROR_MESSAGES, MAX_CHARS, MAX_MESSAGES
 from helpers.web.framing import streamed_text
+from tools import inline_js
 
-from .conftest import MODEL, ROOT
+from .conftest import MODEL, ROOT, http
 
 SECRET = "sk-ant-test-0123456789-do-not-leak"
 UNICODE_PROMPT = "Show me some unicode and newline text."
@@ -50,15 +47,15 @@ def events_of(response: httpx2.Response) -> list:
 
 def token(url: str) -> str:
     """The token the relay's page carries, which ``GET /chat`` needs (as the page's EventSource would send it)."""
-    return token_in(httpx2.get(url + "/", timeout=30).text)
+    return token_in(http.get(url + "/", timeout=30).text)
 
 
 def get_chat(url: str, message: str, timeout: float = 30) -> httpx2.Response:
-    return httpx2.get(f"{url}/chat", params={"message": message, "token": token(url)}, timeout=timeout)
+    return http.get(f"{url}/chat", params={"message": message, "token": token(url)}, timeout=timeout)
 
 
 def chat(relay, content: str) -> httpx2.Response:
-    return httpx2.post(f"{relay.url}/chat", json={"messages": [{"role": "user", "content": content}]}, timeout=30)
+    return http.post(f"{relay.url}/chat", json={"messages": [{"role": "user", "content": content}]}, timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -93,8 +90,7 @@ def test_text_of_reads_the_relays_events_and_the_apis_text_deltas_alike():
 
 
 def test_the_capstone_page_carries_the_one_js_sse_parser():
-    result = subprocess.run([sys.executable, "tools/inline_js.py", "--check"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert inline_js.main(check=True) == 0, "run `python tools/inline_js.py`"
     assert "function sseParser" not in (ROOT / "helpers/web/static/chat.js").read_text()  # it loads sse.js instead
 
 
@@ -151,19 +147,19 @@ def test_post_chat_sends_the_whole_conversation_and_options(relay):
         {"role": "user", "content": "What now?"},
     ]
     body = {"messages": messages, "system": "Talk like a pirate.", "max_tokens": 5}
-    events = events_of(httpx2.post(f"{relay.url}/chat", json=body, timeout=30))
+    events = events_of(http.post(f"{relay.url}/chat", json=body, timeout=30))
     assert streamed_text(events).startswith("Arr!")  # the system prompt reached the model
     assert json.loads(events[-2].data)["stop_reason"] == "max_tokens"  # and so did max_tokens
-    full = streamed_text(events_of(httpx2.post(f"{relay.url}/chat", json={"messages": messages}, timeout=30)))
+    full = streamed_text(events_of(http.post(f"{relay.url}/chat", json={"messages": messages}, timeout=30)))
     assert "turn 2 of the conversation" in full  # every turn was sent
 
 
 def test_the_page_and_its_files_are_served_from_the_package_with_nothing_from_a_cdn(relay):
-    page = httpx2.get(relay.url + "/", timeout=10)
+    page = http.get(relay.url + "/", timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for asset in ("static/chat.js", "static/chat.css"):
         assert f'"{asset}"' in page.text
-        response = httpx2.get(f"{relay.url}/{asset}", timeout=10)
+        response = http.get(f"{relay.url}/{asset}", timeout=10)
         assert response.status_code == 200
         assert "://" not in response.text, f"{asset} loads something from elsewhere"
     assert "://" not in page.text
@@ -263,9 +259,7 @@ LONG = "x" * (MAX_CHARS + 1)
 def test_bad_input_gets_a_4xx_json_error_naming_the_problem(api, relay, body, status, says):
     requests_before = api.stats()["requests"]
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = httpx2.post(
-        f"{relay.url}/chat", content=content, headers={"content-type": "application/json"}, timeout=10
-    )
+    response = http.post(f"{relay.url}/chat", content=content, headers={"content-type": "application/json"}, timeout=10)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert response.json()["type"] == "error"  # the Messages API's own error shape
@@ -276,11 +270,12 @@ def test_bad_input_gets_a_4xx_json_error_naming_the_problem(api, relay, body, st
 
 
 def test_get_chat_without_a_message_is_refused(relay):
-    response = httpx2.get(f"{relay.url}/chat", params={"token": token(relay.url)}, timeout=10)
+    response = http.get(f"{relay.url}/chat", params={"token": token(relay.url)}, timeout=10)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "message: must not be empty"
 
 
+@pytest.mark.slow  # its point is the number of streams: in `make test`, not in the inner loop
 async def test_200_concurrent_streams_all_arrive_byte_exact(relay, aclient):
     prompt = UNICODE_PROMPT
     async with aclient.messages.stream(
@@ -298,23 +293,6 @@ async def test_200_concurrent_streams_all_arrive_byte_exact(relay, aclient):
         texts = await asyncio.wait_for(asyncio.gather(*(one(http) for _ in range(200))), timeout=120)
     assert len(texts) == 200
     assert all(t == expected for t in texts), f"{sum(t != expected for t in texts)} of 200 streams differ"
-
-
-def test_python_m_helpers_web_prints_its_address_first_and_serves(api):
-    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": api.url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.web", "--port", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        first = proc.stdout.readline().strip()
-        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)", first)
-        assert match, first
-        assert proc.stdout.readline().startswith("mode: offline")
-        response = get_chat(match[1], "Write a haiku about debugging.", timeout=30)
-        assert streamed_text(events_of(response)) == replies.HAIKUS["debug"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

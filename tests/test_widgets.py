@@ -111,11 +111,11 @@ def test_a_browser_that_missed_messages_gets_the_whole_state(client):
 def test_more_text_for_the_same_field_travels_short_and_names_its_field_again_after_a_resync(client):
     view = TextView(display=False)
     with CommMeter(view) as meter:
-        with client.messages.stream(**ask(LONG)) as stream:
+        with client.messages.stream(**ask(LONG, max_tokens=50)) as stream:  # about 25 deltas
             for n, text in enumerate(stream.text_stream):
                 view.append(text)
                 time.sleep(1 / MAX_RATE)  # one message per delta or so
-                if n == 20:
+                if n == 10:
                     view._handle_msg(
                         {"content": {"data": {"method": "custom", "content": {"resync": 0}}}, "buffers": []}
                     )
