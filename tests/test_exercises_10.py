@@ -300,3 +300,8 @@ def test_returning_event_source_response_gets_a_hint_that_fits(outputs):
     assert out[1].startswith("NOT YET ✗ GET /chat: GET /chat sent an empty stream"), out[1]
     assert "response_class=EventSourceResponse" in out[1] and "instead of returning" in out[1]
     assert "has no attribute 'encode'" in out[1]  # what the server said
+    # the steps that read GET /chat's stream say why they were not tried, not a hint about code the learner did not
+    # write (a catch they have, a sync generator they do not have)
+    later = [line for line in out[2:] if line.startswith("NOT YET")]
+    assert later and all("not tried, as GET /chat did not stream" in line for line in later), out
+    assert not any("catch what a stream can raise" in line or "sync generator" in line for line in out), out

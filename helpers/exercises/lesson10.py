@@ -344,19 +344,28 @@ def check_app(
             )
             source = (path / "main.py").read_text(errors="replace")
             app = _App(http, rec, api, errors, source, Deadline(app_timeout), stream_timeout)
-            for step in (_check_get, _check_post, _check_failures, _check_other_sites, _check_leaving):
-                _run_step(step, app)
+            get_streams = _run_step(_check_get, app) is not BROKEN
+            for step in (_check_post, _check_failures, _check_other_sites, _check_leaving):
+                if step in READS_GET and not get_streams:  # its hint would describe code the learner did not write
+                    report(False, f"{step.__doc__}: not tried, as GET /chat did not stream (above)", FIX_GET_FIRST)
+                else:
+                    _run_step(step, app)
     finally:
         end_group(server)  # uvicorn, and every process the app started: nothing keeps running or holds a port
         api.stop()
 
 
-def _run_step(step, app: _App) -> None:
+BROKEN = object()  # what _run_step returns when the step could not read a stream at all
+FIX_GET_FIRST = "make GET /chat stream first: this check reads the same stream"
+
+
+def _run_step(step, app: _App):
+    """Run one step and report it; its verdict, or BROKEN when the app could not stream for it at all."""
     if app.deadline.over:
         report(False, f"{step.__doc__}: not tried, the check's {app.deadline.seconds:.0f} s were spent", SLOW)
-        return
+        return BROKEN
     try:
-        step(app)
+        return step(app)
     except _Broken as err:
         report(False, f"{step.__doc__}: {err}", err.hint)
     except (httpx2.HTTPError, ValueError, KeyError, TypeError) as err:
@@ -366,6 +375,7 @@ def _run_step(step, app: _App) -> None:
             f"{step.__doc__}: {type(err).__name__}: {err}; the server's last line: {line}",
             _crash_hint(line, "uvicorn main:app"),
         )
+    return BROKEN
 
 
 def _wait_for(server, http: httpx2.Client, timeout: float):
@@ -623,6 +633,9 @@ def _check_leaving(app: _App) -> bool:
         f"{LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading the answer from Claude",
         "a sync generator runs in a thread that nobody stops: make it async (async with, async for) so FastAPI can cancel it",
     )
+
+
+READS_GET = (_check_failures, _check_leaving)  # the steps that stream GET /chat as _check_get did
 
 
 # ---------------------------------------------------------------------------------------------------------------------
