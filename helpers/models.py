@@ -11,11 +11,17 @@ Where the figures come from (Anthropic's documentation, read for this table):
 - "Introducing Claude Fable 5 and Claude Mythos 5" (about-claude/models): both 1M and up to 128k output, released
   June 9, 2026. "What's new in Claude Sonnet 5": 1M (default and maximum) and 128k.
 - Context windows page: the 1M-token window for Fable 5.1, Mythos 5.1, Opus 5 and Haiku 5.5 as well.
-- Where no page we read gives a figure (the 5.1, 5.2 and 5.5 models' output limits), the family's latest documented
-  figure is used, and ``documented=False`` says so. Release dates we did not find are placed in the SDK's own
+- Claude Sonnet 5.5's own page, https://platform.claude.com/docs/en/models/sonnet-5-5/overview ("Latest"; older
+  Sonnet pages, e.g. Sonnet 4.5's and Sonnet 5's, call it "the current Sonnet model" and their recommended
+  replacement): 1M tokens, 128K max output, adaptive thinking steered by effort (default ``high``). "Choosing a model"
+  (about-claude/models/choosing-a-model) names it among the models to start from at their default effort. Its
+  release date is not on that page: it is placed by the SDK's order (``documented=False``).
+- Where no page we read gives a figure (the 5.1, 5.2 and the other 5.5 models' output limits), the family's latest
+  documented figure is used, and ``documented=False`` says so. Release dates we did not find are placed in the SDK's own
   newest-first order of its ``Model`` type and marked the same way.
 
-``DEFAULT_MODEL`` is the single place that picks the course's model. ``MODELS`` lists the current models the
+``DEFAULT_MODEL`` is the single place that picks the course's model: the current Sonnet (the best combination of
+speed and intelligence, the docs say), which the course used before as ``claude-sonnet-4-6``, now legacy. ``MODELS`` lists the current models the
 installed SDK names and this table knows (undated, none that the SDK marks deprecated: it warns for those).
 """
 
@@ -28,11 +34,12 @@ from datetime import datetime
 
 from anthropic.types.model import Model
 
-DEFAULT_MODEL = "claude-sonnet-4-6"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 
-# The thinking setting the course sends: Claude decides how much to think. {"type": "enabled", "budget_tokens": N}
+# The thinking setting the course sends: Claude decides how much to think, and the thinking block carries a summary
+# of it (the course shows it; from Opus 4.7 on, the models' default display is "omitted": an empty block). {"type": "enabled", "budget_tokens": N}
 # is the legacy form, which only the models whose Spec.thinking is "manual" or "both" accept.
-THINKING: dict = {"type": "adaptive"}
+THINKING: dict = {"type": "adaptive", "display": "summarized"}
 LEGACY_THINKING: dict = {"type": "enabled", "budget_tokens": 1024}  # the smallest budget the API accepts
 
 # The server tools' versions the course sends, oldest first (the last is the current one).

@@ -563,7 +563,7 @@ def test_05_right(tool_inputs, capsys):
 
 # -- 06: thinking and answer kept apart -------------------------------------------------------------------------------
 
-THINKING = {"type": "adaptive"}
+THINKING = {"type": "adaptive", "display": "summarized"}
 
 
 def thinking_starting_state(client, messages):  # the loop left empty

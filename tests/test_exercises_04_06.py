@@ -3,6 +3,8 @@ mistake with a hint, and raise a clear error for input of the wrong kind."""
 
 from __future__ import annotations
 
+import re
+
 import anthropic
 import httpx2
 import pytest
@@ -102,7 +104,7 @@ def test_lesson06_lists_what_it_tried_and_keeps_the_thinking_a_drop_left(capsys)
         thinking, answer = "", ""
         try:
             with client.messages.stream(
-                model=MODEL, max_tokens=2048, thinking={"type": "adaptive"}, messages=messages
+                model=MODEL, max_tokens=2048, thinking={"type": "adaptive", "display": "summarized"}, messages=messages
             ) as stream:
                 for event in stream:
                     if event.type == "thinking":
@@ -116,7 +118,8 @@ def test_lesson06_lists_what_it_tried_and_keeps_the_thinking_a_drop_left(capsys)
     lesson06.check(think_and_answer)
     out = capsys.readouterr().out
     assert "redacted thinking                  thinking: 0 characters · answer: 29 characters" in out
-    assert "a connection dropped mid-thinking  thinking: 87 characters · answer: 0 characters" in out
+    dropped = re.search(r"a connection dropped mid-thinking  thinking: (\d+) characters · answer: 0 characters", out)
+    assert dropped and 0 < int(dropped[1]) < 270, out  # the start of the thinking, not all of it
     assert out.strip().splitlines()[-1].startswith("PASS ✓"), out
 
 

@@ -324,7 +324,12 @@ def test_helpers_send_adaptive_thinking_and_take_tool_versions_from_the_table():
         ("claude-haiku-4-5", {"type": "adaptive"}, "thinking.type.adaptive"),
         ("claude-haiku-4-5", thinking_for("claude-haiku-4-5"), None),
         ("claude-opus-4-7", thinking_for("claude-opus-4-7"), None),
-        (DEFAULT_MODEL, {"type": "enabled", "budget_tokens": 1024}, None),  # the legacy form, where still accepted
+        (
+            "claude-sonnet-4-6",
+            {"type": "enabled", "budget_tokens": 1024},
+            None,
+        ),  # the legacy form, where still accepted
+        (DEFAULT_MODEL, {"type": "enabled", "budget_tokens": 1024}, "thinking.type.enabled"),
         (DEFAULT_MODEL, THINKING, None),
     ],
 )
@@ -343,5 +348,5 @@ def test_the_course_thinks_adaptively_by_default():
     from helpers.exercises import lesson06
     from helpers.widgets import playground
 
-    assert THINKING == {"type": "adaptive"} and lesson06.THINKING is THINKING
+    assert THINKING == {"type": "adaptive", "display": "summarized"} and lesson06.THINKING is THINKING
     assert playground.thinking_for(DEFAULT_MODEL) is THINKING

@@ -16,7 +16,7 @@ import time
 import anthropic
 import pytest
 
-from helpers.models import SERVER_TOOLS
+from helpers.models import DEFAULT_MODEL, SERVER_TOOLS
 from helpers.offline import start
 from helpers.offline.sse import split
 from helpers.offline.wire import count_tokens
@@ -414,7 +414,7 @@ async def test_side_by_side_pane_whose_stream_never_started_shows_an_error(clien
 
 async def test_playground_conversation_tools_and_thinking(aclient):
     pg = Playground(aclient, display=False)
-    assert repr(pg) == "Playground(claude-sonnet-4-6, 0 turns)"
+    assert repr(pg) == f"Playground({DEFAULT_MODEL}, 0 turns)"
     first = await pg.send(HAIKU)
     assert first.stop_reason == "end_turn" and "Done: end_turn" in pg.status.value
     pg.tools.value = True
@@ -427,7 +427,7 @@ async def test_playground_conversation_tools_and_thinking(aclient):
     thought = await pg.send("What is 27 * 453?")
     assert [b.type for b in thought.content] == ["thinking", "text"] and repr(
         pg
-    ) == "Playground(claude-sonnet-4-6, 3 turns)"
+    ) == f"Playground({DEFAULT_MODEL}, 3 turns)"
     pg.send_button.click()  # an empty prompt box: said, not raised
     await asyncio.sleep(0.05)
     assert "Type a prompt first" in pg.status.value
@@ -483,7 +483,7 @@ async def test_playground_copies_as_code_that_runs_and_keeps_a_history(aclient, 
     await pg.send(WEATHER)
     await pg.send("Thanks! <b>And</b> tomorrow?")
     assert [r["prompt"] for r in pg.history] == [WEATHER, "Thanks! <b>And</b> tomorrow?"]
-    assert all(r["model"] == "claude-sonnet-4-6" and r["output_tokens"] > 0 and r["ttft_ms"] >= 0 for r in pg.history)
+    assert all(r["model"] == DEFAULT_MODEL and r["output_tokens"] > 0 and r["ttft_ms"] >= 0 for r in pg.history)
     assert "&lt;b&gt;And&lt;/b&gt;" in pg.history_table.value and "<b>And" not in pg.history_table.value
     pg.code_button.click()
     code = pg.code_box.value
@@ -532,7 +532,11 @@ def test_playground_code_runs_as_printed_for_any_value(api):
     ]  # fmt: skip
     code = pg.code("Hello")
     assert api.url.rsplit(":", 1)[1] not in code and "127.0.0.1" not in code and "from helpers import connect" in code
-    assert "thinking={'type': 'adaptive'}" in code and '"enabled"' not in code and "'enabled'" not in code
+    assert (
+        "thinking={'type': 'adaptive', 'display': 'summarized'}" in code
+        and '"enabled"' not in code
+        and "'enabled'" not in code
+    )
     namespace: dict = {}
     exec(compile(code.replace("\nmain()\n", "\n"), "copied", "exec"), namespace)
     messages = namespace["main"].__code__.co_consts  # (compiled: it parsed) and the values round-trip:

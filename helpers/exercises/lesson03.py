@@ -16,11 +16,11 @@ from collections.abc import Callable
 import anthropic
 
 from helpers import connect
+from helpers.models import DEFAULT_MODEL as MODEL
 
 from . import LearnerError, report
 
 PROMPTS = ["Write a haiku about debugging.", "Write a haiku about streaming.", "Write a haiku about tests."]
-MODEL = "claude-sonnet-4-6"
 DEADLINE = 60  # seconds: a function that never returns is reported, not waited for
 SHAPE = "ask_all returns a list with one str per prompt, in the order of prompts"
 

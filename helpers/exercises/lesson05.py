@@ -33,7 +33,7 @@ CASES = {  # what the checker tries -> (question, x-offline-fault)
     "one tool call": ("What's the weather in Paris?", ""),
     "two tool calls in one message": ("What's the weather in Paris and Tokyo?", ""),
     "an answer with no tool call": ("Write a haiku about debugging.", ""),
-    CUT: ("What's the weather in Paris?", "stop:max_tokens@17"),  # after '{"location": "Paris", "'
+    CUT: ("What's the weather in Paris?", "stop:max_tokens@17"),  # mid-JSON, after the location
     DROP: ("What's the weather in Paris?", "drop@19"),
     NO_INPUT: ("What time is it? Use get_time.", ""),
 }

@@ -6,7 +6,7 @@ Run from the repository: ``python notebooks/solutions/00_setup.py`` (offline unl
 from helpers import connect
 from helpers.exercises import lesson00
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 client = connect.client()
 
 max_tokens = 200  # ✏️ solved: a haiku needs about 20 tokens, 200 leaves room to spare

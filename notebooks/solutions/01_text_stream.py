@@ -10,7 +10,7 @@ Run from the repository: ``python notebooks/solutions/01_text_stream.py`` (offli
 from helpers import connect
 from helpers.exercises import lesson01
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 client = connect.client()
 
 

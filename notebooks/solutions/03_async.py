@@ -9,7 +9,7 @@ import asyncio
 
 from helpers.exercises import lesson03
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 
 
 async def ask_all(client, prompts, show):

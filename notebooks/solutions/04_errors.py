@@ -14,7 +14,7 @@ import httpx2
 
 from helpers.exercises import lesson04
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 
 
 def safe_stream(client, messages, show):

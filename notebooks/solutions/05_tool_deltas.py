@@ -9,7 +9,7 @@ import json
 
 from helpers.exercises import lesson05
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 WEATHER_TOOL = {
     "name": "get_weather",
     "description": "Get the current weather in a city.",

@@ -10,8 +10,8 @@ import httpx2
 
 from helpers.exercises import lesson06
 
-MODEL = "claude-sonnet-4-6"
-THINKING = {"type": "adaptive"}
+MODEL = "claude-sonnet-5-5"
+THINKING = {"type": "adaptive", "display": "summarized"}  # the summary, not an empty block
 
 
 def think_and_answer(client, messages):

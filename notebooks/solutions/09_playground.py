@@ -9,7 +9,7 @@ from helpers import connect
 from helpers.exercises import lesson09
 from helpers.widgets import SideBySide
 
-MODEL = "claude-sonnet-4-6"
+MODEL = "claude-sonnet-5-5"
 client = connect.async_client()
 
 SYSTEM = "You are a pirate. Answer like one."  # ✏️ solved
