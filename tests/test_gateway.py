@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from bench.hub import Learner
+from helpers.gateway.store import MAX_VERDICTS
 from helpers.hub import Hub
 from helpers.offline import start
 
@@ -305,6 +306,25 @@ def test_verdicts_and_lessons_reach_the_dashboard_and_only_instructors_see_it(hu
     assert '"learners"' not in page.text
     assert state.status_code == 403 and control.status_code == 403
     assert instructor(hub)["paused"] is False
+
+
+def test_one_learner_cannot_exhaust_the_gateway_or_grow_the_dashboard(hub, tokens):
+    """A learner's own token is enough to post: a body without a length was held whole however large (on the API as
+    on verdicts), and every made-up exercise name added a row to every dashboard update."""
+    headers = {"x-api-key": tokens["dee"], "content-type": "application/json"}
+    mib = b" " * (1024 * 1024)
+    with httpx2.Client(timeout=60) as http:
+        for path, limit in (("/course/verdicts", 1), ("/v1/messages", 33)):
+            announced = http.post(hub.gateway_url + path, content=mib * limit + b"{}", headers=headers)
+            chunked = http.post(hub.gateway_url + path, content=(mib for _ in range(limit + 1)), headers=headers)
+            for response in (announced, chunked):
+                assert response.status_code == 413, (path, response.status_code, response.text[:200])
+                assert response.json()["error"]["type"] == "request_too_large"
+        for i in range(MAX_VERDICTS + 20):
+            body = {"exercise": f"made_up.{i}", "verdict": "PASS"}
+            assert http.post(hub.gateway_url + "/course/verdicts", json=body, headers=headers).status_code == 204
+    verdicts = learner_row(instructor(hub), "dee")["verdicts"]
+    assert len(verdicts) == MAX_VERDICTS and verdicts[0]["exercise"] == f"made_up.{MAX_VERDICTS + 19}"
 
 
 def test_no_other_site_and_no_cookie_can_spend_or_steer(hub, tokens):

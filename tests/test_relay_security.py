@@ -21,7 +21,7 @@ from helpers.offline import start as start_api
 from helpers.web import parse, token_in
 from helpers.web.__main__ import main as web_main
 from helpers.web.framing import streamed_text
-from helpers.web.gate import HOSTS_ENV, PageTokens, public_hosts
+from helpers.web.gate import HOSTS_ENV, MAX_BODY_BYTES, PageTokens, public_hosts
 
 from .conftest import ROOT, http, relay_to
 
@@ -333,6 +333,22 @@ def test_a_request_head_too_large_gets_431_and_is_closed(api, relay, server, ext
         and "at most 32,768 bytes and 100 lines" in body["error"]["message"]
     )
     assert upstream.requests == 0
+
+
+def test_the_rest_of_a_refused_body_is_never_read_as_the_next_requests_head(api, relay):
+    """A client that keeps sending a body the relay already refused (413) and then asks again on the same connection
+    got a false 431: the body's rest was counted as the next head. Now the connection ends after the answer."""
+    big = b" " * (MAX_BODY_BYTES + 1)
+    with Upstream(api) as upstream, connect(relay.url) as sock:
+        sock.sendall(UPLOAD_HEADERS % len(big))
+        try:
+            sock.sendall(big + UPLOAD_HEADERS % 2 + b"{}")
+        except OSError:  # closed while we were still sending: the answer below is what matters
+            pass
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b" 431 " not in answer, answer[:300]
+    assert upstream.requests == 0
+    assert streamed(post_chat(relay, {}))
 
 
 def test_a_large_body_after_a_small_head_is_not_counted_as_head(relay):

@@ -52,6 +52,22 @@ RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
 STATE_COOKIE = "course-gateway-oauth-state"
 SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
+MAX_VERDICT_BYTES = 4096  # a checker's verdict is a few dozen bytes
+
+
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or ``None`` once it passes ``limit`` bytes, announced or sent: counted as it arrives, so a
+    body sent without a length (chunked) is never held whole."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def api_error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -227,11 +243,7 @@ class Gateway:
         upstream = await self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
         if isinstance(upstream, Response):
             return upstream
-        length = request.headers.get("content-length", "0")
-        if length.isdigit() and int(length) > API_MAX_BODY_BYTES:
-            return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
-        body = await request.body()
-        if len(body) > API_MAX_BODY_BYTES:
+        if (body := await bounded_body(request, API_MAX_BODY_BYTES)) is None:
             return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         if upstream.offline and (fault := request.headers.get("x-offline-fault")):
@@ -320,8 +332,10 @@ class Gateway:
         name = await self.learner(request)
         if isinstance(name, Response):
             return name
+        if (raw := await bounded_body(request, MAX_VERDICT_BYTES)) is None:
+            return api_error(413, "request_too_large", f"A verdict: at most {MAX_VERDICT_BYTES:,} bytes.")
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             exercise, verdict = body["exercise"], body["verdict"]
             assert isinstance(exercise, str) and verdict in ("PASS", "NOT YET")
         except (ValueError, KeyError, TypeError, AssertionError):

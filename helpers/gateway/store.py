@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 MODES = ("offline", "recorded", "live")
+MAX_VERDICTS = 200  # per learner, the latest kept: the course has a few dozen exercises (lessons × checks)
 
 
 @dataclass
@@ -138,6 +139,11 @@ class Store:
         self._learner(name)
         self.db.execute(
             "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)", (name, lesson, exercise, verdict, time.time())
+        )
+        self.db.execute(  # the latest MAX_VERDICTS: made-up exercise names cannot grow every dashboard update
+            "DELETE FROM verdicts WHERE name = ? AND rowid NOT IN "
+            "(SELECT rowid FROM verdicts WHERE name = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
+            (name, name, MAX_VERDICTS),
         )
 
     def learners(self) -> list[dict]:

@@ -112,9 +112,23 @@ class _RequestDeadline(_Protocol):
         super().data_received(data)
 
     def on_response_complete(self) -> None:
+        cycle = self.cycle
+        unread = cycle is not None and cycle.more_body  # answered before its body arrived (a 413, a refusal)
         super().on_response_complete()
+        if unread:  # the rest of that body would be counted as the next request's head: end the connection instead
+            self._end_after_answer()
+            return
         self._head = (0, 0, b"")  # the next request on this connection
         self._start_deadline()
+
+    def _end_after_answer(self) -> None:
+        """End the connection once the client had time to read what was sent; what it still sends is dropped."""
+        self._refused = True
+        if self.transport.is_closing():
+            return
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer, then end of stream; close once the client had time to read it
+        self.loop.call_later(LINGER, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_deadline()
@@ -150,10 +164,7 @@ class _RequestDeadline(_Protocol):
                 "line"
             )
             self.transport.write(_refusal(431, "Request Header Fields Too Large", message))
-            if self.transport.can_write_eof():
-                self.transport.write_eof()  # the answer, then end of stream; close once the client had time to read it
-            self.loop.call_later(LINGER, self.transport.close)
-            self._refused = True
+            self._end_after_answer()
             return False
         self._head = None if end >= 0 else (size, lines, seen[-3:])
         return True
