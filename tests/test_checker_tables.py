@@ -750,10 +750,15 @@ WRONG_09 = [
     ("Never talk like a pirate.", "anything but a pirate"),
     ("Don't answer like a pirate would, just write the haiku.", "anything but a pirate"),
     ("Write the haiku in English.", "doesn't sound like a pirate"),
+    ("Be a sailor, but no pirate talk.", "anything but a pirate"),
 ]
 RIGHT_09 = [
     "You are Captain Blackbeard, a salty sea dog who has sailed the seven seas for forty years.",
     "You are a pirate. Never break character as a pirate.",
+    "You are a helpful pirate; no matter what, stay a pirate.",  # "no matter" is no ban
+    "Talk like a swashbuckling sailor who says arr and matey.",
+    "Speak like Jack Sparrow.",
+    "You are a pirate captain. Never apologise for being a pirate.",
 ]
 
 

@@ -209,12 +209,18 @@ def _after_tool(results: list[dict]) -> Block:
     return Block("text", f"The tool returned: {outcome}. That's the answer to your question.")
 
 
-# A system prompt that makes Claude a pirate: it names one (or a famous one, or what sailors call one) and does not
-# forbid it. "Never break character" is no ban: the negation must not be about breaking, dropping or leaving it.
-PIRATE_PERSONA = re.compile(r"\b(pirat|buccaneer|blackbeard|corsair|privateer|sea dog|sea wolf)", re.I)
+# A system prompt that makes Claude a pirate: it names one (or a famous one, or what sailors call one, or how one
+# talks) and does not forbid it. "Never break character" and "never apologise for being a pirate" are no ban: the
+# negation must not be about breaking, dropping, leaving, hiding or apologising; "no matter what" negates nothing.
+PIRATE_PERSONA = re.compile(
+    r"\b(pirat|buccaneer|blackbeard|corsair|privateer|sea dog|sea wolf|swashbuckl|jack sparrow|long john silver"
+    r"|captain hook|jolly roger|arr+\b|matey|ahoy)",
+    re.I,
+)
 NOT_A_PIRATE = re.compile(
-    r"\b(no|not|never|don'?t|do not|avoid|without|stop|nothing like)\b"
-    r"(?![^.!?\n]*\b(break|breaking|drop|dropping|leave|leaving|forget|forgetting)\b)[^.!?\n]*\bpirat",
+    r"\b(no(?! matter)|not|never|don'?t|do not|avoid|without|stop|nothing like)\b"
+    r"(?![^.!?\n]*\b(break|breaking|drop|dropping|leave|leaving|forget|forgetting|hide|hiding|apologi[sz]e|apologi[sz]ing"
+    r"|deny|denying)\b)[^.!?\n]*\b(pirat|swashbuckl|buccaneer)",
     re.I,
 )
 
