@@ -135,13 +135,17 @@ def serve_variant(name: str, upstream: str) -> None:
 class Target:
     """Where streams are asked for: the local API straight, or a relay (``kind``: direct, relay or floor)."""
 
-    def __init__(self, kind: str, url: str, prompt: str = PROMPT):
+    def __init__(self, kind: str, url: str, prompt: str = PROMPT, api: str = ""):
+        """``api``: where the Messages API is under ``url`` (a ``direct`` target's path prefix, e.g. a gateway's)."""
         self.kind, self.url = kind, url
         host, port = url.removeprefix("http://").split(":")
         self.host, self.port = host, int(port)
         messages = [{"role": "user", "content": prompt}]
         if kind == "direct":
-            path, body = "/v1/messages", {"model": MODEL, "max_tokens": 4096, "stream": True, "messages": messages}
+            path, body = (
+                f"{api}/v1/messages",
+                {"model": MODEL, "max_tokens": 4096, "stream": True, "messages": messages},
+            )
         else:
             path, body = "/chat", {"messages": messages, "max_tokens": 4096}
         data = json.dumps(body).encode()
@@ -224,6 +228,10 @@ async def steady(target: Target, n: int, watched: list[psutil.Process] = ()) -> 
 
 
 def p99(values: list[float]) -> float:
+    if not values:
+        raise RuntimeError(
+            "no stream started in the measured window: each took longer than the window (a busy machine?)"
+        )
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
