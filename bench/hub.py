@@ -19,6 +19,11 @@ single-user server, its kernel (which holds the local Messages API as a thread) 
 started), the hub's own memory (hub + proxy), and CPU during the class-wide "run all".
 
     python bench/hub.py --learners 30     # the figure the README and docs/workshop.md quote
+
+``--gateway`` (cohort mode): the class through the class gateway, whose one local Messages API streams at 50 tokens/s;
+afterwards the whole class asks for a stream at the same instant, straight from that local API and through the
+gateway, in turn (TTFT p99 of each), and the checks of :class:`GatewayCheck` run. Memory per learner is then also
+given for lesson 01 alone (the server and its kernel): PSS and RSS.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ from helpers.web.framing import Reader, streamed_text
 LESSON = ROOT / "notebooks" / "01_text_stream.ipynb"
 RELAY_PROMPT = "Write a haiku about debugging."
 INSTRUCTOR = "instructor"  # a hub admin: the dashboard's user in a gateway run
+CLASS_PACE = "50"  # tokens per second: the class's local API in a gateway run (a fixed pace, so TTFTs compare)
+PAIRS = 3  # bursts of the whole class straight and through the gateway, in turn
+SLACK_MS = 25  # the gateway's TTFT p99 may exceed straight's by this much
 MIB = 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -358,6 +366,7 @@ class Result:
     cpu_run_s: float  # ... during the class-wide run all and relay streams
     cpu_bench_s: float  # this process (all N "browsers") over both
     gateway: GatewayCheck | None = None
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average when the class started and ended
 
     @property
     def streamed(self) -> list[Learner]:
@@ -390,9 +399,10 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
         "relay": [],
         "uss": [],
         "lesson": [],
+        "lesson_rss": [],
     }
     for server in hub.servers().values():
-        parts, uss, lesson = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0, 0.0
+        parts, uss, lesson, lesson_rss = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0, 0.0, 0.0
         for process in [server, *server.children(recursive=True)]:
             try:
                 line = " ".join(process.cmdline())
@@ -403,11 +413,13 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
             parts[kind] += info.rss / MIB
             uss += info.uss / MIB
             lesson += getattr(info, "pss", info.rss) / MIB if kind != "relay" else 0.0  # PSS: Linux only
+            lesson_rss += info.rss / MIB if kind != "relay" else 0.0
         for kind, mib in parts.items():
             per_learner[kind].append(mib)
         per_learner["total"].append(sum(parts.values()))
         per_learner["uss"].append(uss)
         per_learner["lesson"].append(lesson)
+        per_learner["lesson_rss"].append(lesson_rss)
     hub_process = psutil.Process(hub.process.pid)
     proxies = [p for p in hub_process.children() if "configurable-http-proxy" in " ".join(p.cmdline())]
     return per_learner, hub_process.memory_info().rss / MIB, sum(p.memory_info().rss for p in proxies) / MIB
@@ -448,6 +460,7 @@ class GatewayCheck:
     listed: list[str]  # learners the dashboard lists
     gateway_mib: float  # the gateway and the class's local API (RSS)
     kernel_apis: list[str]  # learners whose kernel listens on TCP: a local Messages API of its own (ipc otherwise)
+    ttft_p99_ms: tuple[float, float]  # the whole class streaming at once: (straight, through the gateway), median pair
 
 
 def kernels_listening(hub: Hub) -> list[str]:
@@ -486,8 +499,61 @@ def environments_holding(hub: Hub, secret: str) -> list[str]:
     return holding
 
 
+def class_api(hub: Hub) -> str:
+    """The URL of the class's one local Messages API, the gateway's child process."""
+    for process in hub.processes():
+        try:
+            if "helpers.offline" in " ".join(process.cmdline()) and "helpers.gateway" in " ".join(
+                process.parent().cmdline()
+            ):
+                port = next(c.laddr.port for c in process.net_connections(kind="inet") if c.status == "LISTEN")
+                return f"http://127.0.0.1:{port}"
+        except (psutil.Error, StopIteration):
+            continue
+    raise RuntimeError("the gateway runs no local Messages API for the class")
+
+
+async def class_ttft(hub: Hub, class_: list[Learner]) -> tuple[float, float]:
+    """TTFT p99 (ms) of the whole class asking for a stream at the same instant, straight from the class's local API
+    and through the gateway (each learner with a hub token of their own), ``PAIRS`` bursts each way in turn: the
+    median pair by difference, so one burst disturbed by the machine does not decide it."""
+    from helpers.connect import OFFLINE_KEY
+
+    tokens = [await learner.token("ttft") for learner in class_]
+    api = class_api(hub)
+    body = {"model": MODEL, "max_tokens": 1024, "stream": True, "messages": [{"role": "user", "content": RELAY_PROMPT}]}
+    limits = httpx2.Limits(max_connections=2 * len(class_), max_keepalive_connections=2 * len(class_))
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(120, connect=60), limits=limits) as http:
+
+        async def first_text(url: str, key: str) -> float:
+            started, first, tail = time.monotonic(), None, b""
+            headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+            async with http.stream("POST", f"{url}/v1/messages", json=body, headers=headers) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    expect(response, 200)
+                async for chunk in response.aiter_raw():  # read to the end: the class streams whole answers
+                    if first is None and b'"text_delta"' in tail + chunk:
+                        first = time.monotonic() - started
+                    tail = chunk[-16:]
+            if first is None:
+                raise Refused(f"{url}: a stream with no text")
+            return first * 1000
+
+        async def burst(url: str, keys: list[str]) -> float:
+            return percentile(await asyncio.gather(*(first_text(url, key) for key in keys)), 99)
+
+        await burst(hub.gateway_url, tokens)  # each new token's first check asks the hub; then it is cached
+        pairs = [
+            (await burst(api, [OFFLINE_KEY] * len(class_)), await burst(hub.gateway_url, tokens)) for _ in range(PAIRS)
+        ]
+    return sorted(pairs, key=lambda pair: pair[1] - pair[0])[len(pairs) // 2]
+
+
 async def check_gateway(hub: Hub, class_: list[Learner], key: str) -> GatewayCheck:
     import anthropic
+
+    ttft = await class_ttft(hub, class_)
 
     instructor = Learner(hub.url, INSTRUCTOR, hub.password)
     try:
@@ -513,7 +579,7 @@ async def check_gateway(hub: Hub, class_: list[Learner], key: str) -> GatewayChe
     gateway = [p for p in hub.processes() if "helpers.gateway" in " ".join(p.cmdline())]
     mib = sum(p.memory_info().rss for g in gateway for p in [g, *g.children(recursive=True)]) / MIB
     holding = environments_holding(hub, key)
-    return GatewayCheck(through, holding, refused, refused_as, list(rows), mib, kernels_listening(hub))
+    return GatewayCheck(through, holding, refused, refused_as, list(rows), mib, kernels_listening(hub), ttft)
 
 
 async def run_class(
@@ -525,6 +591,7 @@ async def run_class(
     class_ = [Learner(hub.url, name, hub.password) for name in names]
     me = psutil.Process()
     bench_before = sum(me.cpu_times()[:2])
+    load_before = os.getloadavg()[0]
     try:
         await asyncio.gather(*(learner.log_in() for learner in class_))
         before_spawn = tree_cpu(hub)
@@ -558,6 +625,7 @@ async def run_class(
         cpu_run_s=cpu_run,
         cpu_bench_s=sum(me.cpu_times()[:2]) - bench_before,
         gateway=gateway,
+        load=(load_before, os.getloadavg()[0]),
     )
 
 
@@ -593,13 +661,19 @@ def report(result: Result) -> list[str]:
         f"(+ {result.cpu_bench_s:.1f} CPU s for the {n} simulated browsers in this process); each learner's run "
         f"p50 {percentile(runs, 50):.1f} s, p99 {percentile(runs, 99):.1f} s",
         f"TTFT, lesson 01's first streaming cell: p50 {percentile(ttft, 50):.0f} ms, p99 {percentile(ttft, 99):.0f} ms "
-        f"(the local API's own realistic first-token delay is 400-900 ms)",
+        + (
+            f"(the class's local API at {CLASS_PACE} tokens/s)"
+            if result.gateway
+            else "(the local API's own realistic first-token delay is 400-900 ms)"
+        ),
         f"TTFT, relay page through /user/NAME/relay/: p50 {percentile(relay, 50):.0f} ms, "
         f"p99 {percentile(relay, 99):.0f} ms",
         f"memory per learner (RSS): {per_learner:.0f} MiB = server {mean(mem['server'] or [0]):.0f} + kernel"
         f"{'' if result.gateway else ' with its local API thread'} {mean(mem['kernel'] or [0]):.0f} + relay {mean(mem['relay'] or [0]):.0f} "
         f"(max {max(mem['total'] or [0]):.0f}); USS {mean(mem['uss'] or [0]):.0f} MiB (what it adds on its own)",
         f"hub's own memory (RSS): hub {result.hub_mib:.0f} MiB + proxy {result.proxy_mib:.0f} MiB",
+        f"load average (1 min) of this machine: {result.load[0]:.2f} when the class started, {result.load[1]:.2f} at "
+        f"its end ({cores} cores; other work on the machine slows the class)",
         f"kernel websocket reconnects, as JupyterLab makes them when the server closes a socket: "
         f"{sum(x.reconnects for x in result.learners)}; kernels lost and started again by their learner: "
         f"{sum(x.kernels_lost for x in result.learners)}",
@@ -615,12 +689,18 @@ def report(result: Result) -> list[str]:
         lesson = mean(mem["lesson"]) if mem["lesson"] else float("nan")
         streamed = {x.name for x in result.streamed}
         through = [name for name in gateway.through if name in streamed]
+        straight_ms, through_ms = gateway.ttft_p99_ms
         lines[-1:-1] = [
             f"gateway process with the class's local API: {gateway.gateway_mib:.0f} MiB (RSS); an over-budget "
             f"request raised {gateway.refused_as}; kernels with a local API of their own: "
             f"{len(gateway.kernel_apis)} of {n}",
-            f"memory per learner after lesson 01 (PSS of the server and its kernel, the relay page not opened): "
-            f"{lesson:.0f} MiB (max {max(mem['lesson'] or [0]):.0f})",
+            f"memory per learner after lesson 01 (the server and its kernel, the relay page not opened): PSS "
+            f"{lesson:.0f} MiB (max {max(mem['lesson'] or [0]):.0f}), RSS {mean(mem['lesson_rss'] or [0]):.0f} MiB "
+            f"(max {max(mem['lesson_rss'] or [0]):.0f}) (target <= 250 MiB)",
+            f"TTFT p99, the whole class asking at the same instant at {CLASS_PACE} tokens/s: through the gateway "
+            f"{through_ms:.0f} ms, straight from the class's local API {straight_ms:.0f} ms (+{through_ms - straight_ms:.0f}"
+            f" ms; target within +{SLACK_MS} ms: {'met' if through_ms - straight_ms <= SLACK_MS else 'MISSED'}; the "
+            f"median of {PAIRS} pairs)",
         ]
         lines.append(
             f"gateway: {len(through)}/{n} learners streamed through it · key in {len(gateway.key_in)} of {n} learner "
@@ -650,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--learners: expected 1 to 500, got {args.learners}")
     with tempfile.TemporaryDirectory(prefix="course-hub-") as tmp:
         key = gateway_key() if args.gateway else ""
-        options = {"gateway": {"ANTHROPIC_API_KEY": key, "COURSE_GATEWAY_MODE": "offline"}} if key else {}
+        gateway = {"ANTHROPIC_API_KEY": key, "COURSE_GATEWAY_MODE": "offline", "COURSE_PACE": CLASS_PACE}
+        options = {"gateway": gateway} if key else {}
         with Hub(Path(args.keep or tmp), port=args.port, copy=[LESSON], admins=[INSTRUCTOR], **options) as hub:
             result = asyncio.run(run_class(hub, args.learners, gateway_key=key))
         for line in report(result):

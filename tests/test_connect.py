@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import anthropic
 import pytest
 
@@ -199,6 +203,26 @@ def test_a_class_gateway_is_found_by_itself_and_gets_the_hub_token_not_a_key(env
     env.setenv("COURSE_OFFLINE", "1")  # forced offline: the class's local API, through the gateway
     offline = connect.client(quiet=True)
     assert str(offline.base_url).rstrip("/") == api.url + "/offline" and offline.api_key == HUB_TOKEN
+
+
+def test_a_kernel_on_the_gateway_loads_no_local_api_server():
+    """Lesson 01's imports and a gateway client, in a fresh interpreter: the local API's server, its ASGI stack and
+    uvicorn stay unloaded (they cost a learner's kernel memory; the class's one local API runs beside the gateway)."""
+    code = (
+        "import os, sys\n"
+        "os.environ.update(COURSE_GATEWAY_URL='http://127.0.0.1:9/services/gateway', JUPYTERHUB_API_TOKEN='t' * 32)\n"
+        "from helpers import connect\n"
+        "from helpers.widgets import TextView, Timeline\n"
+        "from helpers.exercises import lesson01\n"
+        "assert connect.client(quiet=True).api_key == 't' * 32\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('helpers.offline.server', 'uvicorn', 'starlette'))))\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("COURSE_OFFLINE", "COURSE_OFFLINE_URL", "ANTHROPIC_API_KEY")
+    }
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
 
 
 def test_no_gateway_without_the_hub_token(env, api):
