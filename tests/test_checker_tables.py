@@ -195,7 +195,20 @@ def is_text_delta(event):
     return event.type == "content_block_delta" and event.delta.type == "text_delta"
 
 
+def text_of_every_delta(client, request, show):  # reads .text on every content_block_delta: a tool's has none
+    text, stop_reason, output_tokens = "", None, 0
+    with client.messages.create(**request, stream=True) as stream:
+        for event in stream:
+            if event.type == "content_block_delta":
+                show(event.delta.text)
+                text += event.delta.text
+            elif event.type == "message_delta":
+                stop_reason, output_tokens = event.delta.stop_reason, event.usage.output_tokens
+    return text, stop_reason, output_tokens
+
+
 WRONG_02 = [
+    (text_of_every_delta, "raised AttributeError: 'InputJSONDelta' object has no attribute 'text'"),
     (raw_loop(lambda e: e.type == "content_block_delta"), "look at what kind of delta it holds"),
     (raw_loop(is_text_delta, usage="add"), "running total"),
     (raw_loop(is_text_delta, stop="message_start"), "stop reason returned is None"),

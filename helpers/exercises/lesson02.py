@@ -124,6 +124,11 @@ def _hint_for(exc: BaseException) -> str:
             "not every event has a .delta, and a message_delta's delta has no .type: "
             "check event.type first, and read event.delta only on the events that carry a block's piece"
         )
+    if isinstance(exc, AttributeError) and "Delta' object" in str(exc):
+        return (
+            "a block's pieces come in several kinds of delta, and only one kind holds text: "
+            "look at the delta's own type before you read its text (section 4)"
+        )
     if isinstance(exc, TypeError) and "unexpected keyword" in str(exc):
         return "request holds create()'s arguments as they are: pass it with **request, and add stream=True"
     return "the raw stream is create(..., stream=True): loop over its events and branch on event.type"

@@ -1,6 +1,7 @@
 """Checker for 04_errors' "Try it": the learner writes ``safe_stream(client, messages, show)``, which streams an
 answer into ``show``, survives every way a stream fails, keeps what arrived, and lets the learner's own bugs through.
-It returns ``(text, error)``: the text that arrived, and None when the answer is complete, else the exception.
+It returns ``(text, error)``: the text that arrived, and None when no exception ended the stream, else the exception
+(a refusal or a ``max_tokens`` cut raises nothing: its stop reason says it).
 
 Each failure is made to happen by the local API (in live mode too: faults are only available there), through a
 client the checker hands to ``safe_stream``; one more has no server at all behind it.
@@ -121,7 +122,11 @@ def _judge(what: str, result, shown: list) -> tuple[bool, str, str] | None:
         if not kept:
             return False, "a clean stream: show got no text", "stream the answer and hand show each piece (lesson 01)"
         if error is not None:
-            return False, f"a clean stream: safe_stream returned error={error!r:.40}", "error is None when complete"
+            return (
+                False,
+                f"a clean stream: safe_stream returned error={error!r:.40}",
+                "error is None when no exception ended the stream",
+            )
         return None
     if not isinstance(error, BaseException):
         return (

@@ -18,7 +18,7 @@ MODEL = "claude-sonnet-5-5"
 
 
 def safe_stream(client, messages, show):
-    """Stream the answer into show(piece); return (text, error): error is None when the answer is complete."""
+    """Stream the answer into show(piece); return (text, error): error is None unless an exception ended it."""
     parts = []
     try:
         with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
