@@ -2,8 +2,8 @@
 part is missing (chromium, nginx, git, node/npm) skips, named in one line per part with its install command.
 
 The real Makefile target runs with a PATH that holds only python3, make and grep, on a few tests that need each
-part, so it costs seconds. The install steps are taken as done (``make -o``): they are not the subject here (CI's
-fresh clone runs them), and they must not re-install into an environment this checkout may share.
+part, so it costs seconds. The install steps and the lint are taken as done (``make -o``): they are not the subject
+here (CI's fresh clone runs them), and they must not re-install into an environment this checkout may share.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def test_make_test_with_only_python_and_make_skips_each_missing_part_by_name(tmp
     env = {k: v for k, v in os.environ.items() if k not in {"CI", "PATH", "PYTHONPATH", "PLAYWRIGHT_BROWSERS_PATH"}}
     env.update(PATH=str(bin_dir), PYTHONPATH=str(ROOT), PLAYWRIGHT_BROWSERS_PATH=str(tmp_path / "no-browsers"))
     stamps = ["-o", ".venv/.installed", "-o", ".venv/.hub-installed", "-o", ".venv-conformance/.installed"]
+    stamps += ["-o", "lint"]  # ruff and mypy (half a minute) are not the subject either: the real `make test` ran them
     selection = f"PYTEST_ARGS=-q {' '.join(NEEDS.values())}"
     done = subprocess.run(
         [shutil.which("make"), "test", *stamps, selection],
