@@ -122,3 +122,11 @@ def test_the_sanitizer_is_the_last_word():
         '<div class="cw-static" onclick="x()"><img src=x onerror=y><a href="javascript:z">l</a><script>s</script></div>'
     )
     assert _static.safe_html(dirty) == '<div class="cw-static"><a rel="noopener noreferrer nofollow">l</a></div>'
+
+
+def test_bidi_controls_in_names_are_shown_as_escapes():
+    """U+202E in a tool name reversed the rest of its line ("gnp.exe" read "exe.png"); answer text is left as it came."""
+    block = {"type": "tool_use", "name": "get\u202egnp.exe\u2066", "snapshot": {}}
+    html = _static.block_html(block)
+    assert "<code>get\\u202egnp.exe\\u2066</code>" in html and "\u202e" not in html and "\u2066" not in html
+    assert "\u202e" in _static.block_html({"type": "text", "text": "shalom \u202eworld"})  # the answer, as it came

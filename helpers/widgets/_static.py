@@ -20,6 +20,7 @@ sanitizer replaces too.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from urllib.parse import urlsplit
 
@@ -84,8 +85,14 @@ def wrapper(view: str, body: str) -> str:
     return safe_html(f'<div class="cw-static" data-cw-view="{escape(view)}">{body}</div>')
 
 
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def code(text) -> str:
-    return f"<code>{escape(str(text))}</code>"
+    """A name or value from the stream as code, its bidi controls shown as escapes (as views.js's ``ident``): U+202E
+    in a tool name would otherwise reverse the rest of the line."""
+    shown = _BIDI.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
+    return f"<code>{escape(shown)}</code>"
 
 
 def pre(text: str) -> str:

@@ -87,6 +87,13 @@ function initialize({ model }, early = []) {
 
 // -- small DOM helpers ---------------------------------------------------------------------------------------------
 
+// Names from the stream (types, tool names, ids) with their bidi controls shown as escapes: U+202E in a tool name
+// would otherwise reverse the rest of the line ("gnp.exe" shown as "exe.png"). Answer text is shown as it came.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+function ident(value) {
+  return String(value).replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 function h(tag, className, text) {
   const el = document.createElement(tag);
   if (className) el.className = className;
@@ -265,11 +272,11 @@ function updateBlock(rec, block, isLast) {
   if (rec.role === "redacted") {
     rec.label.textContent = `Redacted thinking · ${block.data_chars || 0} chars of encrypted data, sent back unchanged next turn`;
   } else if (rec.role === "other") {
-    rec.label.textContent = `${String(block.type)} block (not shown by this view)`;
+    rec.label.textContent = `${ident(block.type)} block (not shown by this view)`;
   } else if (rec.role === "result") {
     const results = Array.isArray(block.results) ? block.results : [];
     if (rec.list.childElementCount !== results.length) {
-      rec.label.textContent = `${String(block.type)} · ${results.length} result(s)`;
+      rec.label.textContent = `${ident(block.type)} · ${results.length} result(s)`;
       rec.list.textContent = "";
       for (const r of results) rec.list.append(h("li", "", r.url ? `${r.title} — ${r.url}` : `${r.title}`));
     }
@@ -282,8 +289,8 @@ function updateBlock(rec, block, isLast) {
       rec.closed = true;
     }
   } else if (rec.snapshot) {
-    const label = rec.role === "text" ? "structured output" : block.type === "server_tool_use" ? "server tool (runs on Anthropic's side)" : String(block.type);
-    rec.name.textContent = `${label} · ${block.name || (rec.role === "text" ? "JSON" : "?")}${block.id ? " · " + block.id : ""}`;
+    const label = rec.role === "text" ? "structured output" : block.type === "server_tool_use" ? "server tool (runs on Anthropic's side)" : ident(block.type);
+    rec.name.textContent = `${label} · ${block.name ? ident(block.name) : rec.role === "text" ? "JSON" : "?"}${block.id ? " · " + ident(block.id) : ""}`;
     rec.snapshot.textContent = JSON.stringify(block.snapshot || {}, null, 2);
     rec.trunc.style.display = block.truncated ? "" : "none";
     rec.el.classList.toggle("cw-truncated", !!block.truncated);
@@ -383,7 +390,7 @@ function eventsView(model, root) {
       counts.set(type, (counts.get(type) || 0) + 1);
       if (i >= MAX_ROWS) continue;
       const row = h("tr", eventClass(type));
-      row.append(h("td", "cw-time", `+${duration(t)}`), h("td", "cw-type", String(type)), h("td", "", String(index)), h("td", "", String(deltaType)), h("td", "cw-payload", String(payload)));
+      row.append(h("td", "cw-time", `+${duration(t)}`), h("td", "cw-type", ident(type)), h("td", "", String(index)), h("td", "", ident(deltaType)), h("td", "cw-payload", String(payload)));
       tbody.append(row);
     }
     drawn = rows.length;

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import time
 
@@ -371,7 +372,7 @@ def fresh_body(canary: str) -> bytes:
     tool_input = json.dumps({key: tag for key in PROTO} | {"n": 10**40, "deep": [[[[{"__proto__": quote}]]]]})
     blocks = [
         ("text", {"type": "text", "text": "", "citations": []}),
-        ("tool_use", {"type": "tool_use", "id": quote, "name": style, "input": {}}),
+        ("tool_use", {"type": "tool_use", "id": quote, "name": style + BIDI, "input": {}}),
         ("web_search", {"type": "web_search_tool_result", "tool_use_id": quote,
                         "content": [{"type": "web_search_result", "title": tag, "url": f"javascript:{PWNED}(['r'])",
                                      "encrypted_content": "x", "page_age": style}]}),
@@ -400,7 +401,7 @@ def fresh_body(canary: str) -> bytes:
             delta = {"type": "input_json_delta", "partial_json": tool_input}
             events.append(sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
         events.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events += [sse(p, {"type": p, "index": 0}) for p in PROTO]
+    events += [sse(p, {"type": p, "index": 0}) for p in [*PROTO, "gnp\u202e.exe"]]
     usage = {"output_tokens": 1e308, "input_tokens": -(10**40)}  # (a float in message_start: the SDK itself warns)
     events.append(
         sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "__proto__"}, "usage": usage})
@@ -444,6 +445,11 @@ def test_fresh_vectors_never_run_shape_the_page_or_stop_a_view(tmp_path, canary)
         assert views_errors == [], views_errors
         live = " ".join(page.locator(".cw").all_text_contents())
         assert "__proto__" in live and "</style><style>" in live, live[-800:]
+        # bidi controls in names (tool names, ids, types) are shown as escapes, never reversing the line
+        names = page.locator(".cw-tool-name, .cw-type, .cw-label, .jp-OutputArea-output code").all_text_contents()
+        assert not [n for n in names if re.search("[\u202a-\u202e\u2066-\u2069]", n)], names
+        assert any("\\u202e" in n for n in page.locator(".cw-tool-name").all_text_contents())
+        assert any("gnp\\u202e.exe" in n for n in page.locator(".cw-type").all_text_contents())
         notebook.save()
         notebook.reload()
         page.locator('.jp-OutputArea-output[data-mime-type="text/html"]').first.wait_for(
