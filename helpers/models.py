@@ -32,6 +32,7 @@ import typing
 from dataclasses import dataclass
 from datetime import datetime
 
+from anthropic.types import ThinkingConfigParam
 from anthropic.types.model import Model
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -39,8 +40,8 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 # The thinking setting the course sends: Claude decides how much to think, and the thinking block carries a summary
 # of it (the course shows it; from Opus 4.7 on, the models' default display is "omitted": an empty block). {"type": "enabled", "budget_tokens": N}
 # is the legacy form, which only the models whose Spec.thinking is "manual" or "both" accept.
-THINKING: dict = {"type": "adaptive", "display": "summarized"}
-LEGACY_THINKING: dict = {"type": "enabled", "budget_tokens": 1024}  # the smallest budget the API accepts
+THINKING: ThinkingConfigParam = {"type": "adaptive", "display": "summarized"}
+LEGACY_THINKING: ThinkingConfigParam = {"type": "enabled", "budget_tokens": 1024}  # the smallest budget the API accepts
 
 # The server tools' versions the course sends, oldest first (the last is the current one).
 SERVER_TOOLS: dict[str, tuple[str, ...]] = {
@@ -109,7 +110,7 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def thinking_for(model: str) -> dict:
+def thinking_for(model: str) -> ThinkingConfigParam:
     """The thinking setting to send ``model``: adaptive, or the legacy budget for the models that only take that."""
     if model not in SPECS:
         raise ValueError(f"model {model!r} is not in the course's table: expected one of {list(SPECS)}")
