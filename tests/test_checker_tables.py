@@ -633,6 +633,25 @@ def thinking_off(client, messages):  # the loop is right, but nothing asks Claud
     return "", "".join(answer)
 
 
+MISSING_IMPORT = """
+def missing_import(client, messages):  # lesson 04's catch, in a notebook that has not imported httpx2
+    thinking, answer = "", ""
+    try:
+        with client.messages.stream(model=MODEL, max_tokens=2048, thinking=THINKING, messages=messages) as stream:
+            for event in stream:
+                if event.type == "thinking":
+                    thinking += event.thinking
+                elif event.type == "text":
+                    answer += event.text
+    except (anthropic.APIError, httpx2.TransportError, ValueError):
+        pass
+    return thinking, answer
+"""
+notebook: dict = {"anthropic": anthropic, "MODEL": MODEL, "THINKING": THINKING}
+exec(MISSING_IMPORT, notebook)  # a learner's cell, run in globals without httpx2
+missing_import = notebook["missing_import"]
+
+
 WRONG_06 = [
     (thinking_starting_state, "a thought-out answer: the thinking returned is ''"),
     (everything_in_one, "a thought-out answer: the answer returned is 'I need 2748"),
@@ -640,6 +659,7 @@ WRONG_06 = [
     (no_catch, "a connection dropped mid-thinking: your function no_catch raised RemoteProtocolError"),
     (drop_loses_all, "a connection dropped mid-thinking: the thinking returned is ''"),
     (thinking_off, "a thought-out answer: the thinking returned is ''"),
+    (missing_import, "a connection dropped mid-thinking: your function missing_import raised NameError"),
 ]
 
 
