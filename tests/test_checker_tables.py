@@ -702,6 +702,12 @@ def test_06_wrong(think_and_answer, expected, capsys):
     assert_not_yet(verdict(capsys), expected, ("thinking_delta", "text_delta", "TransportError", "except", "snapshot"))
 
 
+def test_06_a_catch_naming_what_was_not_imported_is_told_to_import(capsys):
+    lesson06.check(missing_import)  # lesson 04's catch is right: the hint must not send the learner back to it
+    hint = verdict(capsys).split(" — hint: ", 1)[1]
+    assert "import what you use" in hint and "which errors to catch" not in hint, hint
+
+
 @pytest.mark.parametrize("think_and_answer", [by_sdk_events, from_the_snapshot])
 def test_06_right(think_and_answer, capsys):
     lesson06.check(think_and_answer)

@@ -96,10 +96,10 @@ def _hint_answer(what: str, got: str) -> str:
 
 
 def _hint_raised(what: str, exc: BaseException) -> str:
+    if isinstance(exc, NameError):  # first: an except clause naming httpx2 fails only when the drop raises
+        return "a name in your code is not defined in this notebook yet: import what you use (lesson 04 did)"
     if what == DROP:
         return "a drop ends the stream by raising: lesson 04 says which errors to catch, and what to keep"
-    if isinstance(exc, NameError):
-        return "a name in your code is not defined in this notebook yet: import what you use (lesson 04 did)"
     if isinstance(exc, AttributeError):
         return "not every thinking block has readable text: read the thinking from the deltas as they stream"
     return "read the line named above"
