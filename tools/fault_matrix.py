@@ -27,7 +27,8 @@ from anthropic.types import StopReason
 MODEL = "claude-sonnet-4-6"
 PROMPT = "Explain streaming in detail"  # the local API's ~400-word answer: the fault lands mid-text
 NEXT_PROMPT = "Write a haiku about debugging."  # the request that must work after the fault
-READ_TIMEOUT = 0.3  # seconds; a stall lasts STALL_SECONDS, so only a timeout ends it in time
+READ_TIMEOUT = 0.3  # seconds, on the stall rows: a stall lasts STALL_SECONDS, so only a timeout ends it in time
+CALM_READ_TIMEOUT = 10.0  # seconds, on every other row: a busy machine may pause a stream, which is not their fault
 STALL_SECONDS = 2.0
 AT = 12  # events before a mid-stream fault: message_start, content_block_start, then ten text deltas
 
@@ -74,8 +75,8 @@ class Outcome:
     stop_reason: str | None = None  # what the caller reports when the stream ended without an error
 
 
-def _timeout() -> httpx2.Timeout:
-    return httpx2.Timeout(10.0, read=READ_TIMEOUT)
+def _timeout(fault: str) -> httpx2.Timeout:
+    return httpx2.Timeout(10.0, read=READ_TIMEOUT if fault.startswith("stall") else CALM_READ_TIMEOUT)
 
 
 def _request(prompt: str, fault: str | None = None) -> dict:
@@ -91,7 +92,7 @@ def _request(prompt: str, fault: str | None = None) -> dict:
 
 def sync_text_stream(api_url: str, fault: str) -> Outcome:
     """``for text in stream.text_stream`` on ``anthropic.Anthropic``; the fault comes in a request header."""
-    client = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+    client = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout(fault))
     parts: list[str] = []
     error = None
     started = time.monotonic()
@@ -113,7 +114,9 @@ def async_stream(api_url: str, fault: str) -> Outcome:
     """``async for text in stream.text_stream`` on ``anthropic.AsyncAnthropic``, both requests in one event loop."""
 
     async def run() -> Outcome:
-        client = anthropic.AsyncAnthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+        client = anthropic.AsyncAnthropic(
+            base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout(fault)
+        )
         parts: list[str] = []
         error = stop_reason = None
         started = time.monotonic()
@@ -138,7 +141,7 @@ def widget_text_view(api_url: str, fault: str) -> Outcome:
     banner in its synced state, the error still reaches you, and the next view on the same client works."""
     from helpers.widgets import TextView
 
-    sync = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+    sync = anthropic.Anthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout(fault))
     views, errors = [TextView(display=False), TextView(display=False)], [None, None]
     started = time.monotonic()
     try:  # given the manager, the view opens the stream itself, so it sees an HTTP error before the first event too
@@ -150,7 +153,9 @@ def widget_text_view(api_url: str, fault: str) -> Outcome:
         after[0].watch(stream)
 
     async def run() -> None:
-        client = anthropic.AsyncAnthropic(base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+        client = anthropic.AsyncAnthropic(
+            base_url=api_url, api_key="matrix-key", max_retries=0, timeout=_timeout(fault)
+        )
         try:
             await views[1].awatch(client.messages.stream(**_request(PROMPT, fault)))
         except Exception as exc:  # the cell checks it is the expected one
@@ -196,7 +201,9 @@ def web_relay(api_url: str, fault: str) -> Outcome:
     with start(pace="instant", fault=fault) as api:
 
         def upstream() -> anthropic.AsyncAnthropic:
-            return anthropic.AsyncAnthropic(base_url=api.url, api_key="matrix-key", max_retries=0, timeout=_timeout())
+            return anthropic.AsyncAnthropic(
+                base_url=api.url, api_key="matrix-key", max_retries=0, timeout=_timeout(fault)
+            )
 
         with start_relay(client_factory=upstream) as relay, httpx2.Client(base_url=relay.url, timeout=30) as http:
             started = time.monotonic()
