@@ -5,6 +5,12 @@ pytest_configure (a fixture would be too late): offline, at instant pace, whatev
 """
 
 import os
+import sys
+from pathlib import Path
+
+# The tools are scripts (`python tools/nav.py`) that import their shared step as `markers` (tools/markers.py), as a
+# script's own folder allows; tests import them as `tools.nav`, so that folder is on the path for them too.
+sys.path.append(str(Path(__file__).resolve().parent / "tools"))
 
 
 def pytest_configure(config):

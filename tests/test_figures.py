@@ -11,7 +11,6 @@ import pytest
 
 from .conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))  # the tools import their shared step (tools/markers.py) as a script does
 _spec = importlib.util.spec_from_file_location("figures", ROOT / "tools" / "figures.py")
 assert _spec and _spec.loader
 figures = importlib.util.module_from_spec(_spec)

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-
-from .conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))  # the tools import it as a script does
-from markers import replace_between, report, update  # noqa: E402
+from markers import replace_between, report, update
 
 
 def test_the_inside_of_each_region_is_replaced_and_the_markers_stay():
