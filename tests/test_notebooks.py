@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import nbformat
 import pytest
 
-from tools import nav
-
 from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))  # tools/nav.py imports tools/markers.py as a script does
+from tools import nav  # noqa: E402
 
 LESSONS = [
     "00_setup",
