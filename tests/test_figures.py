@@ -27,7 +27,7 @@ def test_every_generated_block_is_in_a_document_and_reads_only_recorded_figures(
     for path in figures.DOCUMENTS:
         used |= set(re.findall(r"<!-- figures:([\w-]+) -->", path.read_text()))
     assert used == set(figures.BLOCKS)
-    values = figures.figures(figures.recording().read_text())
+    values = figures.figures(figures.recorded(figures.recording())[0])
     assert set(values) == set(figures.FIGURES)  # every pattern found its figure
 
 
@@ -41,8 +41,8 @@ def test_a_figure_edited_by_hand_is_caught_and_rewritten(tmp_path):
 
 
 def test_a_recording_that_lacks_a_figure_is_refused_by_name():
-    text = figures.recording().read_text()
-    with pytest.raises(ValueError, match=r"hub_own \(section 'hub'\)"):
+    text = figures.recorded(figures.recording())[0]
+    with pytest.raises(ValueError, match=r"the recording lacks these figures: hub_own \(section 'hub'\)$"):
         figures.figures(text.replace("hub's own memory", "hub memory"))
 
 
@@ -62,3 +62,32 @@ def test_no_benchmark_figure_is_written_into_the_code():
                 if FIGURE.search(window):
                     found.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()}")
     assert found == []
+
+
+def test_a_part_recorded_again_later_supplies_its_section_and_an_older_one_does_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(figures, "RECORDINGS", tmp_path)
+    whole = tmp_path / "make-bench-2026-01-02.txt"
+    whole.write_text("machine: nproc 2\n\n## gateway\nold figures\n\n## hub\nhub figures\n")
+    (tmp_path / "bench-gateway-2026-01-01.txt").write_text("machine: nproc 2\n\n## gateway\nolder figures\n")
+    (tmp_path / "hub-gateway-30-2026-01-03.txt").write_text("# python bench/hub.py --gateway\ncohort figures\n")
+    text, files = figures.recorded(whole)
+    parts = figures.sections(text)
+    assert parts["gateway"].strip() == "old figures" and files["gateway"] == whole
+    assert parts["hub-gateway"].strip().endswith("cohort figures") and files["hub-gateway"].name.startswith("hub-")
+    (tmp_path / "bench-gateway-2026-01-05.txt").write_text("machine: nproc 2\n\n## gateway\nnew figures\n")
+    text, files = figures.recorded(whole)
+    assert figures.sections(text)["gateway"].strip() == "new figures" and files["gateway"].name.endswith("05.txt")
+
+
+def test_the_sizing_table_is_computed_from_the_recorded_memory():
+    values = figures.figures(figures.recorded(figures.recording())[0])
+    rows = figures.derived(values)["sizing_rows"].splitlines()
+    assert [row.split(" | ")[0] for row in rows] == ["| 30", "| 50", "| 100"]
+    bigger = dict(
+        values, hub_memory=(values["hub_memory"][0], values["hub_memory"][1], "1024", *values["hub_memory"][3:])
+    )
+    more = figures.derived(bigger)["sizing_rows"].splitlines()
+    # two kernels of 1 GiB each for 30 learners: 60 GiB more, plus the headroom
+    before, after = (float(r.split(" | ")[1].removesuffix(" GiB")) for r in (rows[0], more[0]))
+    kernel = int(values["hub_memory"][2])
+    assert after - before == pytest.approx(30 * 2 * (1024 - kernel) / 1024 * 1.25, abs=0.1)
