@@ -1,8 +1,11 @@
-"""Loopback ports, picked in one place for the helpers, the tests and the benchmarks."""
+"""Loopback ports and host names, in one place for the helpers, the tests and the benchmarks."""
 
 from __future__ import annotations
 
 import socket
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names every course server answers to without being told
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -11,3 +14,13 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def hostname_of(netloc: str) -> str:
+    """The host name in ``host[:port]`` (a Host header), lowercased; "" if it is malformed."""
+    try:
+        parts = urlsplit("//" + netloc)
+        _ = parts.port  # ValueError unless a number from 0 to 65535
+    except ValueError:
+        return ""
+    return parts.hostname or ""

@@ -49,6 +49,7 @@ def offline_api() -> dict:
         command += ["--cassettes", cassettes]
     return {
         "command": command,
+        "request_headers_override": {"Host": "127.0.0.1:{port}"},  # it answers only to its own names, as the relay
         "timeout": READY_TIMEOUT,
         "launcher_entry": {"title": "Local Messages API", "enabled": False},  # JSON only: no launcher tile
     }

@@ -90,7 +90,7 @@ def test_idle_and_half_sent_connections_are_closed():
         host, port = server.url.removeprefix("http://").split(":")
         idle = [socket.create_connection((host, int(port))) for _ in range(250)]  # one address holds at most 300
         half = socket.create_connection((host, int(port)))
-        half.sendall(b'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"model"')
+        half.sendall(b'POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"model"')
         for sock in [*idle, half]:
             sock.settimeout(30)
         assert all(sock.recv(1) == b"" for sock in [*idle, half])  # closed by the server, not by us
@@ -104,7 +104,7 @@ def test_a_client_leaving_mid_upload_is_one_log_line(api, caplog):
     host, port = api.url.removeprefix("http://").split(":")
     with caplog.at_level(logging.INFO, logger="helpers.offline"):
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
+            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789")
             time.sleep(0.2)
         deadline = time.monotonic() + 10
         while api.stats()["uploads_cut_by_client"] == before and time.monotonic() < deadline:

@@ -641,3 +641,23 @@ def test_prefill_rejected_on_4_6_models_and_continued_on_others(client):
         client.messages.create(model=MODEL, max_tokens=100, messages=prefill)
     rest = client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=prefill).content[0].text
     assert rest.startswith(" trace waits")
+
+
+def test_it_answers_only_to_its_own_names(api):
+    """A page on another site that rebinds its name to 127.0.0.1 gets 421 before anything runs; loopback names, with or
+    without a port, are answered."""
+    port = api.url.rsplit(":", 1)[1]
+    for name in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
+        assert httpx2.get(api.url + "/", headers={"host": name}).status_code == 200, name
+    before = api.stats()["requests"]
+    for name in ("attacker.example", f"attacker.example:{port}", "localhost.attacker.example", "127.0.0.1.nip.io"):
+        answer = httpx2.post(api.url + "/v1/messages", headers={"host": name}, json=bad_input.OK)
+        assert answer.status_code == 421 and answer.json()["error"]["type"] == "invalid_request_error", name
+    assert api.stats()["requests"] == before  # nothing was read or answered
+
+
+def test_a_server_bound_to_every_interface_answers_any_name():
+    from helpers.offline.server import bound_names
+
+    assert bound_names("0.0.0.0") == ("*",) and bound_names("::") == ("*",)
+    assert bound_names("10.0.0.5") == ("10.0.0.5",)

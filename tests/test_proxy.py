@@ -127,7 +127,8 @@ def read_stream(response, upstream) -> tuple[list[SSEEvent], int]:
 
 
 def test_the_local_api_is_reachable_through_the_proxy(server, http):
-    r = http.get(f"{server}{PREFIX}offline-api/v1/models")
+    # under the notebook server's public name (the proxy names the local API, which answers only to its own names)
+    r = http.get(f"{server}{PREFIX}offline-api/v1/models", headers={"host": "hub.example.org"})
     assert r.status_code == 200, r.text
     assert "claude-sonnet-4-6" in {m["id"] for m in r.json()["data"]}
 

@@ -131,6 +131,11 @@ BAD_INPUTS: dict[str, Bad] = {
     "unknown path": Bad(b"", 404, "Not found", path="/v1/nothing", method="GET"),
     "a 40 kB header": Bad(_json(), 431, "request headers: at most 32,768 bytes", {"x-long": "a" * 40_000}),
     "150 headers": Bad(_json(), 431, "and 100 lines", {f"x-{i}": "1" for i in range(150)}),
+    "Host: attacker.example (a rebound name)": Bad(
+        _json(), 421, "not a name this local API", {"host": "attacker.example"}
+    ),
+    "Host: 127.0.0.1.nip.io": Bad(_json(), 421, "not a name this local API", {"host": "127.0.0.1.nip.io"}),
+    "Host: [::1": Bad(_json(), 421, "not a name this local API", {"host": "[::1"}),
     "cassette: not UTF-8": Bad(_cassette("cassette: not UTF-8"), 500, "expected a recorded SSE stream in UTF-8"),
     "cassette: no events": Bad(_cassette("cassette: no events"), 500, "found none"),
     **{name: Bad(_cassette(name), 200) for name in list(CASSETTES)[2:]},  # served as recorded

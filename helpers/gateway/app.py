@@ -37,10 +37,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from ..net import LOOPBACK_HOSTS, hostname_of
 from ..offline.sse import SSE_HEADERS
 from ..offline.validate import API_MAX_BODY_BYTES
 from ..web.framing import Reader
-from ..web.gate import LOOPBACK_HOSTS, host_matches, hostname_of
+from ..web.gate import host_matches
 from . import NOTEBOOK_HEADER
 from .store import MODES, Limits, Store
 

@@ -10,7 +10,16 @@ import sys
 import uvicorn
 
 from .app import LocalMessagesAPI
-from .server import MAX_CONNECTIONS, MAX_CONNECTIONS_LIMIT, _QuietDrops, bind, make_config, url_of, uvicorn_config
+from .server import (
+    MAX_CONNECTIONS,
+    MAX_CONNECTIONS_LIMIT,
+    _QuietDrops,
+    bind,
+    bound_names,
+    make_config,
+    url_of,
+    uvicorn_config,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(message)s")  # one line per event worth knowing (a client that left mid-upload)
     logging.getLogger("helpers.offline").setLevel(logging.INFO)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    api = LocalMessagesAPI(config)
+    api = LocalMessagesAPI(config, hosts=bound_names(args.host))
     server = uvicorn.Server(uvicorn_config(api, max_connections=args.max_connections, log_level="warning"))
     asyncio.run(server.serve(sockets=[sock]))
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from helpers.models import SPECS, catalogue, model_info
+from helpers.net import LOOPBACK_HOSTS, hostname_of
 
 from . import faults as faults_mod
 from . import router, sse, tool_errors, wire
@@ -142,8 +143,12 @@ class Config:
 
 
 class LocalMessagesAPI:
-    def __init__(self, config: Config | None = None):
+    """The local Messages API as an ASGI app. ``hosts``: the Host names it answers to besides loopback (``"*"``: any);
+    any other gets 421 before anything runs, so a page on another site cannot reach it through a rebound name."""
+
+    def __init__(self, config: Config | None = None, hosts: tuple[str, ...] = ()):
         self.config = config or Config()
+        self.hosts = LOOPBACK_HOSTS + hosts
         self.stats = Stats()
         self.cache = PromptCache()  # prompt-cache prefixes this server has seen
         self.threads = Threads()  # conversations held for the beta ``thread`` field
@@ -163,6 +168,10 @@ class LocalMessagesAPI:
         path, method = scope["path"], scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}  # any bytes
         request_id = wire.make_id("req_", f"{time.time_ns()}{id(scope)}")
+        if "*" not in self.hosts and hostname_of(host := headers.get("host", "")) not in self.hosts:
+            message = f"Host {host[:100]!r} is not a name this local API answers to: expected one of {list(self.hosts)}"
+            await _json(send, 421, faults_mod.error_body("invalid_request_error", message, request_id), request_id)
+            return
         if path.startswith("/v1/"):  # every endpoint the SDK calls: size limit, faults, then the answer
             try:
                 await self._api(scope, path, method, headers, request_id, receive, send)

@@ -376,6 +376,14 @@ def start(pace="realistic", fault="", replay=None, cassettes=None, host="127.0.0
     (see :mod:`helpers.offline.faults`). ``replay``: a recorded SSE file served to every streaming request.
     ``cassettes``: a folder of recordings served to the requests they were recorded for.
     """
-    app = LocalMessagesAPI(make_config(pace, fault, replay, cassettes))
+    app = LocalMessagesAPI(make_config(pace, fault, replay, cassettes), hosts=bound_names(host))
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     return serve_in_thread(app, host, port, name="offline-messages-api")
+
+
+def bound_names(host: str) -> tuple[str, ...]:
+    """The Host names a server bound to ``host`` answers to besides loopback: that address, or any name when it is
+    bound to every interface (binding there is the choice to be reached by other names)."""
+    if not isinstance(host, str):
+        return ()  # bind() refuses it, naming what it expected
+    return ("*",) if host in ("0.0.0.0", "::", "") else (host.lower(),)

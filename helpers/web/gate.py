@@ -26,14 +26,15 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from helpers.net import LOOPBACK_HOSTS, hostname_of
+
 MAX_BODY_BYTES = 2 * 1024 * 1024  # 2 MiB: more text than the model's context window holds
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names the relay answers to without being told
 HOSTS_ENV = "COURSE_RELAY_HOSTS"  # more names, comma-separated: a hub's or proxy's public host, e.g. hub.example.org
 SECRET_ENV = "COURSE_RELAY_SECRET"  # the key page tokens are signed with, shared by a relay's workers (hex)
 TOKEN_TTL = 15 * 60  # seconds a page's token is good for: reload the page for a new one
@@ -102,16 +103,6 @@ def token_in(page: str) -> str:
     if not (match := TOKEN_META.search(page)):
         raise ValueError('expected the relay\'s chat page, with a <meta name="chat-token" content="...">')
     return match[1]
-
-
-def hostname_of(netloc: str) -> str:
-    """The host name in ``host[:port]``, lowercased; "" if it is malformed."""
-    try:
-        parts = urlsplit("//" + netloc)
-        _ = parts.port  # ValueError unless a number from 0 to 65535
-    except ValueError:
-        return ""
-    return parts.hostname or ""
 
 
 def host_matches(host: str, patterns: Iterable[str]) -> bool:
