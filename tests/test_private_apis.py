@@ -48,7 +48,9 @@ def test_the_request_deadline_closes_idle_and_half_sent_requests(http):
     with serve_in_thread(LocalMessagesAPI(), read_timeout=0.1, http=http) as server:
         assert _closed_by_server(server.url, b"")
         assert _closed_by_server(server.url, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len")
-        assert _closed_by_server(server.url, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99\r\n\r\n{")
+        assert _closed_by_server(
+            server.url, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99\r\n\r\n{"
+        )
 
 
 @PROTOCOLS
