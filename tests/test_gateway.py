@@ -251,6 +251,33 @@ def test_pause_refuses_new_requests_with_403_and_ends_a_stream_in_flight(hub, to
     sdk(hub, tokens["bob"]).messages.create(model=MODEL, max_tokens=16, messages=PROMPT)
 
 
+def test_only_the_courses_endpoints_reach_the_upstream_with_the_class_key(hub, tokens):
+    """Message batches and files would spend the class's key past every limit (even paused) and list what the other
+    learners sent under the same key: the gateway answers them itself (no upstream request-id), in the API's shape."""
+    instructor(hub, {"action": "mode", "mode": "live"}, {"action": "pause", "paused": True})
+    headers = {"x-api-key": tokens["dee"], "anthropic-version": "2023-06-01"}
+    batch = {"requests": [{"custom_id": "a", "params": {"model": MODEL, "max_tokens": 64, "messages": PROMPT}}]}
+    with httpx2.Client(base_url=hub.gateway_url, timeout=30, headers=headers) as http:
+        refused = [
+            http.post("/v1/messages/batches", json=batch),
+            http.get("/v1/messages/batches"),
+            http.get("/v1/files"),
+            http.delete("/v1/files/file_011"),
+            http.post("/v1/messages/", json={"model": MODEL, "max_tokens": 16, "messages": PROMPT}),
+            http.get("/v1/models/%2e%2e/messages/batches"),
+            http.get("/offline/v1/messages/batches"),
+        ]
+        instructor(hub, {"action": "pause", "paused": False})
+        allowed = [http.get("/v1/models"), http.get(f"/v1/models/{MODEL}")]
+    for response in refused:
+        assert response.status_code == 404 and "request-id" not in response.headers, (response.request.url, response)
+        assert response.json()["error"]["type"] == "not_found_error"
+        assert "class gateway forwards only" in response.json()["error"]["message"]
+    assert [r.status_code for r in allowed] == [200, 200] and all("request-id" in r.headers for r in allowed)
+    counted = sdk(hub, tokens["dee"]).messages.count_tokens(model=MODEL, messages=PROMPT)
+    assert counted.input_tokens > 0
+
+
 def test_the_class_switches_to_live_and_the_key_reaches_only_the_upstream(hub, tokens, live_stand_in):
     before = live_stand_in.stats()["requests"]
     state = instructor(hub, {"action": "mode", "mode": "live"})

@@ -2,7 +2,9 @@
 
 Everything is served under the hub's prefix for the service (``/services/gateway/``):
 
-- ``v1/…``: the API. The credential is the learner's hub token (``x-api-key`` or ``Authorization: Bearer``), checked
+- ``v1/…``: the API, the endpoints the course uses only (``POST messages``, ``POST messages/count_tokens``, ``GET
+  models``, ``GET models/{id}``): any other (message batches, files) would spend the class's key outside every limit,
+  or read what another learner sent under the same key, so it gets a 404. The credential is the learner's hub token (``x-api-key`` or ``Authorization: Bearer``), checked
   with the hub (cached by HubAuth). ``POST v1/messages`` passes the instructor's limits first; what crosses one gets
   the API's own error shape, so the SDK raises its usual class: 403 ``permission_error`` while the class is paused,
   402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429 ``rate_limit_error``
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import time
 from collections import defaultdict, deque
@@ -48,6 +51,8 @@ from .store import MODES, Limits, Store
 log = logging.getLogger("helpers.gateway")
 
 STATIC = Path(__file__).with_name("static")
+# The endpoints a learner may reach with the class's key: the course's, each as "METHOD path" under v1/
+FORWARDS = re.compile(r"POST messages(/count_tokens)?|GET models(/[A-Za-z0-9_-][A-Za-z0-9_.:-]*)?")
 FORWARDED = ("content-type", "accept", "anthropic-version", "anthropic-beta", "x-stainless-helper-method")
 RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
@@ -72,7 +77,10 @@ async def bounded_body(request: Request, limit: int) -> bytes | None:
 
 
 def api_error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
-    """A refusal in the Messages API's own shape, which the SDK turns into its usual exception class."""
+    """A refusal in the Messages API's own shape, which the SDK turns into its usual exception class. Most are sent
+    before the request's body was read, so the server ends the connection after them: ``connection: close`` says so,
+    or a client that kept it alive sends its next request into a closing connection."""
+    headers = {"connection": "close", **(headers or {})}
     return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status, headers=headers)
 
 
@@ -235,6 +243,13 @@ class Gateway:
         if isinstance(name, Response):
             return name
         path = request.path_params["path"]
+        if not FORWARDS.fullmatch(f"{request.method} {path}"):
+            return api_error(
+                404,
+                "not_found_error",
+                f"The class gateway forwards only POST v1/messages, POST v1/messages/count_tokens and GET v1/models: "
+                f"not {request.method} v1/{path[:100]}",
+            )
         counted = request.method == "POST" and path == "messages"
         if counted and (refused := self.refusal(name)):
             status, kind, message, headers = refused
