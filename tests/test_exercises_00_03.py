@@ -90,6 +90,19 @@ def test_lesson01_reports_the_learners_own_exception_with_its_line(client, capsy
     assert "(line " in out and "hint:" in out
 
 
+def test_lesson01_reports_an_exception_whose_str_raises_as_not_yet(client, capsys):
+    class Lying(Exception):
+        def __str__(self):
+            raise RuntimeError("no text for you")
+
+    def stream_answer(client, messages, show):
+        raise Lying
+
+    lesson01.check(stream_answer, client)
+    out = verdict(capsys)
+    assert "your function stream_answer raised Lying: (its str() raised RuntimeError)" in out, out
+
+
 def test_lesson01_bad_input_is_a_clear_error(client):
     with pytest.raises(TypeError, match="stream_answer"):
         lesson01.check("for text in stream.text_stream", client)

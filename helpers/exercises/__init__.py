@@ -34,8 +34,17 @@ class LearnerError(Exception):
         own = [f for f in frames if f.filename == filename]  # the learner's line, not the library's that raised
         frame = (own or frames)[-1] if own or frames else None
         where = f" (line {frame.lineno}: {frame.line})" if frame and frame.line else ""
-        super().__init__(f"your function {name} raised {type(exc).__name__}: {exc}{where}")
+        super().__init__(f"your function {name} raised {type(exc).__name__}: {_text_of(exc)}{where}")
         self.original = exc
+
+
+def _text_of(exc: BaseException) -> str:
+    """``str(exc)``, or a line saying it could not be had: the learner's exception class may define a ``__str__``
+    that raises, which must not turn into a traceback from inside the checker."""
+    try:
+        return str(exc)
+    except Exception as err:  # the learner's __str__ may raise anything
+        return f"(its str() raised {type(err).__name__})"
 
 
 def call_learner(fn, *args, name: str | None = None):
