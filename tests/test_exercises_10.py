@@ -77,6 +77,11 @@ MISTAKES = {
         '    if host.rsplit(":", 1)[0] not in OWN_HOSTS:',
         "    if not any(name in host for name in OWN_HOSTS):",
     ),
+    "port_exact": (  # a Host check with the port the lesson runs on: right on 8000, refused anywhere else
+        "main.py",
+        '    if host.rsplit(":", 1)[0] not in OWN_HOSTS:',
+        '    if host not in ("127.0.0.1:8000", "localhost:8000"):',
+    ),
     "returned": (  # a plain endpoint that returns the response class instead of declaring it
         "main.py",
         '@app.get("/chat", response_class=EventSourceResponse)\nasync def chat(message: str):\n'
@@ -108,6 +113,7 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "narrow_catch": ("narrow_catch", "check_app"),
     "substring_host": ("substring_host", "check_app"),
     "returned": ("returned", "check_app"),
+    "port_exact": ("port_exact", "check_app"),
 }
 # A child that binds a port, writes it and its pid beside chat.py, and waits for 10 minutes
 HOLD_PORT = (
@@ -305,3 +311,9 @@ def test_returning_event_source_response_gets_a_hint_that_fits(outputs):
     later = [line for line in out[2:] if line.startswith("NOT YET")]
     assert later and all("not tried, as GET /chat did not stream" in line for line in later), out
     assert not any("catch what a stream can raise" in line or "sync generator" in line for line in out), out
+
+
+def test_a_host_check_that_keeps_the_port_is_told_so(outputs):
+    out = lines(outputs["port_exact"])
+    assert len(out) == 1 and "and 200 to Host: 127.0.0.1:8000" in out[0], out  # nothing else could pass: one line
+    assert "compare the host name without its port" in out[0]

@@ -337,6 +337,15 @@ def check_app(
                     False, f"uvicorn main:app {page}: {line}", SLOW if silent else _crash_hint(line, "uvicorn main:app")
                 )
                 return
+            if 400 <= page.status_code < 500 and http.get("/", headers={"host": "127.0.0.1:8000"}).status_code == 200:
+                port = url.rsplit(":", 1)[1]  # the app refuses its own page on any port but 8000: nothing else can pass
+                report(
+                    False,
+                    f"GET / answered {page.status_code} to Host: 127.0.0.1:{port}, and 200 to Host: 127.0.0.1:8000",
+                    "the check runs your app on a port of its own (so can a hub or a proxy): compare the host name "
+                    "without its port",
+                )
+                return
             report(
                 page.status_code == 200 and page.headers.get("content-type", "").startswith("text/html"),
                 f"GET / answered {page.status_code} {page.headers.get('content-type', '')}".strip(),
