@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 
 # bench/relay.py's load client and servers (this folder is on sys.path when a bench script runs)
-from relay import SLACK, Bench, Target, ms, one_stream, p99, steady
+from relay import SLACK, Bench, Target, ms, one_stream, p99, split_cores, steady
 
 PREFIX = "/services/gateway"  # where the hub serves the gateway; the bench serves it there too
 STREAMS = 100  # the load CPU per event is measured at: below one core's saturation, as for the relay
@@ -157,14 +157,7 @@ async def class_ttft(bench: Bench, learners: int, reps: int) -> None:
 
 
 async def run(args) -> None:
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) >= 2:
-        gateway_cores, client_cores = str(cores[0]), ",".join(map(str, cores[1:]))
-        os.sched_setaffinity(0, set(cores[1:]))
-        where = f"gateway pinned to core {gateway_cores}; local API and this client on core(s) {client_cores}"
-    else:
-        gateway_cores = client_cores = None
-        where = "one core: gateway, local API and client share it"
+    gateway_cores, client_cores, where = split_cores("gateway")
     print(f"streams of ~200 tokens at 50 tokens/s; {where}; load average {os.getloadavg()[0]:.2f}", flush=True)
     bench = Bench(gateway_cores, client_cores)
     try:

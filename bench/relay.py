@@ -401,15 +401,24 @@ class Bench:
             proc.wait(timeout=15)
 
 
-async def run(args) -> None:
+def split_cores(server: str) -> tuple[str | None, str | None, str]:
+    """Pin ``server`` (the relay or the gateway) to the first core and this client to the others: their cores (None
+    on one core) and a phrase saying where each runs."""
     cores = sorted(os.sched_getaffinity(0))
-    if len(cores) >= 2:
-        relay_cores, client_cores = str(cores[0]), ",".join(map(str, cores[1:]))
-        os.sched_setaffinity(0, set(cores[1:]))
-        where = f"relay pinned to core {relay_cores}; local API and this client on core(s) {client_cores}"
-    else:
-        relay_cores = client_cores = None
-        where = "one core: relay, local API and client share it (the rating then measures the machine)"
+    if len(cores) < 2:
+        return None, None, f"one core: {server}, local API and client share it (the figures then measure the machine)"
+    server_cores, client_cores = str(cores[0]), ",".join(map(str, cores[1:]))
+    os.sched_setaffinity(0, set(cores[1:]))
+    return (
+        server_cores,
+        client_cores,
+        f"{server} pinned to core {server_cores}; local API and this client on core(s) {client_cores}",
+    )
+
+
+async def run(args) -> None:
+    cores = sorted(os.sched_getaffinity(0))  # every core, before this client is pinned (the workers part uses them)
+    relay_cores, client_cores, where = split_cores("relay")
     reps = 1 if args.quick else args.reps
     levels = [100, 150, 200, 250, 300, 350] if not args.quick else [150, 200]
     bench = Bench(relay_cores, client_cores)

@@ -212,6 +212,12 @@ RELAY_MAX_BODY = 2 * 1024 * 1024  # helpers.web.gate.MAX_BODY_BYTES, here so tha
 HEAD = b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 
 
+def _malformed(rest: bytes) -> RelayBad:
+    """A request head that HTTP/1.1 parsers must refuse (ambiguous about where its body ends: request smuggling
+    through a proxy in front), after the relay's usual first lines."""
+    return RelayBad(400, "invalid_request_error", "malformed HTTP/1.1 request", raw=HEAD + rest)
+
+
 def _hi(**fields) -> bytes:
     return json.dumps({**HI, **fields}).encode()
 
@@ -389,42 +395,15 @@ RELAY_INPUTS: dict[str, RelayBad] = {
     # heads: too large, or ambiguous about where the body ends (request smuggling through a proxy in front)
     "a 40 kB header": RelayBad(431, "invalid_request_error", "at most 32,768 bytes", headers={"x-long": "a" * 40_000}),
     "150 headers": RelayBad(431, "invalid_request_error", "and 100 lines", headers={f"x-{i}": "1" for i in range(150)}),
-    "Content-Length and Transfer-Encoding": RelayBad(
-        400,
-        "invalid_request_error",
-        "malformed HTTP/1.1 request",
-        raw=HEAD + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "Content-Length and Transfer-Encoding": _malformed(
+        b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     ),
-    "two Content-Lengths": RelayBad(
-        400,
-        "invalid_request_error",
-        "malformed HTTP/1.1 request",
-        raw=HEAD + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
-    ),
-    "Transfer-Encoding: chunked, identity": RelayBad(
-        400,
-        "invalid_request_error",
-        "malformed HTTP/1.1 request",
-        raw=HEAD + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
-    ),
-    "a folded header line": RelayBad(
-        400, "invalid_request_error", "malformed HTTP/1.1 request", raw=HEAD + b" x\r\nContent-Length: 2\r\n\r\n{}"
-    ),
-    "a space before the colon": RelayBad(
-        400, "invalid_request_error", "malformed HTTP/1.1 request", raw=HEAD + b"Content-Length : 2\r\n\r\n{}"
-    ),
-    "a bad chunk size": RelayBad(
-        400,
-        "invalid_request_error",
-        "malformed HTTP/1.1 request",
-        raw=HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
-    ),
-    "a NUL in a header": RelayBad(
-        400,
-        "invalid_request_error",
-        "malformed HTTP/1.1 request",
-        raw=HEAD + b"X: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
-    ),
+    "two Content-Lengths": _malformed(b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}"),
+    "Transfer-Encoding: chunked, identity": _malformed(b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
+    "a folded header line": _malformed(b" x\r\nContent-Length: 2\r\n\r\n{}"),
+    "a space before the colon": _malformed(b"Content-Length : 2\r\n\r\n{}"),
+    "a bad chunk size": _malformed(b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    "a NUL in a header": _malformed(b"X: a\x00b\r\nContent-Length: 2\r\n\r\n{}"),
     # upstream garbage: the browser keeps what came and is told why the stream stopped
     "upstream: a malformed event": RelayBad(200, "stream_error", upstream="garbage@3"),
     "upstream: an error event": RelayBad(200, "overloaded_error", upstream="error@3"),
