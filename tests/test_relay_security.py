@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ import pytest
 
 from helpers.offline import replies
 from helpers.offline import start as start_api
+from helpers.offline.validate import API_MAX_BODY_BYTES
 from helpers.web import parse, token_in
 from helpers.web.__main__ import main as web_main
 from helpers.web.framing import streamed_text
@@ -417,3 +419,73 @@ def test_allow_host_flag_is_checked_and_serves_that_name(api, capsys):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+EARLY_REFUSALS = {  # requests answered before their body is read: the connection ends, and the answer says so
+    "body too large": (UPLOAD_HEADERS % (MAX_BODY_BYTES + 1), 413),
+    "host not served": (UPLOAD_HEADERS.replace(b"127.0.0.1", b"attacker.example") % 1000, 421),
+    "another site": (UPLOAD_HEADERS.replace(b"\r\n\r\n", b"\r\nSec-Fetch-Site: cross-site\r\n\r\n") % 1000, 403),
+    "not JSON": (UPLOAD_HEADERS.replace(b"application/json", b"text/plain") % 1000, 415),
+}
+
+
+def head_of(answer: bytes) -> list[bytes]:
+    return answer.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    "server, sent, status",
+    [("relay", *refusal) for refusal in EARLY_REFUSALS.values()]
+    + [("local API", *EARLY_REFUSALS[name]) for name in ("body too large", "host not served")],
+    ids=[f"relay-{name}" for name in EARLY_REFUSALS] + ["local API-body too large", "local API-host not served"],
+)
+def test_an_answer_sent_before_the_body_was_read_says_connection_close(api, relay, server, sent, status):
+    """The connection ends after such an answer (the rest of the body is never read): ``connection: close`` tells a
+    keep-alive client not to send its next request into it."""
+    if server == "local API":
+        sent = sent.replace(b"POST /chat", b"POST /v1/messages")
+        sent = sent.replace(b"%d" % (MAX_BODY_BYTES + 1), b"%d" % (API_MAX_BODY_BYTES + 1))
+    with Upstream(api) as upstream, connect(relay.url if server == "relay" else api.url) as sock:
+        sock.sendall(sent + b'{"messages": [')  # and the rest of the body never comes
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:300]
+    assert b"connection: close" in head_of(answer), answer[:300]
+    assert upstream.streams == 0
+
+
+def test_an_answer_to_a_whole_request_keeps_the_connection(api, relay):
+    with connect(relay.url) as sock:
+        sock.sendall(UPLOAD_HEADERS % 2 + b"{}")  # a whole request, refused for what it says (no messages)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 400 ") and b"connection: close" not in head_of(answer), answer[:300]
+        sock.sendall(UPLOAD_HEADERS % 2 + b"{}")  # the same connection answers again
+        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.parametrize("server", ["relay", "local API"])
+def test_a_refused_upload_still_arriving_ends_with_the_answer_not_a_reset(api, relay, server):
+    """Closing at once with the upload still arriving resets the connection (the client's read ends in
+    ECONNRESET, and over a real network may lose the answer): the server stops reading, then closes gently."""
+    url, path, size = (
+        (relay.url, b"/chat", MAX_BODY_BYTES + 1)
+        if server == "relay"
+        else (api.url, b"/v1/messages", API_MAX_BODY_BYTES + 1)
+    )
+    for _ in range(5):
+        with connect(url) as sock:
+
+            def upload() -> None:
+                try:
+                    sock.sendall(UPLOAD_HEADERS.replace(b"/chat", path) % size)
+                    for _ in range(300):
+                        sock.sendall(b" " * 10_000)
+                except OSError:  # closed while sending: the answer is what matters
+                    pass
+
+            sender = threading.Thread(target=upload)
+            sender.start()
+            try:
+                answer = closed_by_server(sock)
+            finally:
+                sender.join(timeout=30)
+        assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in head_of(answer), answer[:300]

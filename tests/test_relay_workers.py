@@ -17,6 +17,7 @@ import pytest
 from helpers.offline.__main__ import main as offline_main
 from helpers.web import parse
 from helpers.web.__main__ import main as web_main
+from helpers.web.gate import MAX_BODY_BYTES
 
 from .conftest import ROOT
 
@@ -59,6 +60,9 @@ def test_two_workers_serve_one_port_with_the_relays_checks(relay_cli, api):
         foreign = http.get(f"{url}/", headers={"Host": "attacker.example"})
         allowed = http.get(f"{url}/", headers={"Host": "hub.example.org"})
         cross_site = http.post(f"{url}/chat", json=HI, headers={"Sec-Fetch-Site": "cross-site"})
+        too_large = http.post(  # answered before its body is read: the worker's protocol says the connection ends
+            f"{url}/chat", content=b" " * (MAX_BODY_BYTES + 1), headers={"Content-Type": "application/json"}
+        )
     workers = workers_of(proc)
     assert len(workers) == 2, [p.cmdline() for p in workers]
     for answer in answers:
@@ -68,6 +72,7 @@ def test_two_workers_serve_one_port_with_the_relays_checks(relay_cli, api):
     assert foreign.status_code == 421 and foreign.json()["error"]["type"] == "invalid_request_error"
     assert allowed.status_code == 200  # --allow-host reaches every worker
     assert cross_site.status_code == 403 and cross_site.json()["error"]["type"] == "permission_error"
+    assert too_large.status_code == 413 and too_large.headers["connection"] == "close", too_large.headers
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) is not None
     gone, alive = psutil.wait_procs(workers, timeout=10)

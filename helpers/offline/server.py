@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         transport: asyncio.Transport
         cycle: Any  # a RequestResponseCycle of the protocol's own module
         server_state: Any  # uvicorn's ServerState: one per server
+        app: Any  # the ASGI app each request cycle runs
 
         def on_response_complete(self) -> None: ...
 
@@ -82,7 +83,7 @@ class _RequestDeadline(_Protocol):
     address holds (:class:`Clients`).
 
     uvicorn has no public hook for this: the mixin reads the protocols' ``loop``, ``transport``, ``server_state`` and
-    ``cycle`` (its ``more_body`` and ``response_complete``), and extends ``connection_made``, ``data_received``,
+    ``cycle`` (its ``more_body`` and ``response_complete``) and ``app``, and extends ``connection_made``, ``data_received``,
     ``on_response_complete`` and ``connection_lost``, the same on h11 and httptools, and replaces
     ``send_400_response``. tests/test_private_apis.py and
     the connection tests of tests/test_relay_security.py fail if any of them changes."""
@@ -100,6 +101,7 @@ class _RequestDeadline(_Protocol):
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self.app = _AnswerEarly(self.app, self)  # uvicorn's __init__ set it; each request cycle runs it
         self._head = (0, 0, b"")
         self._clients = Clients.of(self.server_state)
         if not self._clients.admit(self, transport, self.max_connections):
@@ -123,6 +125,8 @@ class _RequestDeadline(_Protocol):
 
     def _end_after_answer(self) -> None:
         """End the connection once the client had time to read what was sent; what it still sends is dropped."""
+        if self._refused:
+            return
         self._refused = True
         if self.transport.is_closing():
             return
@@ -185,6 +189,54 @@ class _RequestDeadline(_Protocol):
         if not arrived and not self.transport.is_closing():
             log.info("closed a connection whose request did not arrive within %g s", self.read_timeout)
             self.transport.close()  # an app still reading the body gets http.disconnect
+
+
+class _AnswerEarly:
+    """The app as one connection's protocol runs it. A request whose body has not all arrived when the app starts may
+    be answered before the rest is read (a refusal: body too large, another host name or site...); the connection
+    then ends, as the rest would be read as the next request's head. Its answer says so with ``connection: close``
+    (uvicorn then closes after it, not only on its own ``Connection: close`` rule), and the close lingers
+    (:meth:`_RequestDeadline._end_after_answer`): an abrupt close with the upload still arriving would reset the
+    connection, and the client could lose the answer. A request that arrived whole keeps the app's own ``send``.
+
+    uvicorn passes its request cycle's bound ``send``; the cycle's ``more_body``, ``transport`` are read as in the
+    mixin (tests/test_private_apis.py)."""
+
+    def __init__(self, app, protocol: _RequestDeadline):
+        self.app, self.protocol = app, protocol
+
+    async def __call__(self, scope, receive, send) -> None:
+        cycle = getattr(send, "__self__", None)
+        if scope["type"] != "http" or cycle is None or not cycle.more_body:
+            await self.app(scope, receive, send)
+            return
+        cycle.transport = _Lingering(cycle.transport, self.protocol)
+
+        async def send_saying_close(message) -> None:
+            if message["type"] == "http.response.start" and cycle.more_body:
+                message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_saying_close)
+
+
+class _Lingering:
+    """A request cycle's view of the connection: all of it, but ``close()`` after an answer sent before the request's
+    body was read, which ends the connection gently instead."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _RequestDeadline):
+        self._transport, self._protocol = transport, protocol
+        self.write = transport.write  # the hot path, without a lookup
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.response_complete and cycle.more_body:
+            self._protocol._end_after_answer()
+        else:
+            self._transport.close()
 
 
 def _refusal(status: int, reason: str, message: str) -> bytes:
