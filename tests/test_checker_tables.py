@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
 import warnings
 
 import anthropic
@@ -816,3 +817,130 @@ async def test_09_wrong(system, expected, aclient, capsys):
 async def test_09_right(system, aclient, capsys):
     lesson09.check_pirate(system, await final(aclient), await final(aclient, system=system))
     assert verdict(capsys).startswith("PASS ✓")
+
+
+# -- 01-06: answers that are not what they seem -----------------------------------------------------------------------
+# A learner's function may exit, be interrupted, or return something whose methods raise, lie or cost a fortune to
+# print. Each gets a NOT YET line that says what came back, never a traceback from inside the checker or a false PASS.
+
+
+class Liar(str):
+    """A str that says it equals, contains and prints as whatever it is compared with."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+    def __contains__(self, item):
+        return True
+
+    def __str__(self):
+        return "the answer"
+
+
+class Unprintable:
+    """An object every method of which raises."""
+
+    def _raise(self, *args):
+        raise RuntimeError("gotcha")
+
+    __repr__ = __str__ = __eq__ = __ne__ = __len__ = __iter__ = __bool__ = __getitem__ = _raise
+    __hash__ = None
+
+
+def nested(depth: int = 100_000) -> list:
+    deep: list = []
+    for _ in range(depth):
+        deep = [deep]
+    return deep
+
+
+HUGE = "x" * 100_000_000  # 100 MB
+
+
+def exits():
+    raise SystemExit(0)
+
+
+def interrupted():
+    raise KeyboardInterrupt
+
+
+NASTY = {  # what the learner's function does -> what the NOT YET line says
+    "exits": (exits, "raised SystemExit"),
+    "is interrupted": (interrupted, "raised KeyboardInterrupt"),
+    "returns an object every method of which raises": (Unprintable, "returned <Unprintable object>"),
+    "returns a list nested 100,000 deep": (nested, "returned [[[["),
+    "returns a 100 MB string": (lambda: HUGE, "returned 'xxxx"),
+}
+
+
+def nasty(behaviour, right):
+    """A learner's function that does what ``right`` does (the checker sees its stream and its show calls), then
+    ``behaviour`` instead of returning the answer."""
+    if asyncio.iscoroutinefunction(right):
+
+        async def ask_all(*args):
+            await right(*args)
+            return behaviour()
+
+        return ask_all
+
+    def function(*args):
+        right(*args)
+        return behaviour()
+
+    return function
+
+
+def lying(right):
+    """``right``'s answer with each of its str replaced by a :class:`Liar`."""
+
+    def function(*args):
+        return tuple(Liar("not the answer") if isinstance(v, str) else v for v in right(*args))
+
+    return function
+
+
+def lying_async(right):
+    async def ask_all(*args):
+        return [Liar("not the answer") for _ in await right(*args)]
+
+    return ask_all
+
+
+CHECKERS = {  # lesson -> (run its checker on a function, its right answer, what a liar's NOT YET line says)
+    "01": (lambda fn, client: lesson01.check(fn, client), answer_from_events, "is not what show got"),
+    "02": (lambda fn, client: lesson02.check(fn), raw_by_isinstance, "the text returned is not what show got"),
+    "03": (lambda fn, client: asyncio.run(lesson03.check(fn)), with_task_group, "not the answers' whole texts"),
+    "04": (lambda fn, client: lesson04.check(fn), with_separate_clauses, "is not what show got"),
+    "05": (lambda fn, client: lesson05.check(fn, TOOLS), by_match, "the text returned is 'not the answer'"),
+    "06": (lambda fn, client: lesson06.check(fn), by_sdk_events, "the thinking returned is 'not the answer'"),
+}
+
+
+@pytest.mark.parametrize("lesson", CHECKERS)
+@pytest.mark.parametrize(("behaviour", "expected"), NASTY.values(), ids=NASTY.keys())
+def test_01_06_a_function_that_exits_or_returns_a_nasty_value_gets_not_yet(lesson, behaviour, expected, client, capsys):
+    run, right, _ = CHECKERS[lesson]
+    tracemalloc.start()
+    try:
+        run(nasty(behaviour, right), client)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    out = verdict(capsys)
+    assert_not_yet(out, expected, ())
+    assert len(out) < 600, out[:600]
+    assert peak < 30_000_000, f"the checker allocated {peak:,} bytes to judge it"  # a repr of HUGE takes 100 MB
+
+
+@pytest.mark.parametrize("lesson", CHECKERS)
+def test_01_06_a_str_that_lies_about_its_value_gets_not_yet(lesson, client, capsys):
+    run, right, expected = CHECKERS[lesson]
+    run(lying_async(right) if lesson == "03" else lying(right), client)
+    assert_not_yet(verdict(capsys), expected, ())

@@ -2,13 +2,17 @@
 
 Every checker reports through :func:`report`, so all lessons speak the same way, and runs the learner's own code
 through :func:`call_learner`, so a mistake in it comes back as a NOT YET line that names it, never as a traceback
-from inside the checker.
+from inside the checker. What the learner's code returns is judged as :func:`plain` data and shown with
+:func:`brief`: none of its own methods run, so a value whose ``__eq__`` lies or whose ``__repr__`` raises gets a
+NOT YET line like any other wrong answer, and a huge one costs no more to show than a short one.
 """
 
 from __future__ import annotations
 
+import reprlib
 import sys
 import traceback
+from typing import Any
 
 from helpers.gateway.learner import report_verdict
 
@@ -26,6 +30,69 @@ def report(ok: bool, what: str, hint: str = "") -> bool:
     return ok
 
 
+LEARNER_ERRORS = (Exception, SystemExit, KeyboardInterrupt)  # what a learner's function may raise: a NOT YET line
+DEPTH = 12  # levels of lists, tuples and dicts judged as data; deeper ones count as a value of another type
+TEXT = 200  # characters of an exception's text, or of a source line, a NOT YET line quotes
+
+
+class Opaque:
+    """A learner's value that is not plain data (or nested too deep): equal only to itself, shown by its type's
+    name, so no method of its own (``__eq__``, ``__repr__``, ``__bool__``...) runs inside a checker."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, value: object):
+        self.kind = str.__str__(type(value).__name__)
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} object>"
+
+
+def plain(value: object, depth: int = DEPTH) -> Any:
+    """``value`` as plain data: ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, and lists, tuples and dicts
+    of them, each of the exact built-in type; a subclass of one (a ``str`` whose ``__eq__`` says yes to anything) is
+    copied as its base type without calling any of its methods. Anything else, or deeper than ``depth`` levels,
+    becomes an :class:`Opaque`."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str, bytes, Opaque):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, bytes):
+        return bytes(memoryview(value))
+    if depth > 0 and (raw := items_of(value)) is not None:
+        items = [plain(item, depth - 1) for item in raw]
+        return items if isinstance(value, list) else tuple(items)
+    if depth > 0 and isinstance(value, dict):
+        return {plain(k, depth - 1): plain(v, depth - 1) for k, v in dict.items(value)}
+    return Opaque(value)
+
+
+def items_of(value: object) -> list | None:
+    """The items of a list or tuple as they are stored (a subclass's own ``__iter__`` or ``__len__`` does not run),
+    or ``None`` for any other value."""
+    if isinstance(value, list):
+        return list.copy(value)
+    if isinstance(value, tuple):
+        return list(tuple.__iter__(value))
+    return None
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 4, 80, 40, 80
+
+
+def brief(value: object, width: int = 60) -> str:
+    """The learner's ``value`` for a NOT YET line: the repr of its :func:`plain` data, at most ``width`` characters
+    (a 100 MB string or a list nested 100,000 deep is cut before it is written out)."""
+    text = _REPR.repr(plain(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class LearnerError(Exception):
     """The learner's function raised: ``str()`` is the NOT YET line's text (``your function raised …``)."""
 
@@ -33,7 +100,7 @@ class LearnerError(Exception):
         frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
         own = [f for f in frames if f.filename == filename]  # the learner's line, not the library's that raised
         frame = (own or frames)[-1] if own or frames else None
-        where = f" (line {frame.lineno}: {frame.line})" if frame and frame.line else ""
+        where = f" (line {frame.lineno}: {_cut(frame.line)})" if frame and frame.line else ""
         super().__init__(f"your function {name} raised {type(exc).__name__}: {_text_of(exc)}{where}")
         self.original = exc
 
@@ -42,9 +109,14 @@ def _text_of(exc: BaseException) -> str:
     """``str(exc)``, or a line saying it could not be had: the learner's exception class may define a ``__str__``
     that raises, which must not turn into a traceback from inside the checker."""
     try:
-        return str(exc)
-    except Exception as err:  # the learner's __str__ may raise anything
+        text = str(exc)
+    except LEARNER_ERRORS as err:  # the learner's __str__ may raise anything
         return f"(its str() raised {type(err).__name__})"
+    return _cut(str.__str__(text)) if isinstance(text, str) else "(its str() is no str)"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TEXT else text[: TEXT - 1] + "…"
 
 
 def call_learner(fn, *args, name: str | None = None):
@@ -52,6 +124,6 @@ def call_learner(fn, *args, name: str | None = None):
     report (``except LearnerError as err: report(False, str(err), hint)``)."""
     try:
         return fn(*args)
-    except Exception as exc:  # the learner's code may raise anything: it is reported, not re-raised
+    except LEARNER_ERRORS as exc:  # the learner's code may raise anything, exit() too: it is reported, not re-raised
         code = getattr(fn, "__code__", None)
         raise LearnerError(name or str(getattr(fn, "__name__", "?")), exc, code.co_filename if code else None) from exc

@@ -10,7 +10,7 @@ import anthropic
 
 from helpers import connect
 
-from . import LearnerError, call_learner, report
+from . import LearnerError, brief, call_learner, plain, report
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
 LONG = [{"role": "user", "content": "Explain streaming in detail."}]
@@ -77,7 +77,7 @@ def _verdict(stream_answer: Callable, client: anthropic.Anthropic) -> tuple[bool
             shown.append((piece, watched.open))
 
         try:
-            result = call_learner(stream_answer, watched.client, messages, show, name="stream_answer")
+            result = plain(call_learner(stream_answer, watched.client, messages, show, name="stream_answer"))
         except LearnerError as err:
             return False, f"on an answer ending with {reason!r}, {err}", _hint_for(err.original)
         if problem := _judge(reason, result, shown):
@@ -104,18 +104,18 @@ def _judge(reason: str, result, shown: list) -> tuple[bool, str, str] | None:
         kind = next(type(p).__name__ for p, _ in shown if not isinstance(p, str))
         return False, f"show got a {kind}, not a piece of text", "stream.text_stream yields the text pieces as str"
     if not (isinstance(result, tuple | list) and len(result) == 2):
-        return False, f"stream_answer returned {result!r:.60}", SHAPE
+        return False, f"stream_answer returned {brief(result)}", SHAPE
     text, complete = result
     joined = "".join(piece for piece, _ in shown)
     if not isinstance(text, str) or text != joined:
-        what = f"{len(text)} characters" if isinstance(text, str) else repr(text)[:40]
+        what = f"{len(text)} characters" if isinstance(text, str) else brief(text, 40)
         return (
             False,
             f"on an answer ending with {reason!r}, the text returned ({what}) is not what show got ({len(joined)})",
             "return the whole text: every piece, joined, or the text of the final message",
         )
     if not isinstance(complete, bool):
-        return False, f"complete is {complete!r:.40} for stop_reason {reason!r}, not True or False", SHAPE
+        return False, f"complete is {brief(complete, 40)} for stop_reason {reason!r}, not True or False", SHAPE
     expected, hint = EXPECTED[reason]
     if complete != expected:
         return (

@@ -18,7 +18,7 @@ from helpers import connect
 from helpers.demo_tool import WEATHER_TOOL
 from helpers.models import DEFAULT_MODEL, current_tool
 
-from . import LearnerError, call_learner, report
+from . import LearnerError, brief, call_learner, plain, report
 
 MODEL = DEFAULT_MODEL
 # (what the stream carries besides text, the request's options). Every request goes to the local API.
@@ -73,7 +73,7 @@ def _verdict(raw_answer: Callable) -> tuple[bool, str, str]:
         sent = {"model": MODEL, "max_tokens": 1024, **request, "extra_headers": headers}
         shown: list = []
         try:
-            result = call_learner(raw_answer, local, sent, shown.append)
+            result = plain(call_learner(raw_answer, local, sent, shown.append))
         except LearnerError as err:
             return False, f"on {what}, {err}", _hint_for(err.original)
         final = _expected(local, request)
@@ -85,7 +85,7 @@ def _verdict(raw_answer: Callable) -> tuple[bool, str, str]:
 
 def _judge(what: str, result, shown: list, final: anthropic.types.Message) -> tuple[bool, str, str] | None:
     if not (isinstance(result, tuple | list) and len(result) == 3):
-        return False, f"on {what}, raw_answer returned {result!r:.60}", SHAPE
+        return False, f"on {what}, raw_answer returned {brief(result)}", SHAPE
     text, stop_reason, output_tokens = result
     if wrong := [p for p in shown if not isinstance(p, str)]:
         return (
@@ -106,13 +106,13 @@ def _judge(what: str, result, shown: list, final: anthropic.types.Message) -> tu
     if stop_reason != final.stop_reason:
         return (
             False,
-            f"on {what}, the stop reason returned is {stop_reason!r}; the stream said {final.stop_reason!r}",
+            f"on {what}, the stop reason returned is {brief(stop_reason)}; the stream said {final.stop_reason!r}",
             "the stop reason is not in message_start (it is None there): which event carries it at the end?",
         )
     if output_tokens != final.usage.output_tokens:
         return (
             False,
-            f"on {what}, {output_tokens!r} output tokens returned; the stream said {final.usage.output_tokens}",
+            f"on {what}, {brief(output_tokens)} output tokens returned; the stream said {final.usage.output_tokens}",
             "message_delta's usage is a running total for the whole message (section 4)",
         )
     return None

@@ -18,7 +18,7 @@ import anthropic
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 
-from . import LearnerError, report
+from . import LEARNER_ERRORS, LearnerError, brief, items_of, plain, report
 
 PROMPTS = ["Write a haiku about debugging.", "Write a haiku about streaming.", "Write a haiku about tests."]
 DEADLINE = 60  # seconds: a function that never returns is reported, not waited for
@@ -92,10 +92,11 @@ async def _verdict(ask_all: Callable) -> tuple[bool, str, str]:
                 f"ask_all returned {type(result).__name__} without awaiting anything",
                 "an AsyncAnthropic stream is opened with async with, inside an async def",
             )
-        result = await asyncio.wait_for(result, DEADLINE)
+        async with asyncio.timeout(DEADLINE):  # runs it in this task: an exit() it raises comes here, not to the loop
+            result = await result
     except TimeoutError:
         return False, f"ask_all did not return within {DEADLINE} s", "is some stream never read to its end?"
-    except Exception as exc:  # the learner's code may raise anything: it is reported, not re-raised
+    except LEARNER_ERRORS as exc:  # the learner's code may raise anything: it is reported, not re-raised
         err = LearnerError("ask_all", exc, getattr(ask_all, "__code__", None) and ask_all.__code__.co_filename)
         return False, str(err), _hint_for(exc)
     finally:
@@ -108,8 +109,9 @@ async def _verdict(ask_all: Callable) -> tuple[bool, str, str]:
             f"ask_all returned {type(pending[0]).__name__} objects nobody awaited, not the answers' texts",
             "the answers are still pending: what turns them into results?",
         )
+    result = plain(result)
     if not (isinstance(result, list | tuple) and all(isinstance(t, str) for t in result)):
-        return False, f"ask_all returned {result!r:.60}", SHAPE
+        return False, f"ask_all returned {brief(result)}", SHAPE
     if len(result) != len(PROMPTS):
         return False, f"ask_all returned {len(result)} answers for {len(PROMPTS)} prompts", SHAPE
     if not ticked and time.perf_counter() - started > 0.1:
@@ -157,7 +159,7 @@ def _judge_shown(shown: list, expected: list[str]) -> tuple[bool, str, str]:
 
 
 def _pending(result) -> list:
-    items = result if isinstance(result, list | tuple) else []
+    items = items_of(result) or []
     pending = [a for a in items if inspect.isawaitable(a)]
     for awaitable in pending:
         if isinstance(awaitable, asyncio.Future):

@@ -16,7 +16,7 @@ import anthropic
 from helpers import connect
 from helpers.net import free_port
 
-from . import LearnerError, report
+from . import LEARNER_ERRORS, LearnerError, brief, items_of, plain, report
 
 HAIKU = [{"role": "user", "content": "Write a haiku about debugging."}]
 TIMEOUT = anthropic.Timeout(5, read=0.5)  # the lesson's read timeout: a 2 s stall raises ReadTimeout
@@ -64,12 +64,13 @@ def _verdict(safe_stream: Callable) -> tuple[bool, str, str]:
         shown: list = []
         try:
             result = safe_stream(_client(what), HAIKU, shown.append)
-        except Exception as exc:  # what escaped the learner's function is the finding
+        except LEARNER_ERRORS as exc:  # what escaped the learner's function is the finding
             print(f"  ESCAPED  {what:<28} {type(exc).__name__}")
             return _escaped(what, exc, filename)
         if problem := _judge(what, result, shown):
             return problem
-        print(f"  handled  {what:<28} kept {len(result[0])} characters · error: {type(result[1]).__name__}")
+        kept, error = sum(len(p) for p in shown if isinstance(p, str)), (items_of(result) or [None, None])[1]
+        print(f"  handled  {what:<28} kept {kept} characters · error: {type(error).__name__}")
 
     def buggy_show(piece):
         raise Bug("'colour'")  # as if show read a key its dict does not have
@@ -78,7 +79,7 @@ def _verdict(safe_stream: Callable) -> tuple[bool, str, str]:
         safe_stream(_client("a clean stream"), HAIKU, buggy_show)
     except Bug:
         return True, "safe_stream survives every stream failure, keeps what arrived, and lets your own bugs through", ""
-    except Exception as exc:  # the bug came out as something else
+    except LEARNER_ERRORS as exc:  # the bug came out as something else
         return (
             False,
             f"a bug in show came out of safe_stream as {type(exc).__name__}",
@@ -91,7 +92,7 @@ def _verdict(safe_stream: Callable) -> tuple[bool, str, str]:
     )
 
 
-def _escaped(what: str, exc: Exception, filename: str | None) -> tuple[bool, str, str]:
+def _escaped(what: str, exc: BaseException, filename: str | None) -> tuple[bool, str, str]:
     err = LearnerError("safe_stream", exc, filename)
     if isinstance(exc, anthropic.APIConnectionError):
         hint = "APIConnectionError is no APIStatusError: the API never answered. Section 2 prints the family of both"
@@ -107,14 +108,15 @@ def _escaped(what: str, exc: Exception, filename: str | None) -> tuple[bool, str
 
 
 def _judge(what: str, result, shown: list) -> tuple[bool, str, str] | None:
-    if not (isinstance(result, tuple | list) and len(result) == 2):
-        return False, f"{what}: safe_stream returned {result!r:.60}", SHAPE
-    text, error = result
+    items = items_of(result)
+    if items is None or len(items) != 2:
+        return False, f"{what}: safe_stream returned {brief(result)}", SHAPE
+    text, error = plain(items[0]), items[1]  # the error as it is: an exception, judged by its class
     kept = "".join(p for p in shown if isinstance(p, str))
     if text != kept:
         return (
             False,
-            f"{what}: the text returned ({len(text) if isinstance(text, str) else text!r}) is not what show got "
+            f"{what}: the text returned ({len(text) if isinstance(text, str) else brief(text)}) is not what show got "
             f"({len(kept)} characters)",
             "keep every piece you show, and return what you kept, even when the stream fails",
         )
@@ -124,14 +126,14 @@ def _judge(what: str, result, shown: list) -> tuple[bool, str, str] | None:
         if error is not None:
             return (
                 False,
-                f"a clean stream: safe_stream returned error={error!r:.40}",
+                f"a clean stream: safe_stream returned error={brief(error, 40)}",
                 "error is None when no exception ended the stream",
             )
         return None
-    if not isinstance(error, BaseException):
+    if not issubclass(type(error), BaseException):  # its class, not what its __class__ says
         return (
             False,
-            f"{what}: safe_stream returned error={error!r:.40}",
+            f"{what}: safe_stream returned error={brief(error, 40)}",
             "return the exception you caught, so the caller can tell a failure from a finished answer",
         )
     return None

@@ -18,7 +18,7 @@ from anthropic.types import MessageParam
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 
-from . import LearnerError, call_learner, report
+from . import LearnerError, brief, call_learner, plain, report
 
 SHAPE = "tool_inputs returns a pair: the text, and a list with one dict per tool call"
 CUT = "a stream cut mid-JSON"
@@ -62,7 +62,7 @@ def check(tool_inputs: Callable, tools: list) -> None:
             f"check expects your function tool_inputs(client, messages, tools), got {type(tool_inputs).__name__}"
         )
     if not isinstance(tools, list) or not tools:
-        raise TypeError(f"check expects the list of tool definitions as its second argument, got {tools!r:.60}")
+        raise TypeError(f"check expects the list of tool definitions as its second argument, got {brief(tools)}")
     report(*_verdict(tool_inputs, tools))
 
 
@@ -72,35 +72,35 @@ def _verdict(tool_inputs: Callable, tools: list) -> tuple[bool, str, str]:
         text, inputs = _expected(question, offered)
         messages = [{"role": "user", "content": question}]
         try:
-            result = call_learner(tool_inputs, _client(fault), messages, offered)
+            result = plain(call_learner(tool_inputs, _client(fault), messages, offered))
         except LearnerError as err:
             if what == DROP:  # raising is a fine answer to a dropped connection
                 print(f"  {what:<30} raised {type(err.original).__name__}")
                 continue
             return False, f"{what}: {err}", _hint_raised(what, err.original)
         if not (isinstance(result, tuple | list) and len(result) == 2 and isinstance(result[1], list)):
-            return False, f"{what}: tool_inputs returned {result!r:.60}", SHAPE
+            return False, f"{what}: tool_inputs returned {brief(result)}", SHAPE
         got_text, got_inputs = result
         if what in (CUT, DROP):
             if got_inputs:
                 return (
                     False,
-                    f"{what}: tool_inputs returned {got_inputs!r:.60} as if the call were complete",
+                    f"{what}: tool_inputs returned {brief(got_inputs)} as if the call were complete",
                     "an input that did not finish is no input: which field says why the message stopped?",
                 )
         elif got_inputs != inputs:
             return (
                 False,
-                f"{what}: tool_inputs returned the inputs {got_inputs!r:.80} for {len(inputs)} tool_use block(s)",
+                f"{what}: tool_inputs returned the inputs {brief(got_inputs, 80)} for {len(inputs)} tool_use block(s)",
                 _hint(what, got_inputs),
             )
         elif got_text != text:
             return (
                 False,
-                f"{what}: the text returned is {got_text!r:.50}",
+                f"{what}: the text returned is {brief(got_text, 50)}",
                 "keep the text deltas too: Claude often says something before it calls a tool",
             )
-        print(f"  {what:<30} text: {len(got_text)} characters · inputs: {got_inputs}")
+        print(f"  {what:<30} text: {len(got_text)} characters · inputs: {brief(got_inputs, 200)}")
     return True, "tool_inputs parses every call by its block, and returns none from a cut stream", ""
 
 

@@ -17,7 +17,7 @@ from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.models import THINKING
 
-from . import LearnerError, call_learner, report
+from . import LearnerError, brief, call_learner, plain, report
 
 QUESTION = "What is 2748 * 4539?"
 REDACTED = (  # the API's documented test string that makes it send a redacted_thinking block
@@ -61,18 +61,22 @@ def _verdict(think_and_answer: Callable) -> tuple[bool, str, str]:
     for what, (question, fault) in CASES.items():
         thinking, answer = _expected(question)
         try:
-            result = call_learner(think_and_answer, _client(fault), [{"role": "user", "content": question}])
+            result = plain(call_learner(think_and_answer, _client(fault), [{"role": "user", "content": question}]))
         except LearnerError as err:
             return False, f"{what}: {err}", _hint_raised(what, err.original)
         if not (isinstance(result, tuple | list) and len(result) == 2 and all(isinstance(r, str) for r in result)):
-            return False, f"{what}: think_and_answer returned {result!r:.60}", SHAPE
+            return False, f"{what}: think_and_answer returned {brief(result)}", SHAPE
         got_thinking, got_answer = result
         if what == DROP and got_thinking and thinking.startswith(got_thinking):
             thinking, answer = got_thinking, ""  # where the drop falls depends on your model's pieces: any start
         if got_thinking != thinking:
-            return False, f"{what}: the thinking returned is {got_thinking!r:.50}", _hint_thinking(what, got_thinking)
+            return (
+                False,
+                f"{what}: the thinking returned is {brief(got_thinking, 50)}",
+                _hint_thinking(what, got_thinking),
+            )
         if got_answer != answer:
-            return False, f"{what}: the answer returned is {got_answer!r:.50}", _hint_answer(what, got_answer)
+            return False, f"{what}: the answer returned is {brief(got_answer, 50)}", _hint_answer(what, got_answer)
         print(f"  {what:<34} thinking: {len(got_thinking)} characters · answer: {len(got_answer)} characters")
     return True, "think_and_answer keeps thinking and answer apart, and keeps the thinking a drop left", ""
 
