@@ -8,11 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 
+import anthropic
 import httpx2
+import pytest
 
 from helpers.gateway.__main__ import LocalAPI
-from helpers.gateway.app import COOKIE, Gateway, Hub
-from helpers.gateway.store import Store
+from helpers.gateway.app import COOKIE, Gateway, Hub, Upstream
+from helpers.gateway.store import Limits, Store
+from helpers.offline import start as start_api
+from helpers.offline.server import serve_in_thread
+
+from .conftest import MODEL
 
 TEACHER_TOKEN = "teacher-token"
 
@@ -184,3 +190,52 @@ def test_switching_to_a_mode_whose_local_api_must_start_holds_up_nothing(tmp_pat
         assert httpx2.get(recorded.url + "/_offline/stats", timeout=30).status_code == 200  # it is up
     finally:
         recorded.stop()
+
+
+async def learners(token: str) -> str | None:
+    return token.removesuffix("-token") if token.endswith("-token") else None
+
+
+def test_count_tokens_and_models_pass_the_same_rules_as_messages(tmp_path):
+    """Every path the gateway forwards spends the class's key (and its organisation's rate limits): requests per
+    minute count them all, and a paused class or a spent budget refuses them all, in the API's error shape. Streams at
+    once concern messages only: these answer at once."""
+    hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/hub/oauth", token_for_code=no_code)
+    with start_api(pace="instant") as api:
+        upstreams = {"offline": lambda: Upstream(api.url, "", offline=True)}
+        gate = Gateway(Store(tmp_path / "gateway.sqlite"), hub, upstreams=upstreams)
+        gate.store.set_limits(Limits.checked({"streams": 1, "per_minute": 3, "tokens": 1000}))
+        forwarded: list[str] = []
+
+        async def upstream_request(request: httpx2.Request) -> None:
+            forwarded.append(request.url.path)
+
+        gate.http.event_hooks = {"request": [upstream_request], "response": []}
+        with serve_in_thread(gate.app()) as server:
+
+            def sdk(name: str) -> anthropic.Anthropic:
+                url = server.url + "/services/gateway"
+                return anthropic.Anthropic(base_url=url, api_key=f"{name}-token", max_retries=0)
+
+            count = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}
+            ann = sdk("ann")
+            assert ann.messages.count_tokens(**count).input_tokens > 0
+            assert ann.models.list().data
+            assert ann.models.retrieve(MODEL).id == MODEL
+            for over in (lambda: ann.messages.count_tokens(**count), ann.models.list):
+                with pytest.raises(anthropic.RateLimitError, match="at most 3 requests per minute"):
+                    over()
+
+            gate.store.spent("bob", 1000)
+            for spent in (lambda: sdk("bob").messages.count_tokens(**count), sdk("bob").models.list):
+                with pytest.raises(anthropic.PaymentRequiredError, match="token budget"):
+                    spent()
+
+            gate.paused = True
+            for paused in (lambda: sdk("cy").messages.count_tokens(**count), sdk("cy").models.list):
+                with pytest.raises(anthropic.PermissionDeniedError, match="paused"):
+                    paused()
+            gate.paused = False
+            assert sdk("cy").models.list().data
+    # what was refused never reached the upstream
+    assert forwarded == ["/v1/messages/count_tokens", "/v1/models", f"/v1/models/{MODEL}", "/v1/models"]

@@ -5,10 +5,12 @@ Everything is served under the hub's prefix for the service (``/services/gateway
 - ``v1/…``: the API, the endpoints the course uses only (``POST messages``, ``POST messages/count_tokens``, ``GET
   models``, ``GET models/{id}``): any other (message batches, files) would spend the class's key outside every limit,
   or read what another learner sent under the same key, so it gets a 404. The credential is the learner's hub token (``x-api-key`` or ``Authorization: Bearer``), checked
-  with the hub (cached by HubAuth). ``POST v1/messages`` passes the instructor's limits first; what crosses one gets
-  the API's own error shape, so the SDK raises its usual class: 403 ``permission_error`` while the class is paused,
-  402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429 ``rate_limit_error``
-  with ``retry-after`` past the streams-at-once or requests-per-minute limit. A stream that crosses the budget while
+  with the hub (cached by HubAuth). Every forwarded request passes the instructor's limits first; what crosses one
+  gets the API's own error shape, so the SDK raises its usual class: 403 ``permission_error`` while the class is
+  paused, 402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429
+  ``rate_limit_error`` with ``retry-after`` past the requests-per-minute limit, or for ``POST v1/messages`` the
+  streams-at-once limit. Only messages spend tokens of the budget (their input and output tokens); server tools
+  billed per use (a web search) are not in it. A stream that crosses the budget while
   it runs is finished and counted; the learner's next request is refused. Pausing the class ends the streams in
   flight with an ``overloaded_error`` event, as the API ends a stream it cannot finish.
 - ``offline/v1/…``: the same, always to the class's local Messages API, whatever the class mode: what a lesson's
@@ -184,9 +186,10 @@ class Gateway:
             return api_error(401, "authentication_error", "This key is not a valid hub token for the class gateway.")
         return name
 
-    def refusal(self, name: str) -> tuple[int, str, str, dict | None] | None:
+    def refusal(self, name: str, stream: bool) -> tuple[int, str, str, dict | None] | None:
         """The limit this request would cross, as the API error the learner gets (status, type, message, headers);
-        None to let it through."""
+        None to let it through. Every forwarded request counts (it spends the key's rate limits upstream); the limit
+        on streams at once concerns ``stream`` requests (messages) only."""
         limits = self.store.limits()
         if self.paused:
             return (
@@ -203,7 +206,7 @@ class Gateway:
                 "ask your instructor to raise it.",
                 None,
             )
-        if self.live.streams[name] >= limits.streams:
+        if stream and self.live.streams[name] >= limits.streams:
             return (
                 429,
                 "rate_limit_error",
@@ -250,8 +253,8 @@ class Gateway:
                 f"The class gateway forwards only POST v1/messages, POST v1/messages/count_tokens and GET v1/models: "
                 f"not {request.method} v1/{path[:100]}",
             )
-        counted = request.method == "POST" and path == "messages"
-        if counted and (refused := self.refusal(name)):
+        counted = request.method == "POST" and path == "messages"  # a message: its tokens count against the budget
+        if refused := self.refusal(name, stream=counted):
             status, kind, message, headers = refused
             self.store.failed(name, kind, message)
             self.touch()
