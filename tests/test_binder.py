@@ -150,3 +150,6 @@ def test_saved_notebooks_keep_their_views_on_binder(built):
     overrides = built[1].parent / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "streaming-course.json"
     settings = json.loads(overrides.read_text())
     assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
+    # ... and the contents manager that drops an untrusted notebook's saved widget state (which could run code)
+    server = json.loads((built[1].parent / "etc" / "jupyter" / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["contents_manager_class"] == "helpers.jupyter_contents.ContentsManager"

@@ -8,6 +8,7 @@ resets PATH, and a ~/.bashrc that starts pyenv or conda puts their python first:
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -18,11 +19,19 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.sign import NotebookNotary
 from tornado.websocket import websocket_connect
 
 from helpers.net import free_port
-from tools.install_settings import SERVER_CONFIG, install_terminal, terminal_command
+from tools.install_settings import (
+    CONTENTS_MANAGER,
+    SERVER_CONFIG,
+    install_contents_manager,
+    install_terminal,
+    terminal_command,
+)
 
 INSTALLED = Path(sys.prefix, "etc", "jupyter", SERVER_CONFIG)
 
@@ -39,6 +48,23 @@ def test_the_setting_runs_bash_with_the_environment_activated_after_the_start_up
     lines = Path(command[2]).read_text().splitlines()
     activate = next(i for i, line in enumerate(lines) if line.endswith("/bin/activate'"))
     assert activate > next(i for i, line in enumerate(lines) if ".bashrc" in line)
+
+
+def test_every_server_reads_notebooks_with_the_contents_manager_that_drops_untrusted_widget_state(tmp_path):
+    """Beside the terminal's setting, kept (tests/browser/test_saved_state_browser.py is the attack it stops)."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "activate").write_text("")
+    install_terminal(str(tmp_path))
+    config = json.loads(install_contents_manager(tmp_path / "etc" / "jupyter").read_text())["ServerApp"]
+    assert config["contents_manager_class"] == CONTENTS_MANAGER and "shell_command" in config["terminado_settings"]
+    module, _, name = CONTENTS_MANAGER.rpartition(".")
+    manager = getattr(importlib.import_module(module), name)(root_dir=str(tmp_path))
+    manager.notary = NotebookNotary(db_file=":memory:", secret=b"s" * 32)  # not the user's signature database
+    crafted = nbformat.v4.new_notebook(metadata={"widgets": {"application/vnd.jupyter.widget-state+json": {}}})
+    nbformat.write(crafted, tmp_path / "crafted.ipynb")
+    assert "widgets" not in asyncio.run(manager.get("crafted.ipynb"))["content"]["metadata"]
+    asyncio.run(manager.save({"type": "notebook", "content": crafted}, "saved.ipynb"))  # saved here: signed, trusted
+    assert "widgets" in asyncio.run(manager.get("saved.ipynb"))["content"]["metadata"]
 
 
 def test_no_setting_where_there_is_no_environment_to_activate(tmp_path):

@@ -9,6 +9,9 @@
   spawner, ``make lab > log``) opens login shells, whose /etc/profile resets PATH, and a ~/.bashrc that starts pyenv
   or conda puts their python first. The terminal's bash reads the usual start-up files first and the environment's
   ``activate`` last (tests/test_terminal.py).
+- Every Jupyter server it runs reads notebooks with the course's contents manager (``helpers.jupyter_contents``, in
+  the same file): a notebook that is not trusted opens without its saved widget state, which would otherwise run the
+  JavaScript an anywidget model carries (tests/browser/test_saved_state_browser.py).
 
 pip's editable install leaves data files out, so every install route runs this: ``make``, Binder's ``postBuild``
 and the README's steps without make.
@@ -26,6 +29,7 @@ from pathlib import Path
 
 SETTINGS = Path(__file__).resolve().parent.parent / "jupyter" / "streaming-course.json"
 SERVER_CONFIG = "jupyter_server_config.json"  # a server reads it from every config path (not from .d folders)
+CONTENTS_MANAGER = "helpers.jupyter_contents.ContentsManager"
 
 BASHRC = """\
 # The course's JupyterLab terminals (written by tools/install_settings.py): bash's usual start-up files, then the
@@ -65,10 +69,23 @@ def install_terminal(prefix: str = sys.prefix) -> Path | None:
     command = terminal_command(prefix)
     if command is None:
         return None
-    path = Path(prefix, "etc", "jupyter", SERVER_CONFIG)
+    return _server_config(Path(prefix, "etc", "jupyter"), {"terminado_settings": {"shell_command": command}})
+
+
+def install_contents_manager(folder: Path = Path(sys.prefix, "etc", "jupyter")) -> Path:
+    """Write the Jupyter server setting that reads notebooks with the course's contents manager into the config
+    ``folder`` (the environment's, or a server's own ``JUPYTER_CONFIG_DIR``); return its file."""
+    return _server_config(folder, {"contents_manager_class": CONTENTS_MANAGER})
+
+
+def _server_config(folder: Path, settings: dict) -> Path:
+    """Merge ``settings`` into the ServerApp section of ``folder``'s server config, its other settings kept."""
+    path = Path(folder, SERVER_CONFIG)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = json.loads(path.read_text()) if path.is_file() else {}
-    config.setdefault("ServerApp", {}).setdefault("terminado_settings", {})["shell_command"] = command
+    server = config.setdefault("ServerApp", {})
+    for name, value in settings.items():
+        server[name] = {**server[name], **value} if isinstance(server.get(name), dict) else value
     path.write_text(json.dumps(config, indent=2) + "\n")
     return path
 
@@ -82,3 +99,4 @@ if __name__ == "__main__":
     print(f"settings installed: {install().name}")
     terminal = install_terminal()
     print(f"terminals start in this environment: {terminal.name}" if terminal else "terminals: left as they are")
+    print(f"untrusted notebooks open without their saved widget state: {install_contents_manager().name}")

@@ -8,7 +8,8 @@
 
 JupyterLab listens on 127.0.0.1 on a free port with a random token, with its own settings, workspaces, runtime and
 data folders under ``root`` (nothing of the user's setup leaks in; cells are never virtualized away), offline at
-instant pace (``COURSE_OFFLINE=1``, ``COURSE_PACE=instant``, as nbval runs). Its log goes to artifacts/browser/. It is stopped by the PID it was started with.
+instant pace (``COURSE_OFFLINE=1``, ``COURSE_PACE=instant``, as nbval runs), reading notebooks with the course's contents
+manager (tools/install_settings.py). Its log goes to artifacts/browser/. It is stopped by the PID it was started with.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.net import free_port
+from tools.install_settings import install_contents_manager
 
 from ..parts import need
 
@@ -107,6 +109,7 @@ class JupyterLab:
         }.items():
             (home / folder).mkdir(parents=True, exist_ok=True)
             self.env[key] = str(home / folder)
+        install_contents_manager(home / "config")  # what make installs in the environment (tools/install_settings.py)
         for plugin, values in self.settings.items():
             path = home / "settings" / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
