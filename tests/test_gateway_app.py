@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from contextlib import contextmanager
 
 import anthropic
 import httpx2
 import pytest
 
+from helpers.connect import OFFLINE_KEY
 from helpers.gateway.__main__ import LocalAPI
 from helpers.gateway.app import COOKIE, Gateway, Hub, Upstream
 from helpers.gateway.store import Limits, Store
-from helpers.offline import start as start_api
+from helpers.offline import start
 from helpers.offline.server import serve_in_thread
 
 from .conftest import MODEL
@@ -201,7 +204,7 @@ def test_count_tokens_and_models_pass_the_same_rules_as_messages(tmp_path):
     minute count them all, and a paused class or a spent budget refuses them all, in the API's error shape. Streams at
     once concern messages only: these answer at once."""
     hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/hub/oauth", token_for_code=no_code)
-    with start_api(pace="instant") as api:
+    with start(pace="instant") as api:
         upstreams = {"offline": lambda: Upstream(api.url, "", offline=True)}
         gate = Gateway(Store(tmp_path / "gateway.sqlite"), hub, upstreams=upstreams)
         gate.store.set_limits(Limits.checked({"streams": 1, "per_minute": 3, "tokens": 1000}))
@@ -239,3 +242,81 @@ def test_count_tokens_and_models_pass_the_same_rules_as_messages(tmp_path):
             assert sdk("cy").models.list().data
     # what was refused never reached the upstream
     assert forwarded == ["/v1/messages/count_tokens", "/v1/models", f"/v1/models/{MODEL}", "/v1/models"]
+
+
+# -- the API's limits and accounting, over real HTTP: the real SDK (or raw httpx) -> the gateway -> a local API --------
+
+LEARNER_TOKEN = "ann-token"  # ann's, as learners() reads it
+ESSAY = [{"role": "user", "content": "Write a long essay about debugging."}]
+
+
+@contextmanager
+def served(tmp_path, limits: Limits):
+    """The gateway on 127.0.0.1 over a local Messages API at 400 tokens/s; the learner's token is LEARNER_TOKEN."""
+    hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/hub/oauth", token_for_code=no_code)
+    with start(pace=400) as api:
+        app = Gateway(
+            Store(tmp_path / "gateway.sqlite"), hub, {"offline": lambda: Upstream(api.url, OFFLINE_KEY, True)}
+        )
+        app.store.set_limits(limits)
+        server = serve_in_thread(app.app(), name="gateway-under-test")
+        try:
+            yield app, server.url + "/services/gateway"
+        finally:
+            server.stop()
+            app.store.close()
+
+
+def tokens_used(app: Gateway) -> int:
+    return sum(row["tokens"] for row in app.store.learners())
+
+
+def test_streams_sent_at_once_cannot_all_pass_the_streams_at_once_limit(tmp_path):
+    """Each request holds its body back for a moment: the check used to pass them all (8 at once under a limit of 1),
+    since a stream was counted only once its body had arrived."""
+    body = json.dumps({"model": MODEL, "max_tokens": 64, "messages": ESSAY, "stream": True}).encode()
+    headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json", "content-length": str(len(body))}
+
+    async def held_back():
+        await asyncio.sleep(0.5)
+        yield body
+
+    async def at_once(url: str) -> list[int]:
+        async with httpx2.AsyncClient(timeout=60) as http:
+
+            async def one() -> int:
+                async with http.stream("POST", url + "/v1/messages", content=held_back(), headers=headers) as answer:
+                    await answer.aread()
+                    return answer.status_code
+
+            return await asyncio.gather(*(one() for _ in range(8)))
+
+    with served(tmp_path, Limits(streams=1, per_minute=1000, tokens=10**6)) as (app, url):
+        statuses = asyncio.run(at_once(url))
+        assert sorted(statuses) == [200] + [429] * 7, statuses
+        assert app.live.streams["ann"] == 0  # every stream given back
+        anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0).messages.create(
+            model=MODEL, max_tokens=16, messages=ESSAY
+        )
+
+
+def test_a_stream_the_learner_cuts_before_its_final_usage_is_still_counted(tmp_path):
+    """The output tokens are in the stream's last message_delta: a client that hung up just before it (here after
+    nine tenths of the answer) was counted its input and one token."""
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=10**6)) as (app, url):
+        client = anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0)
+        with client.messages.stream(model=MODEL, max_tokens=2000, messages=ESSAY) as stream:
+            whole = stream.get_final_message()
+        full = whole.usage.input_tokens + whole.usage.output_tokens
+        assert tokens_used(app) == full  # a stream that ends is counted its own usage, exactly
+        text = ""
+        with client.messages.stream(model=MODEL, max_tokens=2000, messages=ESSAY) as stream:
+            for event in stream:
+                text += event.delta.text if event.type == "content_block_delta" else ""
+                if len(text) >= 0.9 * len(whole.content[0].text):
+                    break
+        deadline = time.monotonic() + 30  # the gateway counts once it notices the connection closed
+        while tokens_used(app) == full and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tokens_used(app) - full >= whole.usage.input_tokens + 0.8 * whole.usage.output_tokens
+        assert app.live.streams["ann"] == 0

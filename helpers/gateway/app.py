@@ -61,6 +61,8 @@ COOKIE = "course-gateway-dashboard"
 STATE_COOKIE = "course-gateway-oauth-state"
 SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
 MAX_VERDICT_BYTES = 4096  # a checker's verdict is a few dozen bytes
+CHARS_PER_TOKEN = 4  # English text's usual average, for a stream cut before its final usage
+DELTA_WRAPPER = len('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}')
 
 
 async def bounded_body(request: Request, limit: int) -> bytes | None:
@@ -76,6 +78,12 @@ async def bounded_body(request: Request, limit: int) -> bytes | None:
             return None
         parts.append(chunk)
     return b"".join(parts)
+
+
+def estimated_tokens(deltas: int, chars: int) -> int:
+    """The output tokens of ``deltas`` content_block_delta events whose data came to ``chars`` characters: at least one
+    each, else their text at CHARS_PER_TOKEN (what each event's JSON wraps its text in left out)."""
+    return max(deltas, (chars - deltas * DELTA_WRAPPER) // CHARS_PER_TOKEN)
 
 
 def api_error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -259,6 +267,21 @@ class Gateway:
             self.store.failed(name, kind, message)
             self.touch()
             return api_error(status, kind, message, headers)
+        if counted:
+            # The stream is taken with the check, before anything awaits: requests sent at once (each holding its
+            # body back) all passed the check before any of them was counted, 8 streams at once under a limit of 1.
+            self.live.streams[name] += 1
+        try:
+            response = await self.forward(request, name, path, counted)
+        except BaseException:
+            if counted:
+                self.finish(name)
+            raise
+        if counted and not isinstance(response, StreamingResponse):
+            self.finish(name)  # a stream gives it back when it ends (relay)
+        return response
+
+    async def forward(self, request: Request, name: str, path: str, counted: bool) -> Response:
         upstream = await self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
         if isinstance(upstream, Response):
             return upstream
@@ -270,7 +293,6 @@ class Gateway:
         headers["x-api-key"] = upstream.key
         if counted:
             self.store.started(name, request.headers.get(NOTEBOOK_HEADER, "")[:200])
-            self.live.streams[name] += 1
             self.touch()
         try:
             sent = self.http.build_request(
@@ -279,7 +301,6 @@ class Gateway:
             response = await self.http.send(sent, stream=True)
         except httpx2.HTTPError as err:
             if counted:
-                self.finish(name)
                 self.store.failed(name, "api_connection_error", f"the gateway could not reach its upstream: {err!r}")
             return api_error(502, "api_error", "The class gateway could not reach its upstream; try again.")
         returned = {k: v for k in RETURNED if (v := response.headers.get(k)) is not None}
@@ -291,7 +312,6 @@ class Gateway:
         finally:
             await response.aclose()
         if counted:
-            self.finish(name)
             self.account(name, response.status_code, content, upstream)
         return Response(content, response.status_code, headers=returned)
 
@@ -318,8 +338,11 @@ class Gateway:
             self.store.failed(name, "api_error", f"HTTP {status}")
 
     async def relay(self, response: httpx2.Response, name: str, upstream: Upstream):
-        """The upstream's bytes as they come, read on the side for the usage and an error event."""
-        reader, tokens_in, tokens_out = Reader(), 0, 0
+        """The upstream's bytes as they come, read on the side for the usage and an error event. A stream that ends
+        before its final usage (the learner stopped it, or closed the connection to go uncounted) is counted from the
+        deltas it carried, which the API bills too: counting only the usage it began with let a client that hung up
+        just before the end take every output token free."""
+        reader, tokens_in, tokens_out, final, deltas, delta_chars = Reader(), 0, 0, False, 0, 0
         try:
             async for chunk in response.aiter_raw():
                 if self.paused:
@@ -331,19 +354,24 @@ class Gateway:
                     break
                 yield chunk
                 for event in reader.feed(chunk):
-                    if event.event == "message_start":
+                    if event.event == "content_block_delta":
+                        deltas, delta_chars = deltas + 1, delta_chars + len(event.data)
+                    elif event.event == "message_start":
                         usage = json.loads(event.data)["message"]["usage"]
                         tokens_in, tokens_out = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
                     elif event.event == "message_delta":
                         usage = json.loads(event.data)["usage"]
                         tokens_out = usage.get("output_tokens") or tokens_out
                         tokens_in = usage.get("input_tokens") or tokens_in
+                        final = True
                     elif event.event == "error":
                         error = json.loads(event.data).get("error") or {}
                         message = self.scrub(str(error.get("message")), upstream)
                         self.store.failed(name, str(error.get("type")), message)
         finally:
             await response.aclose()
+            if not final:
+                tokens_out = max(tokens_out, estimated_tokens(deltas, delta_chars))
             self.store.spent(name, tokens_in + tokens_out)
             self.finish(name)
 
