@@ -17,7 +17,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def hostname_of(netloc: str) -> str:
-    """The host name in ``host[:port]`` (a Host header), lowercased; "" if it is malformed."""
+    """The host name in ``host[:port]`` (a Host header), lowercased; "" if it is malformed. A Host header is a host
+    and a port only: user info, a path, a query or a fragment (``attacker.example@127.0.0.1``, ``localhost/x``) would
+    otherwise leave a loopback name behind for the checks that use this."""
+    if not netloc.isprintable() or any(c in netloc for c in "@/?#\\ "):
+        return ""
     try:
         parts = urlsplit("//" + netloc)
         _ = parts.port  # ValueError unless a number from 0 to 65535

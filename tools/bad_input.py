@@ -136,6 +136,12 @@ BAD_INPUTS: dict[str, Bad] = {
     ),
     "Host: 127.0.0.1.nip.io": Bad(_json(), 421, "not a name this local API", {"host": "127.0.0.1.nip.io"}),
     "Host: [::1": Bad(_json(), 421, "not a name this local API", {"host": "[::1"}),
+    "Host: attacker.example@127.0.0.1": Bad(
+        _json(), 421, "not a name this local API", {"host": "attacker.example@127.0.0.1"}
+    ),
+    "Host: localhost/attacker.example": Bad(
+        _json(), 421, "not a name this local API", {"host": "localhost/attacker.example"}
+    ),
     "cassette: not UTF-8": Bad(_cassette("cassette: not UTF-8"), 500, "expected a recorded SSE stream in UTF-8"),
     "cassette: no events": Bad(_cassette("cassette: no events"), 500, "found none"),
     **{name: Bad(_cassette(name), 200) for name in list(CASSETTES)[2:]},  # served as recorded
@@ -274,6 +280,9 @@ RELAY_INPUTS: dict[str, RelayBad] = {
         421, "invalid_request_error", "not a name", headers={"host": "127.0.0.1.nip.io"}
     ),
     "Host: [::1": RelayBad(421, "invalid_request_error", "not a name", headers={"host": "[::1"}),
+    "Host: attacker.example@127.0.0.1": RelayBad(
+        421, "invalid_request_error", "not a name", headers={"host": "attacker.example@127.0.0.1"}
+    ),
     "no Host (HTTP/1.0)": RelayBad(421, "invalid_request_error", "not a name", raw=b"GET / HTTP/1.0\r\n\r\n"),
     "two Host headers": RelayBad(
         400,
