@@ -1,8 +1,10 @@
 """The capstone's checker runs a learner's chat.py and main.py for real: NOT YET with a hint that points for the
 starters and for each typical mistake, never a traceback (the solution's PASS is in test_solutions: 10_capstone.py).
 
-Each scenario is a folder of learner files checked in its own process, all started up front and run a few at a time:
-most of a check is Python and uvicorn starting, so this file takes about as long as its slowest scenario.
+Each scenario is a folder of learner files checked in its own process, all started up front and run several at a time,
+the ones that wait longest first: most of a check is waiting (Python and uvicorn starting, a deadline running out), so
+this file takes about as long as its slowest scenario. One fixture runs them all, so the module is one xdist_group:
+under pytest-xdist its tests go to one worker, which runs the checks once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from helpers.exercises.harness import port_free
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.slow  # runs the capstone checker over every mistake: `make test`, not `make unit`
+pytestmark = [
+    pytest.mark.slow,  # runs the capstone checker over every mistake: `make test`, not `make unit`
+    pytest.mark.xdist_group("capstone_checks"),  # one worker runs the module fixture (above)
+]
 
 STARTERS = ROOT / "notebooks" / "capstone"
 SOLVED = ROOT / "notebooks" / "solutions" / "capstone"
@@ -96,24 +101,24 @@ MISTAKES = {
         '        except EOFError:\n            __import__("time").sleep(0.2)\n            continue',
     ),
 }
-CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to run)
-    "starter_chat": (None, "check_chat"),
-    "starter_app": (None, "check_app"),
-    "syntax": ("syntax", "check_chat"),
-    "forgets": ("forgets", "check_chat"),
-    "unflushed": ("unflushed", "check_chat"),
-    "import": ("import", "check_app"),
-    "hangs": ("hangs", "check_app,3"),
-    "no_done": ("no_done", "check_app"),
-    "slow_chat": ("slow_chat", "check_chat,3"),
-    "eof_loop": ("eof_loop", "check_chat,30"),
-    "flood": ("flood", "check_chat"),
-    "children": ("children", "check_chat"),
+CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to run); the longest waits first
+    "eof_loop": ("eof_loop", "check_chat,30"),  # waits its whole run_timeout
+    "starter_app": (None, "check_app"),  # waits lesson10.LEAVE_TIMEOUT for the app to stop reading
+    "hangs": ("hangs", "check_app,3"),  # waits start_timeout, then the grace before SIGKILL
     "never_ends": ("never_ends", "check_app,60,4"),
     "narrow_catch": ("narrow_catch", "check_app"),
+    "no_done": ("no_done", "check_app"),
+    "unflushed": ("unflushed", "check_chat"),
     "substring_host": ("substring_host", "check_app"),
     "returned": ("returned", "check_app"),
+    "forgets": ("forgets", "check_chat"),
+    "slow_chat": ("slow_chat", "check_chat,3"),
+    "children": ("children", "check_chat"),
+    "starter_chat": (None, "check_chat"),
+    "import": ("import", "check_app"),
     "port_exact": ("port_exact", "check_app"),
+    "flood": ("flood", "check_chat"),
+    "syntax": ("syntax", "check_chat"),
 }
 # A child that binds a port, writes it and its pid beside chat.py, and waits for 10 minutes
 HOLD_PORT = (
@@ -168,7 +173,7 @@ def outputs(tmp_path_factory):
     stdout, saved = PerThreadStdout(), (sys.stdout, recorder.HOLD)
     sys.stdout, recorder.HOLD = stdout, 1.5  # a screen that never shows the text costs one HOLD
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=6) as pool:
             futures = {name: pool.submit(run_check, stdout, folders[name], call) for name, (_, call) in CHECKS.items()}
             yield {name: future.result() for name, future in futures.items()} | {"children_folder": folders["children"]}
     finally:

@@ -1,7 +1,9 @@
 """Every exercise solution passes its checker (the checkers' NOT YET cases: tests/test_exercises_*.py).
 
 Solutions are standalone scripts (``notebooks/solutions/NN_name.py``); each runs in its own process, offline at
-instant pace, from ``notebooks/`` like a lesson's kernel, and must print ``PASS`` and never ``NOT YET``.
+instant pace, from ``notebooks/`` like a lesson's kernel, and must print ``PASS`` and never ``NOT YET``. Each test runs
+its own solution, so that test workers (pytest-xdist) share them out: a fixture that ran them all would run them all
+again on every worker that got one of these tests.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -29,16 +30,9 @@ def run_solution(path):
     )
 
 
-@pytest.fixture(scope="module")
-def solution_runs():
-    """Every solution, started up front and run a few at a time: most of each run is Python importing the SDK."""
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        yield {path: pool.submit(run_solution, path) for path in SOLUTIONS}
-
-
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
-def test_solution_passes_its_checker(path, solution_runs):
-    result = solution_runs[path].result()
+def test_solution_passes_its_checker(path):
+    result = run_solution(path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "PASS" in result.stdout, output
