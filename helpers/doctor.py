@@ -170,14 +170,15 @@ def examine_mode() -> Result:
             else "no ANTHROPIC_API_KEY in the environment or .env"
         )
         return Result("OK", "mode", f"offline ({why}): the local Messages API answers, no key is used")
-    return Result("OK", "mode", f"live: key {m.key_hint} sends requests to {m.base_url}")
+    return Result("OK", "mode", f"live: key {m.key_hint} sends requests to {connect.public_url(m.base_url)}")
 
 
 def examine_local_api() -> Result:
     """One real streaming request through the SDK to the local API (``COURSE_OFFLINE_URL``, or one started here)."""
     import anthropic
+    import httpx2
 
-    from helpers.connect import OFFLINE_KEY
+    from helpers.connect import OFFLINE_KEY, public_url
     from helpers.models import DEFAULT_MODEL
 
     url = os.environ.get("COURSE_OFFLINE_URL", "").strip().rstrip("/")
@@ -193,8 +194,12 @@ def examine_local_api() -> Result:
             model=DEFAULT_MODEL, max_tokens=64, messages=[{"role": "user", "content": TEST_PROMPT}]
         ) as stream:
             text = "".join(stream.text_stream)
-    except (anthropic.APIError, OSError, RuntimeError, ValueError) as err:
-        where = f"COURSE_OFFLINE_URL={url}" if os.environ.get("COURSE_OFFLINE_URL") else "the local API started here"
+    except (anthropic.APIError, httpx2.InvalidURL, OSError, RuntimeError, ValueError) as err:
+        where = (
+            f"COURSE_OFFLINE_URL={public_url(url)}"
+            if os.environ.get("COURSE_OFFLINE_URL")
+            else "the local API started here"
+        )
         fix = (
             "start it with `python -m helpers.offline --port 0` and set COURSE_OFFLINE_URL to the URL it prints, or unset COURSE_OFFLINE_URL"
             if os.environ.get("COURSE_OFFLINE_URL")
@@ -208,15 +213,16 @@ def examine_local_api() -> Result:
         return Result(
             "FAIL",
             "local API",
-            f"{url} streamed {text!r}, expected {TEST_ANSWER!r}",
+            f"{public_url(url)} streamed {text!r}, expected {TEST_ANSWER!r}",
             "point COURSE_OFFLINE_URL at `python -m helpers.offline` from this course, or unset it",
         )
-    return Result("OK", "local API", f"a test stream arrived from {url}: {text!r}")
+    return Result("OK", "local API", f"a test stream arrived from {public_url(url)}: {text!r}")
 
 
 def examine_live_api() -> Result:
     """A cheap authenticated request (list one model), only in live mode."""
     import anthropic
+    import httpx2
 
     from helpers import connect
 
@@ -226,34 +232,42 @@ def examine_live_api() -> Result:
         return Result("SKIP", "live API", "not tried: the key's shape is wrong (see the mode line)")
     if m.offline:
         return Result("SKIP", "live API", "offline mode does not use it")
-    sdk = anthropic.Anthropic(
-        api_key=os.environ["ANTHROPIC_API_KEY"].strip(), base_url=m.base_url, max_retries=0, timeout=15
-    )
+    where = connect.public_url(m.base_url)  # a user name, password or token in it is never printed
     try:
+        sdk = anthropic.Anthropic(
+            api_key=os.environ["ANTHROPIC_API_KEY"].strip(), base_url=m.base_url, max_retries=0, timeout=15
+        )
         page = sdk.models.list(limit=1)
+    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol, ValueError):
+        return Result(
+            "FAIL",
+            "live API",
+            f"ANTHROPIC_BASE_URL is not a URL the SDK can use ({where})",
+            "set it to the API's address, such as https://api.anthropic.com, or unset it",
+        )
     except anthropic.AuthenticationError:
         return Result(
             "FAIL",
             "live API",
-            f"{m.base_url} rejected key {m.key_hint} (401)",
+            f"{where} rejected key {m.key_hint} (401)",
             "put a valid key in .env (console.anthropic.com → API keys), or work offline with COURSE_OFFLINE=1",
         )
     except anthropic.APIStatusError as err:
         return Result(
             "FAIL",
             "live API",
-            f"{m.base_url} answered {err.status_code} ({type(err).__name__})",
+            f"{where} answered {err.status_code} ({type(err).__name__})",
             "check the key's workspace and ANTHROPIC_BASE_URL, or work offline with COURSE_OFFLINE=1",
         )
     except anthropic.APIConnectionError as err:
         return Result(
             "FAIL",
             "live API",
-            f"cannot reach {m.base_url}: {err}",
+            f"cannot reach {where}: {err}",
             "check the network (a proxy? HTTPS_PROXY) and ANTHROPIC_BASE_URL, or work offline with COURSE_OFFLINE=1",
         )
     first = page.data[0].id if page.data else "no models listed"
-    return Result("OK", "live API", f"{m.base_url} accepted key {m.key_hint} ({first})")
+    return Result("OK", "live API", f"{where} accepted key {m.key_hint} ({first})")
 
 
 def _installed(dist: str) -> bool:

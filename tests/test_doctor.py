@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import secrets
 import subprocess
 import sys
 
@@ -188,3 +189,27 @@ def test_doctor_returns_nothing_to_display(value, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_OFFLINE", value)
     assert doctor.doctor() is None  # a notebook cell shows only the printed lines
     assert "ready" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variable", ["ANTHROPIC_BASE_URL", "COURSE_OFFLINE_URL"])
+def test_credentials_in_a_base_url_are_never_printed(tmp_path, variable):
+    """The mode banner masks them (connect.public_url); the doctor printed the URL whole, and its output is what a
+    learner pastes when asking for help."""
+    url = f"http://gw-user:pw-{secrets.token_hex(4)}@127.0.0.1:{free_port()}/v?token=tk-{secrets.token_hex(4)}"
+    env = {"ANTHROPIC_API_KEY": FAKE_KEY} if variable == "ANTHROPIC_BASE_URL" else {"COURSE_OFFLINE": "1"}
+    done = run_doctor(tmp_path, **env, **{variable: url})
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "gw-user" not in output and "pw-" not in output and "tk-" not in output, output
+    assert "http://…@127.0.0.1" in output
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.org", "http://127.0.0.1:99999"])
+@pytest.mark.parametrize("variable", ["ANTHROPIC_BASE_URL", "COURSE_OFFLINE_URL"])
+def test_a_base_url_the_sdk_cannot_use_is_a_fail_line_not_a_traceback(tmp_path, variable, url):
+    env = {"ANTHROPIC_API_KEY": FAKE_KEY} if variable == "ANTHROPIC_BASE_URL" else {"COURSE_OFFLINE": "1"}
+    done = run_doctor(tmp_path, **env, **{variable: url})
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in output, output
+    name = "live API" if variable == "ANTHROPIC_BASE_URL" else "local API"
+    (line,) = [line for line in output.splitlines() if line.startswith(f"FAIL {name}")]
+    assert "fix: " in line
