@@ -944,3 +944,24 @@ def test_01_06_a_str_that_lies_about_its_value_gets_not_yet(lesson, client, caps
     run, right, expected = CHECKERS[lesson]
     run(lying_async(right) if lesson == "03" else lying(right), client)
     assert_not_yet(verdict(capsys), expected, ())
+
+
+def test_07_a_message_that_cannot_print_itself_gets_not_yet(capsys):
+    lesson07.check(lambda messages, paused: [*messages, Unprintable()])
+    assert_not_yet(verdict(capsys), "resume's list holds Unprintable <Unprintable object>", ())
+
+
+@pytest.mark.parametrize(
+    "frame_text",
+    [
+        lambda text: "event: text\ndata: " + "x" * 10_000_000 + "\n\n",  # not JSON: what came back is quoted
+        lambda text: "event: text\ndata: " + json.dumps(["x" * 10_000_000]) + "\n\n",  # JSON, not an object
+        lambda text: "event: " + "x" * 10_000_000 + "\ndata: " + json.dumps({"text": text}) + "\n\n",  # its name
+    ],
+    ids=["data", "JSON data", "event name"],
+)
+def test_08_a_huge_event_is_quoted_short(frame_text, capsys):
+    lesson08.check_framing(frame_text)
+    out = verdict(capsys)
+    assert_not_yet(out, "xxxx", ())
+    assert len(out) < 600, out[:600]

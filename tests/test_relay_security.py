@@ -453,13 +453,25 @@ def test_an_answer_sent_before_the_body_was_read_says_connection_close(api, rela
     assert upstream.streams == 0
 
 
+def one_answer(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, read off a connection that stays open."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    (length,) = [int(line.split(b":")[1]) for line in head_of(received) if line.startswith(b"content-length:")]
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def test_an_answer_to_a_whole_request_keeps_the_connection(api, relay):
     with connect(relay.url) as sock:
         sock.sendall(UPLOAD_HEADERS % 2 + b"{}")  # a whole request, refused for what it says (no messages)
-        answer = sock.recv(65536)
+        answer = one_answer(sock)
         assert answer.startswith(b"HTTP/1.1 400 ") and b"connection: close" not in head_of(answer), answer[:300]
         sock.sendall(UPLOAD_HEADERS % 2 + b"{}")  # the same connection answers again
-        assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")
+        assert one_answer(sock).startswith(b"HTTP/1.1 400 ")
 
 
 @pytest.mark.parametrize("server", ["relay", "local API"])
@@ -489,3 +501,19 @@ def test_a_refused_upload_still_arriving_ends_with_the_answer_not_a_reset(api, r
             finally:
                 sender.join(timeout=30)
         assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in head_of(answer), answer[:300]
+
+
+@pytest.mark.parametrize("server", ["relay", "local API"])
+def test_a_chunked_body_past_the_limit_is_answered_413_with_connection_close(api, relay, server):
+    """A body sent without a length is counted as it arrives; past the limit the answer comes before the rest."""
+    url, path, chunks = (relay.url, b"/chat", 3) if server == "relay" else (api.url, b"/v1/messages", 40)
+    head = UPLOAD_HEADERS.replace(b"Content-Length: %d", b"Transfer-Encoding: chunked").replace(b"/chat", path)
+    chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"  # 1 MiB
+    with Upstream(api) as upstream, connect(url) as sock:
+        try:
+            sock.sendall(head + chunk * chunks)  # past the limit, and no last chunk
+        except OSError:  # closed while we were still sending: the answer is what matters
+            pass
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in head_of(answer), answer[:300]
+    assert upstream.streams == 0

@@ -14,7 +14,7 @@ from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.models import current_tool
 
-from . import LearnerError, call_learner, report
+from . import LearnerError, brief, call_learner, report
 
 SEARCH = {"type": current_tool("web_search"), "name": "web_search", "max_uses": 5}
 FIRST = "Search the web for the latest news on Server-Sent Events."
@@ -93,7 +93,7 @@ def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:
         return False, f"resume returned {type(sent).__name__}, not a list of messages", SHAPE
     odd = next((m for m in sent if not (isinstance(m, dict) and "role" in m and "content" in m)), None)
     if odd is not None:
-        return False, f"resume's list holds {type(odd).__name__} {str(odd)[:60]!r}, not a message dict", SHAPE
+        return False, f"resume's list holds {type(odd).__name__} {brief(odd)}, not a message dict", SHAPE
     if plain(sent[: len(messages)]) != plain(messages):
         return (
             False,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastapi.sse import ServerSentEvent
 
-from helpers.exercises import LearnerError, call_learner, report
+from helpers.exercises import LearnerError, brief, call_learner, report
 from helpers.web import parse
 
 # Pieces of text a model can stream: each but the last two is a trap for raw `data:` framing (the first is the
@@ -58,12 +58,12 @@ def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
         except ValueError:
             value = None
         if value is not None and not (isinstance(value, dict) and "text" in value):
-            return False, f"the data is JSON, but {event.data!r} is not an object with a 'text' field", JSON_HINT
+            return False, f"the data is JSON, but {brief(event.data)} is not an object with a 'text' field", JSON_HINT
         got = event.data if value is None else value["text"]
         if got != text:
             return (
                 False,
-                f"{text!r} came back as {got!r}",
+                f"{text!r} came back as {brief(got)}",
                 NEWLINE_HINT,
             )
         if value is None:
@@ -71,7 +71,7 @@ def _verdict(frame_text: Callable[[str], str | bytes]) -> tuple[bool, str, str]:
         if event.event != "text":
             return (
                 False,
-                f"the event is named {event.event!r}",
+                f"the event is named {brief(event.event)}",
                 "a client tells text from stop, error and done by the event's name: which SSE field sets it?",
             )
     return True, f"all {len(TRICKY)} tricky pieces survived the round trip, byte for byte", ""
