@@ -320,3 +320,23 @@ def test_a_stream_the_learner_cuts_before_its_final_usage_is_still_counted(tmp_p
             time.sleep(0.05)
         assert tokens_used(app) - full >= whole.usage.input_tokens + 0.8 * whole.usage.output_tokens
         assert app.live.streams["ann"] == 0
+
+
+def test_each_learners_retries_are_their_own_on_the_class_local_api(tmp_path):
+    """Lesson 04's demo (``http:529*2``: two failures, then an answer) run by two learners at once through the class's
+    one local API: the count of attempts was the spec's, shared by everyone (and the gateway dropped the SDK's attempt
+    number), so one learner's third attempt failed again and the SDK gave up where the lesson says it succeeds."""
+    body = {"model": MODEL, "max_tokens": 16, "messages": ESSAY}
+
+    def attempt(http: httpx2.Client, token: str, number: int) -> int:
+        headers = {"x-api-key": token, "x-offline-fault": "http:529*2", "x-stainless-retry-count": str(number)}
+        return http.post("/v1/messages", json=body, headers=headers).status_code
+
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=10**6)) as (_, url):
+        with httpx2.Client(base_url=url, timeout=30) as http:
+            ann, bob = [], []
+            for number in range(3):  # ann and bob take turns, as two kernels retrying at the same time do
+                ann.append(attempt(http, "ann-token", number))
+                bob.append(attempt(http, "bob-token", number))
+            again = [attempt(http, "ann-token", number) for number in range(3)]  # a new run starts the count again
+    assert ann == bob == again == [529, 529, 200]

@@ -43,6 +43,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 
 from ..net import LOOPBACK_HOSTS, hostname_of
+from ..offline.app import CLIENT_HEADER
 from ..offline.sse import SSE_HEADERS
 from ..offline.validate import API_MAX_BODY_BYTES
 from ..web.framing import Reader
@@ -55,7 +56,14 @@ log = logging.getLogger("helpers.gateway")
 STATIC = Path(__file__).with_name("static")
 # The endpoints a learner may reach with the class's key: the course's, each as "METHOD path" under v1/
 FORWARDS = re.compile(r"POST messages(/count_tokens)?|GET models(/[A-Za-z0-9_-][A-Za-z0-9_.:-]*)?")
-FORWARDED = ("content-type", "accept", "anthropic-version", "anthropic-beta", "x-stainless-helper-method")
+FORWARDED = (
+    "content-type",
+    "accept",
+    "anthropic-version",
+    "anthropic-beta",
+    "x-stainless-helper-method",
+    "x-stainless-retry-count",  # which attempt this is: a first one starts a counted fault (http:STATUS*K) again
+)
 RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
 STATE_COOKIE = "course-gateway-oauth-state"
@@ -290,6 +298,7 @@ class Gateway:
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         if upstream.offline and (fault := request.headers.get("x-offline-fault")):
             headers["x-offline-fault"] = fault
+            headers[CLIENT_HEADER] = name  # the class's one local API counts each learner's retries apart
         headers["x-api-key"] = upstream.key
         if counted:
             self.store.started(name, request.headers.get(NOTEBOOK_HEADER, "")[:200])

@@ -33,6 +33,10 @@ from .validate import API_MAX_BODY_BYTES, BadRequest, validate
 
 log = logging.getLogger("helpers.offline")  # INFO only: the background server must print nothing in a notebook
 
+# Who a request is for, when one server answers many people's clients (the class gateway sets it to the learner's
+# name): a counted fault (http:STATUS*K) counts each client's attempts apart, so one learner's retries are not
+# spent by another's running the same lesson at the same time.
+CLIENT_HEADER = "x-offline-client"
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     *((name.encode(), value.encode()) for name, value in sse.SSE_HEADERS.items()),
@@ -221,7 +225,8 @@ class LocalMessagesAPI:
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-fault: {err}") from None
         first = _retry_count(headers) == 0 and "x-stainless-retry-count" in headers  # an SDK's first attempt
-        if fault.status is not None and (status := fault.http_status(self.attempts.attempt(fault, spec, first))):
+        counted = f"{headers.get(CLIENT_HEADER, '')[:200]}|{spec}"  # each client's retries are its own
+        if fault.status is not None and (status := fault.http_status(self.attempts.attempt(fault, counted, first))):
             error_type = faults_mod.API_ERROR_TYPES.get(status, "api_error")
             extra = [(b"x-should-retry", b"true")] if status in {429, 500, 529} else []
             if status in {429, 529}:
