@@ -6,6 +6,7 @@ tests/test_gateway.py; the dashboard in Chromium through the hub is tests/browse
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from contextlib import contextmanager
@@ -340,3 +341,36 @@ def test_each_learners_retries_are_their_own_on_the_class_local_api(tmp_path):
                 bob.append(attempt(http, "bob-token", number))
             again = [attempt(http, "ann-token", number) for number in range(3)]  # a new run starts the count again
     assert ann == bob == again == [529, 529, 200]
+
+
+def test_an_upstream_that_compresses_what_a_client_accepts_still_streams_and_is_counted(tmp_path):
+    """The gateway passes the upstream's bytes on as they come and reads them for the usage. httpx asks for gzip by
+    default, and an upstream (or a CDN before it) that compresses when asked broke every stream: the SDK got gzip
+    with no Content-Encoding and gave up, and no token was counted. The gateway asks for identity."""
+    with start(pace="instant") as api:
+
+        async def compressing(scope, receive, send):
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body, more = body + message.get("body", b""), message.get("more_body", False)
+            async with httpx2.AsyncClient(timeout=30) as http:
+                answer = await http.post(api.url + scope["path"], content=body, headers={"x-api-key": OFFLINE_KEY})
+            gzipped = b"gzip" in dict(scope["headers"]).get(b"accept-encoding", b"")
+            headers = [(b"content-type", answer.headers["content-type"].encode())]
+            headers += [(b"content-encoding", b"gzip")] if gzipped else []
+            await send({"type": "http.response.start", "status": answer.status_code, "headers": headers})
+            await send(
+                {"type": "http.response.body", "body": gzip.compress(answer.content) if gzipped else answer.content}
+            )
+
+        hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/", token_for_code=no_code)
+        with serve_in_thread(compressing, name="compressing-upstream") as upstream:
+            app = Gateway(Store(tmp_path / "gateway.sqlite"), hub, {"live": lambda: Upstream(upstream.url, "k", False)})
+            app.store.set_mode("live")
+            with serve_in_thread(app.app(), name="gateway-under-test") as server:
+                client = anthropic.Anthropic(base_url=server.url + "/services/gateway", api_key=LEARNER_TOKEN)
+                with client.messages.stream(model=MODEL, max_tokens=64, messages=ESSAY) as stream:
+                    usage = stream.get_final_message().usage
+            assert tokens_used(app) == usage.input_tokens + usage.output_tokens
+            app.store.close()

@@ -146,7 +146,11 @@ class Gateway:
         self.live = Live()
         self.paused = store.paused()
         limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000)
-        self.http = httpx2.AsyncClient(limits=limits, timeout=httpx2.Timeout(600, connect=30))
+        # identity: the bytes are passed on as they come and read for the usage, so none may arrive compressed (httpx
+        # asks for gzip, br and zstd by default; a compressing upstream broke every stream and counted no tokens)
+        self.http = httpx2.AsyncClient(
+            limits=limits, timeout=httpx2.Timeout(600, connect=30), headers={"accept-encoding": "identity"}
+        )
 
     def app(self) -> Starlette:
         routes = [
