@@ -31,10 +31,14 @@ from helpers.net import free_port
 ROOT = Path(__file__).resolve().parents[1]
 CHP = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"  # where `make hub` puts it
 
+EXTENSIONS_OFF = ("jupyter_lsp", "notebook", "notebook_shim")  # server extensions installed but unused by the class
+
 CONFIG = """\
 # Written by helpers/hub.py for one run; everything below lives in this folder and listens on 127.0.0.1 only.
-import json, shutil
+import asyncio, json, shutil, time
 from pathlib import Path
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
 
 settings = json.loads({settings!r})
 c.JupyterHub.ip = "127.0.0.1"
@@ -55,9 +59,26 @@ c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = settings["password"]
 
 # Every learner's server is a process of this machine's user, its home a folder under ours.
-c.JupyterHub.spawner_class = "simple"
+# ClassSpawner's start returns once the server listens, so the hub finds it up on its first check: the hub's own
+# checks back off up to 5 s apart, and a class of 30 waited seconds for them.
+class ClassSpawner(SimpleLocalProcessSpawner):
+    async def start(self):
+        ip, port = await super().start()
+        deadline = time.monotonic() + self.start_timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                _, writer = await asyncio.open_connection(ip or "127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            writer.close()
+            break
+        return ip, port
+
+
+c.JupyterHub.spawner_class = ClassSpawner
 c.SimpleLocalProcessSpawner.home_dir_template = settings["root"] + "/home/{{username}}"
-c.Spawner.cmd = [settings["singleuser"]]
+c.Spawner.cmd = settings["singleuser"]
 c.Spawner.args = settings["args"]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = settings["environment"]
@@ -81,6 +102,12 @@ c.Spawner.pre_spawn_hook = copy_course
 # kernel that never answers. A socket's path must stay under ~100 characters, so each runtime folder is short.
 c.Spawner.args.append("--KernelManager.transport=ipc")
 c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime"] + "/" + spawner.user.name
+
+# Lighter learners (helpers/lighter.py): the server and its kernels (the class's python3 kernel spec, first on
+# JUPYTER_PATH) skip optional imports no lesson uses, and the server loads no extension the class does not use
+# (language servers, the Notebook 7 interface: the class works in JupyterLab).
+c.Spawner.environment["JUPYTER_PATH"] = settings["kernels"]
+c.Spawner.args += ["--ServerApp.jpserver_extensions=%s=False" % name for name in settings["extensions_off"]]
 
 c.Authenticator.admin_users = set(settings["admins"])
 
@@ -113,6 +140,11 @@ if settings["gateway"]:
         }}
     )
 """
+
+
+def is_kernel(command: list[str]) -> bool:
+    """A learner's kernel, by its command line: the class kernel spec's (helpers.lighter kernel), or ipykernel's."""
+    return command[1:4] == ["-m", "helpers.lighter", "kernel"] or "ipykernel_launcher" in " ".join(command)
 
 
 def proxy_command() -> str:
@@ -221,7 +253,9 @@ class Hub:
             "proxy_api_port": self.proxy_api_port,
             "chp": proxy_command(),
             "password": self.password,
-            "singleuser": str(Path(sys.executable).with_name("jupyterhub-singleuser")),
+            "singleuser": [sys.executable, "-m", "helpers.lighter", "server"],
+            "kernels": str(ROOT / "jupyter"),
+            "extensions_off": EXTENSIONS_OFF,
             "args": args,
             "environment": self.environment,
             "timeout": int(self.timeout),
@@ -329,7 +363,7 @@ class Hub:
         found = {}
         for process in self.processes():
             try:
-                if any("jupyterhub-singleuser" in part for part in process.cmdline()):
+                if process.cmdline()[1:4] == ["-m", "helpers.lighter", "server"]:
                     found[process.environ()["JUPYTERHUB_USER"]] = process
             except (psutil.Error, KeyError):
                 continue

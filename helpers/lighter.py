@@ -1,0 +1,48 @@
+"""A class's processes on the hub, started without what the course never uses: ``python -m helpers.lighter server``
+(each learner's single-user server, in place of ``jupyterhub-singleuser``) and ``python -m helpers.lighter kernel
+-f FILE`` (their kernels: the class's ``python3`` kernel spec, ``jupyter/kernels``, runs it).
+
+Each skips an optional import its library makes only because the package happens to be installed (the libraries
+catch the ImportError and go on without it), measured on this course's environment (bench/hub.py's memory figure):
+
+- server: ``rfc3987_syntax``, which jsonschema loads for its "iri" format checks and which builds an Earley parser
+  at import (about 1 CPU second and 16 MiB per server). Only jupyter_events validates with formats there, and none
+  of the server's event schemas uses "iri".
+- kernel: debugpy's server (JupyterLab's debugger; 8 MiB in every kernel, no lesson uses it: the class kernel spec
+  says ``"debugger": false``) and the SDK's aiohttp transport (``anthropic.DefaultAioHttpClient``, 12 MiB in every
+  kernel; the course's clients use httpx). ``import debugpy`` or ``import aiohttp`` in a learner's own code still
+  works.
+"""
+
+from __future__ import annotations
+
+import sys
+
+SKIPPED = {
+    "server": ("rfc3987_syntax",),
+    "kernel": ("debugpy.server", "anthropic._vendor.httpx_aiohttp"),
+}
+
+
+def skip(which: str) -> None:
+    """Make ``which``'s optional imports fail as if their package were not installed (None in sys.modules)."""
+    for name in SKIPPED[which]:
+        sys.modules.setdefault(name, None)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in SKIPPED:
+        raise SystemExit(f"python -m helpers.lighter: expected server or kernel first, got {argv[:1]}")
+    which, sys.argv = argv[0], [sys.argv[0], *argv[1:]]
+    skip(which)
+    if which == "server":
+        from jupyterhub.singleuser import main as start
+    else:
+        if sys.path and sys.path[0] == "":  # as ipykernel_launcher does: the kernel adds its folder back itself
+            del sys.path[0]
+        from ipykernel.kernelapp import launch_new_instance as start
+    start()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
