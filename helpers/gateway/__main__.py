@@ -153,7 +153,7 @@ def main() -> int:
         live = Upstream((env.get("ANTHROPIC_BASE_URL") or DEFAULT_LIVE_URL).rstrip("/"), key, offline=False)
         upstreams["live"] = lambda: live
     store = Store(env.get("COURSE_GATEWAY_STATE") or "gateway.sqlite")
-    if store.db.execute("SELECT COUNT(*) FROM settings WHERE key = 'mode'").fetchone()[0] == 0:
+    if not store.has_mode():
         store.set_mode(env.get("COURSE_GATEWAY_MODE") or ("live" if key else "offline"))
         store.set_limits(Limits.checked(json.loads(env.get("COURSE_GATEWAY_LIMITS") or "{}")))
     hosts = tuple(h.strip().lower() for h in env.get("COURSE_GATEWAY_HOSTS", "").split(",") if h.strip())

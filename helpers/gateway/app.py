@@ -32,6 +32,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -325,7 +326,7 @@ class Gateway:
         finally:
             await response.aclose()
         if counted:
-            self.account(name, response.status_code, content, upstream)
+            await asyncio.wrap_future(self.account(name, response.status_code, content, upstream))
         return Response(content, response.status_code, headers=returned)
 
     def finish(self, name: str) -> None:
@@ -335,20 +336,19 @@ class Gateway:
     def scrub(self, text: str, upstream: Upstream) -> str:
         return text.replace(upstream.key, "…") if upstream.key else text
 
-    def account(self, name: str, status: int, content: bytes, upstream: Upstream) -> None:
-        """A whole (non-streamed) answer: its usage, or its error."""
+    def account(self, name: str, status: int, content: bytes, upstream: Upstream) -> Future:
+        """A whole (non-streamed) answer: its usage, or its error (done once on disk)."""
         try:
             body = json.loads(content)
         except ValueError:
             body = {}
         if status == 200 and isinstance(body, dict):
             usage = body.get("usage") or {}
-            self.store.spent(name, (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0))
-        elif isinstance(body, dict) and isinstance(body.get("error"), dict):
+            return self.store.spent(name, (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0))
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error = body["error"]
-            self.store.failed(name, str(error.get("type")), self.scrub(str(error.get("message")), upstream))
-        else:
-            self.store.failed(name, "api_error", f"HTTP {status}")
+            return self.store.failed(name, str(error.get("type")), self.scrub(str(error.get("message")), upstream))
+        return self.store.failed(name, "api_error", f"HTTP {status}")
 
     async def relay(self, response: httpx2.Response, name: str, upstream: Upstream):
         """The upstream's bytes as they come, read on the side for the usage and an error event. A stream that ends
@@ -385,8 +385,9 @@ class Gateway:
             await response.aclose()
             if not final:
                 tokens_out = max(tokens_out, estimated_tokens(deltas, delta_chars))
-            self.store.spent(name, tokens_in + tokens_out)
+            written = self.store.spent(name, tokens_in + tokens_out)
             self.finish(name)
+            await asyncio.wrap_future(written)  # the response ends once its usage is on disk
 
     async def verdict(self, request: Request) -> Response:
         name = await self.learner(request)
@@ -400,8 +401,9 @@ class Gateway:
             assert isinstance(exercise, str) and verdict in ("PASS", "NOT YET")
         except (ValueError, KeyError, TypeError, AssertionError):
             return api_error(400, "invalid_request_error", 'expected {"exercise": "…", "verdict": "PASS" or "NOT YET"}')
-        self.store.verdict(name, request.headers.get(NOTEBOOK_HEADER, "")[:200], exercise[:200], verdict)
+        written = self.store.verdict(name, request.headers.get(NOTEBOOK_HEADER, "")[:200], exercise[:200], verdict)
         self.touch()
+        await asyncio.wrap_future(written)
         return Response(status_code=204)
 
     # -- the dashboard ---------------------------------------------------------------------------------------------
@@ -514,23 +516,24 @@ class Gateway:
                         f"class mode {body.get('mode')!r} is not available: expected one of {self.snapshot()['modes']}"
                     )
                 await self.start(body["mode"])  # starts it, or says why it cannot
-                self.store.set_mode(body["mode"])
+                written = self.store.set_mode(body["mode"])
             elif action == "pause":
                 if not isinstance(body.get("paused"), bool):
                     raise ValueError("paused: expected true or false")
                 self.paused = body["paused"]
-                self.store.set_paused(self.paused)
+                written = self.store.set_paused(self.paused)
             elif action == "budget":
                 if not isinstance(body.get("learner"), str) or not body["learner"]:
                     raise ValueError("learner: expected a learner's name")
-                self.store.raise_budget(body["learner"], body.get("tokens"))
+                written = self.store.raise_budget(body["learner"], body.get("tokens"))
             elif action == "limits":
-                self.store.set_limits(Limits.checked(body.get("limits") or {}))
+                written = self.store.set_limits(Limits.checked(body.get("limits") or {}))
             else:
                 raise ValueError("action: expected mode, pause, budget or limits")
         except (ValueError, AttributeError, RuntimeError) as err:
             return JSONResponse({"error": str(err)}, 400)
         self.touch()
+        await asyncio.wrap_future(written)  # the instructor's change is on disk before it is confirmed
         return JSONResponse(self.snapshot())
 
 
