@@ -92,7 +92,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "hgw_ready": ("hub-gateway", r"learners ready: (\d+)/(\d+) · streamed: (\d+)/(\d+)"),
     "hgw_up": ("hub-gateway", rf"every server was up: {NUM} s"),
     "hgw_ttft": ("hub-gateway", r"lesson 01's first streaming cell: p50 (\d+) ms, p99 (\d+) ms"),
-    "hgw_memory": ("hub-gateway", r"after lesson 01 [^:]*: PSS (\d+) MiB \(max \d+\), RSS (\d+) MiB"),
+    "hgw_memory": ("hub-gateway", r"after lesson 01 [^:]*: RSS (\d+) MiB \(max \d+\), PSS (\d+) MiB"),  # RSS, PSS
     "hgw_parts": ("hub-gateway", r"memory per learner \(RSS\): \d+ MiB = server (\d+) \+ kernel (\d+) \+ relay (\d+)"),
     "hgw_class": (
         "hub-gateway",
@@ -153,7 +153,7 @@ machine): `python bench/run_all.py gateway` ([docs/bench/{gateway_file}](docs/be
 | `--workers 2` on this 2-core machine (no core of its own for the second worker) | at {workers[0]} streams: TTFT p99 {workers[1]} ms vs {workers[2]} ms straight (within +25 ms) | | |
 | the class gateway's CPU per relayed text event (100 streams at 50 tokens/s; gateway pinned to one core, local API and client on the other; load average {gw_load[0]} at the start, {gw_load[1]} at the end) | {gw_cpu[0]} µs = {gw_pairs[1]}× the floor (median pair; pairs {gw_pairs[0]}) | a byte pass-through at the gateway's path, served the same way (the floor): {gw_floor[0]} µs | ≤ 1.3× the floor |
 | a class of {gw_class[0]} streaming at 50 tokens/s through one gateway process: TTFT p99 | {gw_class[1]} ms (+{gw_class[3]} ms; a byte pass-through on the gateway's core: +{gw_floor_class[1]} ms, so the gateway's own share is +{gw_floor_class[2]} ms) | the same streams straight from the local API, in turn ({gw_reps[0]} times, medians): {gw_class[2]} ms | within +25 ms |
-| cohort mode: a class of {hgw_ready[1]} through the gateway on a real JupyterHub (`bench/hub.py --gateway`; load average {hgw_load[0]} at the start, {hgw_load[1]} at the end) | {hgw_ready[2]}/{hgw_ready[3]} streamed; every server up in {hgw_up[0]} s; a learner after lesson 01: {hgw_memory[0]} MiB PSS, {hgw_memory[1]} MiB RSS; the whole class at once: TTFT p99 {hgw_class[0]} ms (+{hgw_class[2]} ms) | the same burst straight from the class's local API: {hgw_class[1]} ms | ≤ 30 s; ≤ 250 MiB; within +25 ms |
+| cohort mode: a class of {hgw_ready[1]} through the gateway on a real JupyterHub (`bench/hub.py --gateway`; load average {hgw_load[0]} at the start, {hgw_load[1]} at the end) | {hgw_ready[2]}/{hgw_ready[3]} streamed; every server up in {hgw_up[0]} s; a learner after lesson 01: {hgw_memory[0]} MiB RSS, {hgw_memory[1]} MiB PSS; the whole class at once: TTFT p99 {hgw_class[0]} ms (+{hgw_class[2]} ms) | the same burst straight from the class's local API: {hgw_class[1]} ms | ≤ 30 s; ≤ 250 MiB; within +25 ms |
 | kernel memory with the course loaded and a stream run | {mem_course[0]} MiB RSS | a bare kernel: {mem_bare[0]} MiB | |
 | a class of {hub_ready[1]} on a real JupyterHub (bench/hub.py: log in, start servers together, run lesson 01, stream the relay) | {hub_ready[2]}/{hub_ready[3]} streamed; every server up in {hub_up[0]} s; TTFT p50 {hub_ttft[0]} ms, p99 {hub_ttft[1]} ms; {hub_memory[0]} MiB RSS per learner | the local API's own first-token delay: {hub_ttft[2]}; the hub {hub_own[0]} MiB + its proxy {hub_own[1]} MiB | all stream |
 | strict nbval over every lesson, on 2 cores (`pytest --nbval notebooks/`) | {nbval[0]} s, {nbval[1]} cells passed | | ≤ 180 s |
@@ -161,8 +161,8 @@ machine): `python bench/run_all.py gateway` ([docs/bench/{gateway_file}](docs/be
     "hub-line": "`{hub_line[0]}`",
     "gateway-line": (
         "`python bench/hub.py --learners {hgw_ready[1]} --gateway` on this 2-core VM ([its output]"
-        "(docs/bench/{hub_gateway_file})): `{hgw_line[0]}`; every server up in {hgw_up[0]} s; the memory is PSS of a "
-        "learner's server and kernel after lesson 01 ({hgw_memory[1]} MiB RSS; lesson 08's relay pages add "
+        "(docs/bench/{hub_gateway_file})): `{hgw_line[0]}`; every server up in {hgw_up[0]} s; the memory is RSS of a "
+        "learner's server and kernel after lesson 01 ({hgw_memory[1]} MiB PSS; lesson 08's relay pages add "
         "{hgw_parts[2]} MiB RSS per learner on average); the gateway with the class's local API {hgw_gateway[0]} MiB; the whole "
         "class asking at once: TTFT p99 {hgw_class[0]} ms through the gateway, {hgw_class[1]} ms straight."
     ),
@@ -173,8 +173,8 @@ lesson 01 and the relay page streamed; the output names each one that did not, a
 {hgw_up[0]} s; lesson 01's first token p50 {hgw_ttft[0]} ms, p99 {hgw_ttft[1]} ms (the class's local API at 50
 tokens/s); with the whole class asking at the same instant, TTFT p99 {hgw_class[0]} ms through the gateway against
 {hgw_class[1]} ms straight from the class's local API. A learner's server and kernel after lesson 01 take
-{hgw_memory[0]} MiB PSS ({hgw_memory[1]} MiB RSS: {hgw_parts[0]} server, {hgw_parts[1]} kernel, which holds no local
-API); lesson 08's relay pages add {hgw_parts[2]} MiB per learner on average; the gateway with the class's one local
+{hgw_memory[0]} MiB RSS ({hgw_parts[0]} server, {hgw_parts[1]} kernel, which holds no local API; {hgw_memory[1]} MiB
+PSS); lesson 08's relay pages add {hgw_parts[2]} MiB per learner on average; the gateway with the class's one local
 API takes {hgw_gateway[0]} MiB. The gateway process itself (`python bench/run_all.py gateway`, pinned to one core,
 [output](bench/{gateway_file})): {gw_cpu[0]} µs of CPU per relayed text event, {gw_pairs[1]}× a byte pass-through's;
 a class of {gw_class[0]} streaming at 50 tokens/s through it: TTFT p99 {gw_class[1]} ms against {gw_class[2]} ms
