@@ -45,7 +45,7 @@ import httpx2
 import psutil
 
 from helpers.gateway import SERVICE_NAME as GATEWAY
-from helpers.hub import ROOT, Hub, is_kernel, parse_args
+from helpers.hub import ROOT, Hub, kind_of, parse_args
 from helpers.models import DEFAULT_MODEL as MODEL
 from helpers.web.framing import Reader, streamed_text
 
@@ -405,8 +405,7 @@ def memory_of(hub: Hub) -> tuple[dict[str, list[float]], float, float]:
         parts, uss, lesson, lesson_rss = {"server": 0.0, "kernel": 0.0, "relay": 0.0}, 0.0, 0.0, 0.0
         for process in [server, *server.children(recursive=True)]:
             try:
-                command = process.cmdline()
-                kind = "kernel" if is_kernel(command) else "relay" if "helpers.web" in " ".join(command) else "server"
+                kind = kind_of(process.cmdline())
                 info = process.memory_full_info()
             except psutil.Error:
                 continue
@@ -470,7 +469,7 @@ def kernels_listening(hub: Hub) -> list[str]:
     for name, server in hub.servers().items():
         for process in server.children(recursive=True):
             try:
-                if not is_kernel(process.cmdline()):
+                if kind_of(process.cmdline()) != "kernel":
                     continue
                 ports = [c.laddr.port for c in process.net_connections(kind="inet") if c.status == "LISTEN"]
             except psutil.Error:

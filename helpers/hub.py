@@ -142,9 +142,13 @@ if settings["gateway"]:
 """
 
 
-def is_kernel(command: list[str]) -> bool:
-    """A learner's kernel, by its command line: the class kernel spec's (helpers.lighter kernel), or ipykernel's."""
-    return command[1:4] == ["-m", "helpers.lighter", "kernel"] or "ipykernel_launcher" in " ".join(command)
+def kind_of(command: list[str]) -> str:
+    """What a process of a learner's is, by its command line: their kernel, their relay (lesson 08's page) or their
+    server (helpers.lighter's, or what it stands in for)."""
+    line = " ".join(command)
+    if "helpers.lighter kernel" in line or "ipykernel_launcher" in line:
+        return "kernel"
+    return "relay" if "helpers.lighter relay" in line or "-m helpers.web" in line else "server"
 
 
 def proxy_command() -> str:

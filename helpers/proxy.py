@@ -23,7 +23,8 @@ READY_TIMEOUT = 60  # seconds: a busy hub machine can take a while to import the
 def relay() -> dict:
     """jupyter-server-proxy's settings for ``/relay/``: the chat page of lesson 08 and its ``/chat`` stream."""
     return {
-        "command": [sys.executable, "-m", "helpers.web", "--host", "127.0.0.1", "--port", "{port}"],
+        # helpers.web's main, without the imports a relay never uses (helpers/lighter.py)
+        "command": [sys.executable, "-m", "helpers.lighter", "relay", "--host", "127.0.0.1", "--port", "{port}"],
         # The proxy forwards the browser's Host (the notebook server's public name, unknown here); the relay answers
         # only to its own names. The notebook server has already checked the Host and the login, so name the relay.
         "request_headers_override": {"Host": "127.0.0.1:{port}"},

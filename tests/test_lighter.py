@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IMPORTS = {  # what the server / a lesson-01 kernel imports that pulls the skipped modules in
     "server": "import jupyter_events.validators",
     "kernel": "import ipykernel.debugger, anthropic",  # IPythonKernel imports ipykernel.debugger as it starts
+    "relay": "import helpers.web.app",
 }
 
 
@@ -68,4 +69,4 @@ def test_a_wrong_process_name_is_a_clear_error():
     done = subprocess.run(
         [sys.executable, "-m", "helpers.lighter", "notebook"], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
-    assert done.returncode != 0 and "expected server or kernel first, got ['notebook']" in done.stderr
+    assert done.returncode != 0 and "expected server, kernel or relay first, got ['notebook']" in done.stderr

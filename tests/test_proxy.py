@@ -263,7 +263,7 @@ def test_page_url_rejects_bad_input(behind_hub):
 
 def test_entry_points_name_the_course_servers():
     relay, api = proxy.relay(), proxy.offline_api()
-    assert relay["command"][1:3] == ["-m", "helpers.web"] and "{port}" in relay["command"]
+    assert relay["command"][1:4] == ["-m", "helpers.lighter", "relay"] and "{port}" in relay["command"]
     assert api["command"][1:3] == ["-m", "helpers.offline"] and "{port}" in api["command"]
     assert relay["launcher_entry"]["title"] and api["launcher_entry"]["title"]
     assert relay["timeout"] >= 30
