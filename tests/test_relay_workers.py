@@ -56,7 +56,7 @@ def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
 
 def test_two_workers_serve_one_port_with_the_relays_checks(relay_cli, api):
     url, proc = relay_cli("--workers", "2", "--allow-host", "hub.example.org")
-    with httpx2.Client(timeout=30) as http:
+    with httpx2.Client(timeout=120) as http:  # a generous deadline: two workers start slowly on a loaded machine
         # Workers answer once they have started: the socket is bound (and queues requests) before.
         answers = [http.post(f"{url}/chat", json=HI) for _ in range(6)]
         foreign = http.get(f"{url}/", headers={"Host": "attacker.example"})

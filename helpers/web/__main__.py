@@ -34,6 +34,7 @@ from .app import create_app
 from .gate import HOSTS_ENV, SECRET_ENV, public_hosts
 
 MAX_WORKERS = 64
+HEALTHCHECK_SECONDS = 60  # a worker's start-up (imports, one upstream client) under load: seconds, not minutes
 CONNECTIONS_ENV = "COURSE_RELAY_MAX_CONNECTIONS"  # --max-connections, as each worker reads it
 
 
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         max_connections=args.max_connections,
         log_level="warning",
+        # uvicorn kills a worker that does not answer its ping within this many seconds (5 by default) and starts
+        # another: on a loaded machine a worker still importing the SDK missed it, and the relay never got ready
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
     )
     if args.workers == 1:
         uvicorn.Server(config).run(sockets=[sock])
