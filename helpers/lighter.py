@@ -31,7 +31,7 @@ SKIPPED = {
 def skip(which: str) -> None:
     """Make ``which``'s optional imports fail as if their package were not installed (None in sys.modules)."""
     for name in SKIPPED[which]:
-        sys.modules.setdefault(name, None)
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None in sys.modules: "no such module"
 
 
 def main(argv: list[str]) -> None:
