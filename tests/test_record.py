@@ -66,6 +66,6 @@ def test_record_refuses_without_a_key(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # against a hang only: it ends at once, but Python starts slowly on a busy machine
     )
     assert result.returncode == 2 and "set ANTHROPIC_API_KEY" in result.stderr

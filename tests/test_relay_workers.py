@@ -77,7 +77,7 @@ def test_two_workers_serve_one_port_with_the_relays_checks(relay_cli, api):
     assert too_large.status_code == 413 and too_large.headers["connection"] == "close", too_large.headers
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) is not None
-    gone, alive = psutil.wait_procs(workers, timeout=10)
+    gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, f"workers left running after the parent ended: {[p.pid for p in alive]}"
 
 
