@@ -452,6 +452,15 @@ def test_04_right(safe_stream, capsys):
     assert verdict(capsys).startswith("PASS ✓")
 
 
+def test_04_a_clean_stream_is_reported_as_no_error(capsys):
+    lesson04.check(with_separate_clauses)
+    lines = capsys.readouterr().out.splitlines()
+    clean = [line for line in lines if "handled  a clean stream" in line]
+    assert clean and clean[0].endswith("· no error"), lines
+    assert not [line for line in lines if "NoneType" in line], lines
+    assert [line for line in lines if "HTTP 529 overloaded" in line and "error: OverloadedError" in line], lines
+
+
 # -- 05: tool inputs collected from their deltas -----------------------------------------------------------------------
 
 

@@ -70,7 +70,8 @@ def _verdict(safe_stream: Callable) -> tuple[bool, str, str]:
         if problem := _judge(what, result, shown):
             return problem
         kept, error = sum(len(p) for p in shown if isinstance(p, str)), (items_of(result) or [None, None])[1]
-        print(f"  handled  {what:<28} kept {kept} characters · error: {type(error).__name__}")
+        ended = "no error" if error is None else f"error: {type(error).__name__}"
+        print(f"  handled  {what:<28} kept {kept} characters · {ended}")
 
     def buggy_show(piece):
         raise Bug("'colour'")  # as if show read a key its dict does not have
