@@ -272,11 +272,22 @@ def tokens_used(app: Gateway) -> int:
     return sum(row["tokens"] for row in app.store.learners())
 
 
+def settled(app: Gateway, name: str = "ann") -> int:
+    """The tokens counted once ``name`` has no stream in flight: the gateway counts a stream when it notices its end,
+    a moment after the client has read (or dropped) it."""
+    deadline = time.monotonic() + 30
+    while app.live.streams[name] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.live.streams[name] == 0, "a stream was never given back"
+    return tokens_used(app)
+
+
 def test_streams_sent_at_once_cannot_all_pass_the_streams_at_once_limit(tmp_path):
     """Each request holds its body back for a moment: the check used to pass them all (8 at once under a limit of 1),
     since a stream was counted only once its body had arrived."""
     body = json.dumps({"model": MODEL, "max_tokens": 64, "messages": ESSAY, "stream": True}).encode()
     headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json", "content-length": str(len(body))}
+    headers["x-offline-fault"] = "stall@1:5"  # the stream let through is surely in flight while the others are checked
 
     async def held_back():
         await asyncio.sleep(0.5)
@@ -295,7 +306,7 @@ def test_streams_sent_at_once_cannot_all_pass_the_streams_at_once_limit(tmp_path
     with served(tmp_path, Limits(streams=1, per_minute=1000, tokens=10**6)) as (app, url):
         statuses = asyncio.run(at_once(url))
         assert sorted(statuses) == [200] + [429] * 7, statuses
-        assert app.live.streams["ann"] == 0  # every stream given back
+        settled(app)  # every stream given back
         anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0).messages.create(
             model=MODEL, max_tokens=16, messages=ESSAY
         )
@@ -309,18 +320,14 @@ def test_a_stream_the_learner_cuts_before_its_final_usage_is_still_counted(tmp_p
         with client.messages.stream(model=MODEL, max_tokens=2000, messages=ESSAY) as stream:
             whole = stream.get_final_message()
         full = whole.usage.input_tokens + whole.usage.output_tokens
-        assert tokens_used(app) == full  # a stream that ends is counted its own usage, exactly
+        assert settled(app) == full  # a stream that ends is counted its own usage, exactly
         text = ""
         with client.messages.stream(model=MODEL, max_tokens=2000, messages=ESSAY) as stream:
             for event in stream:
                 text += event.delta.text if event.type == "content_block_delta" else ""
                 if len(text) >= 0.9 * len(whole.content[0].text):
                     break
-        deadline = time.monotonic() + 30  # the gateway counts once it notices the connection closed
-        while tokens_used(app) == full and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert tokens_used(app) - full >= whole.usage.input_tokens + 0.8 * whole.usage.output_tokens
-        assert app.live.streams["ann"] == 0
+        assert settled(app) - full >= whole.usage.input_tokens + 0.8 * whole.usage.output_tokens
 
 
 def test_each_learners_retries_are_their_own_on_the_class_local_api(tmp_path):
