@@ -65,3 +65,22 @@ def test_verdicts_keep_the_latest_per_learner_on_disk_as_in_memory(tmp_path):
     assert len(verdicts) == MAX_VERDICTS and verdicts[0]["exercise"] == "check0" and verdicts[0]["verdict"] == "NOT YET"
     assert {v["exercise"] for v in verdicts} == {"check0", *(f"check{n}" for n in range(6, MAX_VERDICTS + 5))}
     again.close()
+
+
+def test_a_change_whose_waiter_went_away_is_written_and_the_writer_goes_on(tmp_path):
+    """A stream's usage is awaited (asyncio.wrap_future) in its relay; a learner who hangs up cancels that await, which
+    cancels the change's future. The writer then failed to set its result (InvalidStateError) and its thread ended:
+    no later change reached the disk, so a restart lost the class's usage from then on."""
+    store = Store(tmp_path / "g.sqlite")
+    store.started("ann", "").result(10)
+    blocker = sqlite3.connect(tmp_path / "g.sqlite", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the writer waits here, so the next change's future is still pending
+    abandoned = store.spent("ann", 300)
+    assert abandoned.cancel()  # what cancelling asyncio.wrap_future(abandoned) does
+    blocker.execute("COMMIT")
+    blocker.close()
+    store.spent("ann", 20).result(30)  # the writer is still there
+    store.close()
+    again = Store(tmp_path / "g.sqlite")
+    assert again.learners()[0]["tokens"] == 320  # the abandoned change was written too
+    again.close()

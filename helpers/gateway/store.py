@@ -132,6 +132,10 @@ class Store:
                 except queue.Empty:
                     break
             if batch:
+                # A future whose waiter went away (a stream's relay, cancelled when its learner hung up) is cancelled:
+                # its change is written all the same, and only the others get a result (setting one on a cancelled
+                # future raises, which ended this thread and every write after it).
+                waiting = [done for _, done in batch if done.set_running_or_notify_cancel()]
                 try:
                     self.db.execute("BEGIN")
                     for writes, _ in batch:
@@ -142,10 +146,10 @@ class Store:
                     logging.getLogger("helpers.gateway").error("could not write the class's state: %s", err)
                     if self.db.in_transaction:
                         self.db.execute("ROLLBACK")
-                    for _, done in batch:
+                    for done in waiting:
                         done.set_exception(err)
                 else:
-                    for _, done in batch:
+                    for done in waiting:
                         done.set_result(None)
             if item is None:
                 return
