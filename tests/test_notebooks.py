@@ -132,3 +132,17 @@ def test_lessons_are_short_and_say_how_long_they_take(name):
 def test_the_core_path_takes_about_ninety_minutes():
     minutes = {n: int(TIME.search("".join(load(n).cells[0].source)).group(1)) for n in sorted(CORE)}
     assert 60 <= sum(minutes.values()) <= 95, minutes
+
+
+WRITE_THEN_USE = ["01_text_stream", "02_raw_events", "03_async", "04_errors", "05_tool_deltas", "06_thinking"]
+
+
+@pytest.mark.parametrize("name", WRITE_THEN_USE)
+def test_the_exercise_leaves_the_stream_and_its_loop_to_the_learner(name):
+    """The starter in the exercise cell (the one that calls the checker) says what to write, and hands over
+    neither the stream's ``with`` block nor its loop: writing them is the lesson's point."""
+    starters = [c.source for c in load(name).cells if c.cell_type == "code" and f"lesson{name[:2]}.check(" in c.source]
+    assert len(starters) == 1, f"{name}: expected one exercise cell calling lesson{name[:2]}.check"
+    assert "✏️" in starters[0], f"{name}: the starter marks what to write with ✏️"
+    handed = re.findall(r"^\s*(?:async )?(?:with|for) .*$", starters[0], re.M)
+    assert not handed, f"{name}: the starter hands over {handed}"
