@@ -381,3 +381,37 @@ def test_an_upstream_that_compresses_what_a_client_accepts_still_streams_and_is_
                     usage = stream.get_final_message().usage
             assert tokens_used(app) == usage.input_tokens + usage.output_tokens
             app.store.close()
+
+
+def test_the_instructor_check_asks_the_hub_about_that_user_name_only(tmp_path, monkeypatch):
+    """A hub lets a user name hold ``?`` or ``#`` (JupyterHub refuses only ``/``): put in the API's path as it was,
+    'teacher?x' asked the hub about teacher, an admin, and was let in to the dashboard wherever the hub lets every
+    user reach the service (this course's hub config lets only admins and instructors: the hub refused first)."""
+    from helpers.gateway.__main__ import hub_from_environment
+
+    asked: list[str] = []
+
+    async def hub_api(scope, receive, send):  # the hub's GET /users/NAME, for an admin named teacher
+        asked.append(scope["raw_path"].decode())
+        found = scope["path"] == "/hub/api/users/teacher"
+        body = json.dumps({"name": "teacher", "admin": True, "groups": []} if found else {}).encode()
+        await send({"type": "http.response.start", "status": 200 if found else 404, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with serve_in_thread(hub_api, name="hub-api-stand-in") as hub:
+        for name, value in {
+            "JUPYTERHUB_API_TOKEN": "service-token",
+            "JUPYTERHUB_API_URL": hub.url + "/hub/api",
+            "JUPYTERHUB_CLIENT_ID": "service-gateway",
+            "JUPYTERHUB_SERVICE_PREFIX": "/services/gateway/",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": "/services/gateway/oauth_callback",
+        }.items():
+            monkeypatch.setenv(name, value)
+        is_instructor = hub_from_environment().is_instructor
+
+        async def ask() -> list[bool]:
+            return [await is_instructor(name) for name in ("teacher?x", "teacher#x", "teacher")]
+
+        verdicts = asyncio.run(ask())
+    assert verdicts == [False, False, True]
+    assert asked == ["/hub/api/users/teacher%3Fx", "/hub/api/users/teacher%23x", "/hub/api/users/teacher"]

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx2
 import uvicorn
@@ -115,7 +115,9 @@ def hub_from_environment() -> Hub:
         if (cached := roles.get(name)) and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         response = await http.get(
-            f"{auth.api_url.rstrip('/')}/users/{name}", headers={"Authorization": f"token {auth.api_token}"}
+            # quoted: a hub lets a user name hold ? or # ('teacher?x' asked the hub about teacher)
+            f"{auth.api_url.rstrip('/')}/users/{quote(name, safe='')}",
+            headers={"Authorization": f"token {auth.api_token}"},
         )
         user = response.json() if response.status_code == 200 else {}
         allowed = bool(user.get("admin")) or group in (user.get("groups") or [])
