@@ -727,35 +727,47 @@ def test_06_right(think_and_answer, capsys):
 
 # -- 07: resume a paused turn ----------------------------------------------------------------------------------------
 
+
+def turn(paused, content=None) -> dict:
+    return {"role": "assistant", "content": paused.content if content is None else content}
+
+
 WRONG_07 = [
-    (lambda messages, paused: [*messages, {"role": "user", "content": "Please continue."}], "not in the request"),
     (
-        lambda messages, paused: [
-            *messages,
-            {"role": "assistant", "content": paused.content},
-            {"role": "user", "content": "continue"},
-        ],
+        lambda messages, paused: ([*messages, {"role": "user", "content": "Please continue."}], None),
+        "not in the request",
+    ),
+    (
+        lambda messages, paused: (
+            [*messages, turn(paused), {"role": "user", "content": "continue"}],
+            paused.container.id,
+        ),
         "a message follows the paused turn",
     ),
-    (lambda messages, paused: [messages[-1], {"role": "assistant", "content": paused.content}], "conversation"),
-    (lambda messages, paused: [*messages, {"role": "assistant", "content": paused.content[-1:]}], "changed"),
+    (lambda messages, paused: ([messages[-1], turn(paused)], paused.container.id), "conversation"),
+    (lambda messages, paused: ([*messages, turn(paused, paused.content[-1:])], paused.container.id), "changed"),
+    # the lesson's first half done, the container forgotten, or sent as the object, or as the message's id
+    (lambda messages, paused: ([*messages, turn(paused)], None), "sends no container"),
+    (lambda messages, paused: ([*messages, turn(paused)], paused.container), "not the id of the one"),
+    (lambda messages, paused: ([*messages, turn(paused)], paused.id), "not the id of the one"),
 ]
 
 
 @pytest.mark.parametrize(("resume", "expected"), WRONG_07)
 def test_07_wrong(resume, expected, capsys):
     lesson07.check(resume)
-    assert_not_yet(verdict(capsys), expected, ('"content": paused.content}]', "[*messages, {"))
+    assert_not_yet(verdict(capsys), expected, ('"content": paused.content}]', "[*messages, {", "container.id"))
 
 
 def resume_by_append(messages, paused):
     sent = list(messages)
     sent.append({"role": paused.role, "content": paused.content})
-    return sent
+    return sent, paused.container.id
 
 
 def resume_by_dump(messages, paused):
-    return messages + [paused.model_dump(include={"role", "content"})]
+    request = messages + [paused.model_dump(include={"role", "content"})]
+    return request, paused.model_dump()["container"]["id"]
 
 
 @pytest.mark.parametrize("resume", [resume_by_append, resume_by_dump])
@@ -962,7 +974,7 @@ def test_01_06_a_str_that_lies_about_its_value_gets_not_yet(lesson, client, caps
 
 
 def test_07_a_message_that_cannot_print_itself_gets_not_yet(capsys):
-    lesson07.check(lambda messages, paused: [*messages, Unprintable()])
+    lesson07.check(lambda messages, paused: ([*messages, Unprintable()], None))
     assert_not_yet(verdict(capsys), "resume's list holds Unprintable <Unprintable object>", ())
 
 

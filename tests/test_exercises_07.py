@@ -1,5 +1,5 @@
 """The checker of lesson 07 says NOT YET to the lesson's starting state (a user message asking Claude to go on), PASS
-to a paused turn sent back unchanged (as SDK blocks or as dicts), names each other mistake with a hint, and turns
+to a paused turn sent back unchanged (as SDK blocks or as dicts) in its container, names each other mistake with a hint, and turns
 an exception in the learner's function into a NOT YET line instead of a traceback."""
 
 from __future__ import annotations
@@ -17,31 +17,32 @@ def verdict(capsys) -> str:
 
 
 def go_on(messages, paused):  # the lesson's starting state
-    return [*messages, {"role": "user", "content": "Please continue."}]
+    return [*messages, {"role": "user", "content": "Please continue."}], None
 
 
 def paused_then_go_on(messages, paused):
-    return [*messages, {"role": "assistant", "content": paused.content}, {"role": "user", "content": "Go on."}]
+    turn = {"role": "assistant", "content": paused.content}
+    return [*messages, turn, {"role": "user", "content": "Go on."}], paused.container.id
 
 
 def only_the_text(messages, paused):
-    return [*messages, {"role": "assistant", "content": [b for b in paused.content if b.type == "text"]}]
+    return [*messages, {"role": "assistant", "content": [b for b in paused.content if b.type == "text"]}], None
 
 
 def forgets_the_conversation(messages, paused):
-    return [messages[-1], {"role": "assistant", "content": paused.content}]
+    return [messages[-1], {"role": "assistant", "content": paused.content}], paused.container.id
 
 
 def the_message_itself(messages, paused):
-    return [*messages, paused]
+    return [*messages, paused], paused.container.id
 
 
 def misspelt(messages, paused):
-    return [*messages, {"role": "assistant", "content": paused.contents}]
+    return [*messages, {"role": "assistant", "content": paused.contents}], paused.container.id
 
 
 def subscripted(messages, paused):
-    return [*messages, {"role": "assistant", "content": paused["content"]}]
+    return [*messages, {"role": "assistant", "content": paused["content"]}], paused.container.id
 
 
 def test_lesson07_a_message_read_as_a_dict_gets_a_hint_that_points_at_it(capsys):
@@ -59,7 +60,8 @@ def test_lesson07_a_message_read_as_a_dict_gets_a_hint_that_points_at_it(capsys)
         (only_the_text, "the paused turn was changed"),
         (forgets_the_conversation, "the conversation so far is missing"),
         (the_message_itself, "not a message dict"),
-        (lambda messages, paused: None, "resume returned NoneType"),
+        (lambda messages, paused: None, "resume returned None, not a pair"),
+        (lambda messages, paused: [*messages, {"role": "assistant", "content": paused.content}], "not a pair"),
         (misspelt, "your function misspelt raised AttributeError"),
     ],
 )
@@ -72,7 +74,7 @@ def test_lesson07_names_each_mistake(resume, expected, capsys):
 def test_lesson07_a_request_the_local_api_would_start_over_is_caught_by_what_comes_back(capsys, monkeypatch):
     """With the request's shape unchecked, the answer itself shows the turn started over: new searches."""
     monkeypatch.setattr(lesson07, "_read", lambda sent, messages, paused: None)
-    lesson07.check(go_on)
+    lesson07.check(lambda messages, paused: (go_on(messages, paused)[0], paused.container.id))
     out = verdict(capsys)
     assert out.startswith("NOT YET") and "searched again" in out
 
@@ -81,11 +83,11 @@ def test_lesson07_a_request_the_local_api_would_start_over_is_caught_by_what_com
 def test_lesson07_passes_the_paused_turn_sent_back_unchanged(as_dicts, capsys):
     def resume(messages, paused):
         content = [b.model_dump() for b in paused.content] if as_dicts else paused.content
-        return [*messages, {"role": "assistant", "content": content}]
+        return [*messages, {"role": "assistant", "content": content}], paused.container.id
 
     lesson07.check(resume)
     out = capsys.readouterr().out
-    assert "stop_reason 'pause_turn'" in out and "0 new searches" in out
+    assert "stop_reason 'pause_turn'" in out and "you send container 'container_" in out and "0 new searches" in out
     assert out.strip().splitlines()[-1].startswith("PASS ✓") and "citing 2 sources" in out
 
 

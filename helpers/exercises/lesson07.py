@@ -1,8 +1,9 @@
 """Checker for 07_server_tools' "Try it": resume a turn that stopped with ``pause_turn``, in a conversation.
 
 It streams from the local API (in live mode too): a search, then a research question whose turn the local API
-pauses after two searches. The learner's ``resume(messages, paused)`` builds the next request; the checker reads
-it as the real API would, sends it, and looks at what came back: the rest of the turn, or a turn started over.
+pauses after two searches, in a container (the 2026 search tool runs in one). The learner's ``resume(messages,
+paused)`` builds the next request, its messages and its container; the checker reads it as the real API would, sends
+it, and looks at what came back: the rest of the turn, or a turn started over.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ FIRST = "Search the web for the latest news on Server-Sent Events."
 RESEARCH = "Research Server-Sent Events in depth: browser support and proxies."
 HEADERS = {"x-offline-pace": "instant"}
 SHAPE = (
-    'resume(messages, paused) returns the list of messages for the next request: [{"role": ..., "content": ...}, ...]'
+    "resume(messages, paused) returns the next request as a pair (messages, container): the list of messages"
+    ' [{"role": ..., "content": ...}, ...] and the container to resume in'
 )
 
 
 def check(resume: Callable) -> None:
-    """Run a conversation whose second turn pauses, resume it with ``resume(messages, paused)`` until it ends, and
-    print PASS or NOT YET."""
+    """Run a conversation whose second turn pauses, resume it with the request ``resume(messages, paused)`` returns,
+    ``(messages, container)``, and print PASS or NOT YET."""
     if not callable(resume):
         raise TypeError(f"check expects your function resume(messages, paused), got {type(resume).__name__}")
     report(*_verdict(resume))
@@ -60,13 +62,16 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
     searches = paused.usage.server_tool_use.web_search_requests
     print(f"  request 1: stop_reason {paused.stop_reason!r} after {searches} searches")
     try:
-        sent = call_learner(resume, list(messages), paused)
+        request = call_learner(resume, list(messages), paused)
     except LearnerError as err:
         return False, str(err), _error_hint(err.original)
-    problem = _read(sent, messages, paused)
+    if not (isinstance(request, tuple) and len(request) == 2):
+        return False, f"resume returned {brief(request)}, not a pair (messages, container)", SHAPE
+    sent, container = request
+    problem = _read(sent, messages, paused) or _container(container, paused)
     if problem:
         return problem
-    final = ask(sent, paused.container.id if paused.container else None)
+    final = ask(sent, container)
     again = sum(1 for b in final.content if b.type == "server_tool_use")
     print(f"  request 2: roles {[m['role'] for m in sent]} → stop_reason {final.stop_reason!r}, {again} new searches")
     if again or final.stop_reason != "end_turn":
@@ -77,14 +82,32 @@ def _verdict(resume: Callable) -> tuple[bool, str, str]:
         )
     cited = {c.url for b in final.content if b.type == "text" for c in b.citations or []}
     print(f"  the resumed turn ends: {''.join(b.text for b in final.content if b.type == 'text')[:90]}…")
-    return True, f"the paused turn went back unchanged and finished, citing {len(cited)} sources", ""
+    return True, f"the paused turn went back unchanged, in its container, and finished, citing {len(cited)} sources", ""
 
 
 def _error_hint(exc: BaseException) -> str:
     """A hint for an exception in the learner's function: ``paused["content"]`` reads a Message as if a dict."""
     if isinstance(exc, TypeError | AttributeError) and "Message' object" in str(exc):
         return "paused is a Message: read its attributes (.content)"
-    return "resume(messages, paused) only builds a list: start from the messages you sent"
+    return "resume(messages, paused) only builds the request: start from the messages you sent"
+
+
+def _container(container, paused) -> tuple[bool, str, str] | None:
+    """What is wrong with the learner's container, as the real API would see it (None when it is the paused turn's)."""
+    print(f"  you send container {brief(container)}")
+    if container == (paused.container.id if paused.container else None):
+        return None
+    if container is None:
+        return (
+            False,
+            "the request sends no container: the API refuses (400) to resume a turn paused in a container without it",
+            "a turn paused in a container resumes in that same one: which did the paused response run in?",
+        )
+    return (
+        False,
+        f"the request's container is {brief(container)}, not the id of the one the paused turn ran in",
+        "the API takes the container's id, a string, from the paused response",
+    )
 
 
 def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:

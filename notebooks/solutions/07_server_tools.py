@@ -1,4 +1,5 @@
-"""Solution to 07_server_tools' "Try it": a paused turn goes back as the request's last message, unchanged.
+"""Solution to 07_server_tools' "Try it": a paused turn goes back as the request's last message, unchanged, in the
+container it ran in.
 
 Run from the repository: ``python notebooks/solutions/07_server_tools.py`` (the turns come from the local API).
 """
@@ -7,8 +8,8 @@ from helpers.exercises import lesson07
 
 
 def resume(messages, paused):
-    """The messages for the request that resumes `paused`, a turn that stopped with pause_turn."""
-    return [*messages, {"role": "assistant", "content": paused.content}]  # ✏️ solved: the partial turn, last
+    """The request that resumes `paused`, a turn that stopped with pause_turn: (messages, container)."""
+    return [*messages, {"role": "assistant", "content": paused.content}], paused.container.id  # ✏️ solved
 
 
 lesson07.check(resume)
