@@ -6,6 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HUB_STAMP := $(VENV)/.hub-installed
 CHP_VERSION := 5.3.0  # configurable-http-proxy, the hub's proxy (from npm; needs node and npm)
+# Test workers (pytest-xdist) for `make test` and `make unit`: the tests mostly wait (servers starting, sockets,
+# kernels), so more workers than cores pays; measured on 2 cores (README, Testing). JOBS=0 runs them in this process.
+# A file whose tests share state (a notebook, a module fixture) runs on one worker: conftest.py, runs_on_one_worker.
+JOBS ?= 4
 
 .PHONY: lab test unit lint lock nbval outputs bench record doctor hub clean conformance-clients
 
@@ -76,11 +80,11 @@ hub: $(HUB_STAMP)
 ## command (CI=true: fails instead). PYTEST_ARGS narrows the run: make test PYTEST_ARGS=tests/test_web.py
 test: $(HUB_STAMP) lint conformance-clients
 	$(call install_proxy,$(IN_CI))
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 ## unit: the fast inner loop: every test but the browser, hub, nbval and slow ones (markers in pyproject.toml)
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser and not hub and not nbval and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not browser and not hub and not nbval and not slow" $(PYTEST_ARGS)
 
 ## lint: ruff over the code and the notebooks; mypy over helpers/; requirements.lock is current (tools/check_lock.py, offline)
 lint: $(HUB_STAMP)
