@@ -1,6 +1,6 @@
 """A notebook saved with live views in it and opened again (kernel shut down, page reloaded) shows each answer, not
-"Error displaying widget: model not found", in JupyterLab and in Notebook 7. The course's settings override
-(jupyter/streaming-course.json, which
+"Error displaying widget: model not found", in JupyterLab and in Notebook 7, and a Playground its transcript.
+The course's settings override (jupyter/streaming-course.json, which
 `make` installs into the environment's share/jupyter/lab/settings/overrides.d) makes both save the widgets' state with the notebook."""
 
 from __future__ import annotations
@@ -108,3 +108,38 @@ def test_a_saved_notebook_reopens_with_its_answers_in_notebook_7(tmp_path):
     assert not errors, f"reopened notebook shows widget errors: {errors}"
     assert any(words(final) in words(text) for text in visible), f"the answer is not visible: {visible}"
     assert any("message_stop" in text for text in visible), f"the events are not visible: {visible}"
+
+
+PLAYGROUND = f"""\
+from helpers.connect import async_client
+from helpers.widgets import Playground
+
+pg = Playground(async_client(quiet=True), models=["claude-sonnet-5-5"])
+await pg.send({HAIKU!r})"""
+
+
+def test_a_saved_playground_reopens_with_its_transcript(tmp_path):
+    """The Playground's transcript (the prompt and the streamed answer) comes back from the saved widget state."""
+    final = expected(HAIKU)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PLAYGROUND)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "playground.ipynb")
+    with JupyterLab(tmp_path, name="reopen-playground") as lab, chromium() as browser:
+        nb = Notebook(lab, browser.new_context().new_page(), "playground.ipynb")
+        nb.run_all()
+        nb.wait_until_idle()
+        nb.page.wait_for_function("() => document.querySelectorAll('.cw[data-status=\"done\"]').length == 1")
+        nb.save()
+        shut_down_kernels(lab)
+        nb.page.reload()
+        nb.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        transcript = nb.page.locator(".cw-playground")
+        deadline = time.monotonic() + 20  # restored widgets render in the moments after the cells appear
+        while time.monotonic() < deadline and words(final) not in words(" ".join(transcript.all_inner_texts())):
+            time.sleep(0.25)
+        shown = " ".join(transcript.all_inner_texts())
+        errors = [t for t in nb.page.locator(".jp-OutputArea-output").all_text_contents() if "Error displaying" in t]
+        nb.screenshot("reopen-playground")
+    assert not errors, f"reopened notebook shows widget errors: {errors}"
+    assert f"You: {HAIKU}" in shown, f"the prompt is not in the reopened transcript: {shown!r}"
+    assert words(final) in words(shown), f"the answer is not in the reopened transcript: {shown!r}"
