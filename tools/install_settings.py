@@ -12,6 +12,9 @@
 - Every Jupyter server it runs reads notebooks with the course's contents manager (``helpers.jupyter_contents``, in
   the same file): a notebook that is not trusted opens without its saved widget state, which would otherwise run the
   JavaScript an anywidget model carries (tests/browser/test_saved_state_browser.py).
+- Every Jupyter server it runs loads ``helpers.jupyter_gitpull``: an nbgitpuller link clones only into one plain
+  folder of the home (and only the repositories ``$COURSE_GITPULL_REPOS`` names, where set), so a link from another
+  site cannot put a package beside the lessons or a dot-folder in the home (tests/test_gitpull.py).
 
 pip's editable install leaves data files out, so every install route runs this: ``make``, Binder's ``postBuild``
 and the README's steps without make.
@@ -30,6 +33,7 @@ from pathlib import Path
 SETTINGS = Path(__file__).resolve().parent.parent / "jupyter" / "streaming-course.json"
 SERVER_CONFIG = "jupyter_server_config.json"  # a server reads it from every config path (not from .d folders)
 CONTENTS_MANAGER = "helpers.jupyter_contents.ContentsManager"
+GITPULL_GUARD = "helpers.jupyter_gitpull"
 
 BASHRC = """\
 # The course's JupyterLab terminals (written by tools/install_settings.py): bash's usual start-up files, then the
@@ -78,6 +82,15 @@ def install_contents_manager(folder: Path = Path(sys.prefix, "etc", "jupyter")) 
     return _server_config(folder, {"contents_manager_class": CONTENTS_MANAGER})
 
 
+def install_gitpull_guard(folder: Path = Path(sys.prefix, "etc", "jupyter")) -> Path:
+    """Enable the extension that holds nbgitpuller's links to one plain folder in the config ``folder``'s
+    ``jupyter_server_config.d`` (where ``jupyter server extension enable`` writes); return its file."""
+    path = Path(folder, "jupyter_server_config.d", GITPULL_GUARD + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {GITPULL_GUARD: True}}}, indent=2) + "\n")
+    return path
+
+
 def _server_config(folder: Path, settings: dict) -> Path:
     """Merge ``settings`` into the ServerApp section of ``folder``'s server config, its other settings kept."""
     path = Path(folder, SERVER_CONFIG)
@@ -100,3 +113,4 @@ if __name__ == "__main__":
     terminal = install_terminal()
     print(f"terminals start in this environment: {terminal.name}" if terminal else "terminals: left as they are")
     print(f"untrusted notebooks open without their saved widget state: {install_contents_manager().name}")
+    print(f"nbgitpuller links clone into one plain folder only: {install_gitpull_guard().name}")

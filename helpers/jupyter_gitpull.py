@@ -1,0 +1,78 @@
+"""A Jupyter server extension that holds nbgitpuller's links to what the course's own link does.
+
+nbgitpuller (docs/workshop.md hands its link out) clones the ``repo`` a link names to the ``targetpath`` it names,
+unchecked: any site can link a learner to ``/hub/user-redirect/git-pull?repo=…&targetpath=…`` and one click clones a
+stranger's repository anywhere the learner can write: beside the lessons as a package named ``helpers`` (the
+lessons' next ``import helpers`` runs it, with the learner's token in its environment), into a dot-folder that
+configures git or IPython, or outside the home by an absolute path. Here every nbgitpuller request is refused (400)
+unless the folder it clones to is one plain folder name in the server's root (no ``/``, no leading ``.``), and,
+where ``$COURSE_GITPULL_REPOS`` names repositories (comma-separated URLs, the hub's ``Spawner.environment``), unless
+its repository is one of them.
+
+tools/install_settings.py enables it in the environment's Jupyter server config.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+
+REPOS_ENV = "COURSE_GITPULL_REPOS"
+FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # one folder name, not hidden, not . or ..
+HANDLERS = ("SyncHandler", "UIHandler", "LegacyGitSyncRedirectHandler")
+
+
+def problem(repos: list[str], targets: list[str], allowed: str = "") -> str | None:
+    """What is wrong with a pull of ``repos`` (every value the request gave) into ``targets`` (its targetpath values),
+    or None; ``allowed`` is ``$COURSE_GITPULL_REPOS``."""
+    if len(repos) != 1:
+        return f"expected one repo parameter, got {len(repos)}"
+    repo = repos[0]
+    # nbgitpuller's default folder is the repo's last path part, with or without a trailing slash taken off
+    folders = targets or [repo.split("/")[-1], repo.rstrip("/").split("/")[-1]]
+    for folder in folders:
+        if not FOLDER.fullmatch(folder):
+            return (
+                f"refused to clone into {folder[:100]!r}: expected one folder name in your home (letters, digits, "
+                "_ . -, not starting with a dot), no path"
+            )
+    if allowed and repo.rstrip("/") not in {r.strip().rstrip("/") for r in allowed.split(",") if r.strip()}:
+        return f"refused to clone {repo[:200]!r}: this server pulls only the repositories in ${REPOS_ENV}"
+    return None
+
+
+def _guarded(prepare):
+    async def guarded_prepare(self, *args, **kwargs):
+        repos = self.get_arguments("repo")
+        targets = self.get_arguments("targetpath") + self.get_arguments("targetPath")
+        if reason := problem(repos, targets, os.environ.get(REPOS_ENV, "")):
+            self.log.warning("nbgitpuller request refused: %s", reason)
+            self.set_status(400, reason.encode("ascii", "backslashreplace").decode())  # a status line is ASCII
+            self.set_header("Content-Type", "text/plain; charset=utf-8")  # the reason is shown as text, never markup
+            self.finish(reason + "\n")
+            return None
+        result = prepare(self, *args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    guarded_prepare.course_guard = True
+    return guarded_prepare
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    try:
+        from nbgitpuller import handlers
+    except ImportError:
+        return  # nothing to guard
+    for name in HANDLERS:
+        cls = getattr(handlers, name, None)
+        if cls is not None and not getattr(cls.prepare, "course_guard", False):
+            cls.prepare = _guarded(cls.prepare)
+    serverapp.log.info("nbgitpuller links: one plain folder name, repositories from $%s if set", REPOS_ENV)
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "helpers.jupyter_gitpull"}]
+
+
+__all__ = ["problem", "REPOS_ENV"]

@@ -1,0 +1,126 @@
+"""nbgitpuller's links held to one plain folder of the home (helpers/jupyter_gitpull.py), on a real Jupyter server.
+
+The attack: a link from any site to ``/hub/user-redirect/git-pull?repo=…&targetpath=course/notebooks/helpers``
+cloned a stranger's repository beside the lessons as a package named ``helpers``, which the lessons' next
+``import helpers`` ran (cwd comes first on the kernel's path).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from helpers.jupyter_gitpull import REPOS_ENV, problem
+from helpers.net import free_port
+from tools.install_settings import install_gitpull_guard
+
+pytestmark = pytest.mark.slow  # starts a Jupyter server: `make test`, not `make unit`
+
+TOKEN = "gitpull-test-token"
+GIT = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
+
+
+@pytest.mark.parametrize(
+    "repos, targets, expected",
+    [
+        (["https://github.com/o/course"], [], None),
+        (["https://github.com/o/course/"], [], "one folder name"),  # nbgitpuller's API would clone into the home itself
+        (["https://github.com/o/course"], ["course-2"], None),
+        (["https://github.com/o/course"], ["course/notebooks/helpers"], "one folder name"),
+        (["https://github.com/o/course"], ["/tmp/x"], "one folder name"),
+        (["https://github.com/o/course"], [".config"], "one folder name"),
+        (["https://github.com/o/course"], [".."], "one folder name"),
+        (["https://github.com/o/course"], ["ok", "../x"], "one folder name"),
+        (["https://github.com/o/.ipython"], [], "one folder name"),
+        (["https://github.com/o/x/"], [""], "one folder name"),
+        ([], [], "one repo"),
+        (["https://a/x", "https://a/y"], [], "one repo"),
+    ],
+)
+def test_the_folder_a_pull_clones_into(repos, targets, expected):
+    found = problem(repos, targets)
+    assert (found is None) if expected is None else (expected in found), found
+
+
+def test_only_the_listed_repositories_where_a_list_is_set():
+    allowed = "https://github.com/o/course, https://github.com/o/extra/"
+    assert problem(["https://github.com/o/course"], [], allowed) is None
+    assert problem(["https://github.com/o/extra"], [], allowed) is None
+    assert REPOS_ENV in problem(["https://evil.example/course"], [], allowed)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real Jupyter server with nbgitpuller and the course's config, as make installs it; yields (origin, root)."""
+    root = tmp_path_factory.mktemp("home")
+    config = tmp_path_factory.mktemp("config")
+    install_gitpull_guard(config)
+    upstream = tmp_path_factory.mktemp("upstream")
+    for name in ("course", "evil"):  # two upstream repositories, the first listed in $COURSE_GITPULL_REPOS
+        repo = upstream / name
+        repo.mkdir()
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+        (repo / "__init__.py").write_text("raise SystemExit('a stranger ran code')\n")
+        subprocess.run([*GIT, "-C", str(repo), "add", "."], check=True)
+        subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", name], check=True)
+    port = free_port()
+    env = {**os.environ, "HOME": str(root), "JUPYTER_CONFIG_DIR": str(config), REPOS_ENV: str(upstream / "course")}
+    log = (config / "server.log").open("w")
+    cmd = [
+        *(sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"),
+        *("--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False"),
+        *("--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}"),
+    ]
+    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (config / "server.log").read_text()[-3000:]
+            try:
+                if httpx2.get(f"{origin}/api/status", headers={"Authorization": f"token {TOKEN}"}).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"jupyter server not ready after 90 s:\n{(config / 'server.log').read_text()[-3000:]}")
+        yield origin, root, str(upstream / "course"), str(upstream / "evil")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def pull(origin: str, **params) -> httpx2.Response:
+    headers = {"Authorization": f"token {TOKEN}"}
+    return httpx2.get(f"{origin}/git-pull/api", params=params, headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize("target", ["course/notebooks/helpers", ".config/git", "PLACE/outside"])
+def test_a_link_cannot_clone_beside_the_lessons_into_a_dot_folder_or_outside(server, target, tmp_path):
+    origin, root, course, _ = server
+    target = target.replace("PLACE", str(tmp_path))
+    response = pull(origin, repo=course, branch="main", targetpath=target)
+    assert response.status_code == 400, response.text[:500]
+    assert "one folder name" in response.text
+    assert not (root / target).exists() and not Path(target).exists()
+
+
+def test_a_repository_not_listed_is_refused(server):
+    origin, root, _, evil = server
+    response = pull(origin, repo=evil, branch="main")
+    assert response.status_code == 400 and REPOS_ENV in response.text, response.text[:500]
+    assert not (root / "evil").exists()
+
+
+def test_the_course_link_still_clones(server):
+    origin, root, course, _ = server
+    response = pull(origin, repo=course, branch="main")
+    assert response.status_code == 200 and '"phase": "finished"' in response.text, response.text[-500:]
+    assert (root / "course" / "__init__.py").is_file()
