@@ -5,7 +5,9 @@ unchecked: any site can link a learner to ``/hub/user-redirect/git-pull?repo=…
 stranger's repository anywhere the learner can write: beside the lessons as a package named ``helpers`` (the
 lessons' next ``import helpers`` runs it, with the learner's token in its environment), into a dot-folder that
 configures git or IPython, or outside the home by an absolute path. Here every nbgitpuller request is refused (400)
-unless the folder it clones to is one plain folder name in the server's root (no ``/``, no leading ``.``), and,
+unless the folder it clones to is one plain folder name in the server's root (no ``/``, no leading ``.``) that is
+not the name of a module the server's Python imports from elsewhere (a notebook in the home imports a folder named
+``helpers`` or ``anthropic`` there before the installed one; ``make hub`` puts the lessons in the home), and,
 where ``$COURSE_GITPULL_REPOS`` names repositories (comma-separated URLs, the hub's ``Spawner.environment``), unless
 its repository is one of them.
 
@@ -14,18 +16,36 @@ tools/install_settings.py enables it in the environment's Jupyter server config.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import re
+from pathlib import Path
 
 REPOS_ENV = "COURSE_GITPULL_REPOS"
 FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # one folder name, not hidden, not . or ..
 HANDLERS = ("SyncHandler", "UIHandler", "LegacyGitSyncRedirectHandler")
 
 
-def problem(repos: list[str], targets: list[str], allowed: str = "") -> str | None:
-    """What is wrong with a pull of ``repos`` (every value the request gave) into ``targets`` (its targetpath values),
-    or None; ``allowed`` is ``$COURSE_GITPULL_REPOS``."""
+def shadows(folder: str, root: str) -> str | None:
+    """Where the module a folder named ``folder`` in ``root`` would stand in for comes from, or None."""
+    if not folder.isidentifier():
+        return None
+    try:
+        spec = importlib.util.find_spec(folder)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin in ("built-in", "frozen"):  # none, or one a folder cannot stand in for
+        return None
+    places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])  # a namespace: folders
+    inside = Path(root).resolve()
+    elsewhere = [p for p in places if not (inside == Path(p).resolve() or inside in Path(p).resolve().parents)]
+    return (elsewhere or [None])[0] if places else "a module of this Python"  # the class's own clone pulled again
+
+
+def problem(repos: list[str], targets: list[str], allowed: str, root: str) -> str | None:
+    """What is wrong with a pull of ``repos`` (every value the request gave) into ``targets`` (its targetpath values)
+    in the folder ``root``, or None; ``allowed`` is ``$COURSE_GITPULL_REPOS``."""
     if len(repos) != 1:
         return f"expected one repo parameter, got {len(repos)}"
     repo = repos[0]
@@ -37,6 +57,8 @@ def problem(repos: list[str], targets: list[str], allowed: str = "") -> str | No
                 f"refused to clone into {folder[:100]!r}: expected one folder name in your home (letters, digits, "
                 "_ . -, not starting with a dot), no path"
             )
+        if where := shadows(folder, root):
+            return f"refused to clone into {folder!r}: notebooks beside it would import it instead of {where}"
     if allowed and repo.rstrip("/") not in {r.strip().rstrip("/") for r in allowed.split(",") if r.strip()}:
         return f"refused to clone {repo[:200]!r}: this server pulls only the repositories in ${REPOS_ENV}"
     return None
@@ -46,7 +68,8 @@ def _guarded(prepare):
     async def guarded_prepare(self, *args, **kwargs):
         repos = self.get_arguments("repo")
         targets = self.get_arguments("targetpath") + self.get_arguments("targetPath")
-        if reason := problem(repos, targets, os.environ.get(REPOS_ENV, "")):
+        root = os.path.expanduser(self.settings.get("server_root_dir", "."))
+        if reason := problem(repos, targets, os.environ.get(REPOS_ENV, ""), root):
             self.log.warning("nbgitpuller request refused: %s", reason)
             self.set_status(400, reason.encode("ascii", "backslashreplace").decode())  # a status line is ASCII
             self.set_header("Content-Type", "text/plain; charset=utf-8")  # the reason is shown as text, never markup

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -19,6 +18,8 @@ import pytest
 from helpers.jupyter_gitpull import REPOS_ENV, problem
 from helpers.net import free_port
 from tools.install_settings import install_gitpull_guard
+
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow  # starts a Jupyter server: `make test`, not `make unit`
 
@@ -39,20 +40,35 @@ GIT = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
         (["https://github.com/o/course"], ["ok", "../x"], "one folder name"),
         (["https://github.com/o/.ipython"], [], "one folder name"),
         (["https://github.com/o/x/"], [""], "one folder name"),
+        (["https://github.com/o/helpers"], [], "instead of"),  # beside make hub's lessons, it ran at import helpers
+        (["https://github.com/o/course"], ["anthropic"], "instead of"),
         ([], [], "one repo"),
         (["https://a/x", "https://a/y"], [], "one repo"),
     ],
 )
-def test_the_folder_a_pull_clones_into(repos, targets, expected):
-    found = problem(repos, targets)
+def test_the_folder_a_pull_clones_into(repos, targets, expected, tmp_path):
+    found = problem(repos, targets, "", str(tmp_path))
     assert (found is None) if expected is None else (expected in found), found
+
+
+def test_the_class_clone_pulled_again_is_not_a_module_it_shadows():
+    """A folder the class's clone already made, found as a module only because it is there, is pulled again."""
+    assert problem(["https://github.com/o/helpers"], [], "", str(ROOT)) is None
+
+
+def test_the_class_clone_found_as_a_namespace_on_the_servers_path_is_pulled_again(tmp_path, monkeypatch):
+    """The hub runs the server with ``python -m``, so its home is on its path and ~/course is a namespace package."""
+    (tmp_path / "classclone").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert problem(["https://github.com/o/classclone"], [], "", str(tmp_path)) is None
+    assert "instead of" in problem(["https://github.com/o/classclone"], [], "", str(tmp_path / "elsewhere"))
 
 
 def test_only_the_listed_repositories_where_a_list_is_set():
     allowed = "https://github.com/o/course, https://github.com/o/extra/"
-    assert problem(["https://github.com/o/course"], [], allowed) is None
-    assert problem(["https://github.com/o/extra"], [], allowed) is None
-    assert REPOS_ENV in problem(["https://evil.example/course"], [], allowed)
+    assert problem(["https://github.com/o/course"], [], allowed, str(ROOT)) is None
+    assert problem(["https://github.com/o/extra"], [], allowed, str(ROOT)) is None
+    assert REPOS_ENV in problem(["https://evil.example/course"], [], allowed, str(ROOT))
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +118,14 @@ def pull(origin: str, **params) -> httpx2.Response:
     return httpx2.get(f"{origin}/git-pull/api", params=params, headers=headers, timeout=60)
 
 
-@pytest.mark.parametrize("target", ["course/notebooks/helpers", ".config/git", "PLACE/outside"])
+@pytest.mark.parametrize("target", ["course/notebooks/helpers", "helpers", ".config/git", "PLACE/outside"])
 def test_a_link_cannot_clone_beside_the_lessons_into_a_dot_folder_or_outside(server, target, tmp_path):
     origin, root, course, _ = server
     target = target.replace("PLACE", str(tmp_path))
     response = pull(origin, repo=course, branch="main", targetpath=target)
     assert response.status_code == 400, response.text[:500]
-    assert "one folder name" in response.text
-    assert not (root / target).exists() and not Path(target).exists()
+    assert "one folder name" in response.text or "instead of" in response.text
+    assert not (root / target).exists()  # an absolute target is itself: root / "/x" is "/x"
 
 
 def test_a_repository_not_listed_is_refused(server):
