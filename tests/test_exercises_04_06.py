@@ -46,16 +46,16 @@ def test_lesson04_makes_every_failure_happen_and_passes_the_three_families(capsy
     lesson04.check(safe_stream_catching((anthropic.APIError, httpx2.TransportError, ValueError)))
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("PASS"), lines
-    errors = {line.split("  ")[2].strip(): line.rsplit("error: ", 1)[1] for line in lines[:-1]}
+    errors = {line.split("  ")[2].strip(): line.rsplit(" · ", 1)[1] for line in lines[:-1]}
     assert errors == {
-        "a clean stream": "NoneType",
-        "no server at all": "APIConnectionError",
-        "HTTP 529 overloaded": "OverloadedError",
-        "HTTP 429 rate limited": "RateLimitError",
-        "error event inside a 200": "APIStatusError",
-        "dropped connection": "RemoteProtocolError",
-        "stall past the read timeout": "ReadTimeout",
-        "malformed line": "JSONDecodeError",
+        "a clean stream": "no error",
+        "no server at all": "error: APIConnectionError",
+        "HTTP 529 overloaded": "error: OverloadedError",
+        "HTTP 429 rate limited": "error: RateLimitError",
+        "error event inside a 200": "error: APIStatusError",
+        "dropped connection": "error: RemoteProtocolError",
+        "stall past the read timeout": "error: ReadTimeout",
+        "malformed line": "error: JSONDecodeError",
     }
     kept = {line.split("  ")[2].strip(): int(line.split("kept ")[1].split()[0]) for line in lines[:-1]}
     assert kept["dropped connection"] > 0 and kept["HTTP 529 overloaded"] == 0  # the partial answer is kept
