@@ -40,7 +40,9 @@ def shadows(folder: str, root: str) -> str | None:
     places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])  # a namespace: folders
     inside = Path(root).resolve()
     elsewhere = [p for p in places if not (inside == Path(p).resolve() or inside in Path(p).resolve().parents)]
-    return (elsewhere or [None])[0] if places else "a module of this Python"  # the class's own clone pulled again
+    if not places:
+        return "a module of this Python"
+    return elsewhere[0] if elsewhere else None  # None: the class's own clone, pulled again
 
 
 def problem(repos: list[str], targets: list[str], allowed: str, root: str) -> str | None:
