@@ -108,6 +108,8 @@ c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: settings["runtime
 # (language servers, the Notebook 7 interface: the class works in JupyterLab).
 c.Spawner.environment["JUPYTER_PATH"] = settings["kernels"]
 c.Spawner.args += ["--ServerApp.jpserver_extensions=%s=False" % name for name in settings["extensions_off"]]
+# nbgitpuller links clone into one plain folder only (helpers/jupyter_gitpull.py), whether or not make ran here
+c.Spawner.args.append("--ServerApp.jpserver_extensions=helpers.jupyter_gitpull=True")
 
 c.Authenticator.admin_users = set(settings["admins"])
 
