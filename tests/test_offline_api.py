@@ -661,3 +661,16 @@ def test_a_server_bound_to_every_interface_answers_any_name():
 
     assert bound_names("0.0.0.0") == ("*",) and bound_names("::") == ("*",)
     assert bound_names("10.0.0.5") == ("10.0.0.5",)
+
+
+def test_an_idle_connection_outlives_the_clients_own_keep_alive(api):
+    """The SDKs (httpx) drop a connection idle for 5 s; the server keeps one longer, so a client never reuses one the
+    server is closing at that moment (a BrokenPipe the SDK does not retry with max_retries=0, as lesson 04's is)."""
+    expiry = httpx2.Limits().keepalive_expiry or 5.0  # httpx's default, which the SDK's connection limits keep
+    with httpx2.Client(limits=httpx2.Limits(keepalive_expiry=expiry + 2), timeout=30) as held:
+        body = {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+        first = held.post(f"{api.url}/v1/messages", json=body, headers={"x-api-key": "test-key"})
+        time.sleep(expiry + 1)
+        second = held.post(f"{api.url}/v1/messages", json=body, headers={"x-api-key": "test-key"})
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.extensions["network_stream"] is first.extensions["network_stream"]  # the same connection, reused

@@ -27,6 +27,8 @@ MAX_CONNECTIONS_LIMIT = 100_000  # the most --max-connections may ask for
 BACKLOG = 512  # connections the kernel queues before the server accepts them
 MAX_HEADER_BYTES = 32 * 1024  # a request's line and headers, as nginx's default buffers allow; past it 431
 MAX_HEADER_LINES = 100  # a request's line and header fields (Apache's LimitRequestFields); past it 431
+KEEP_ALIVE = 15  # seconds an idle connection is kept between requests: longer than a client's own (httpx, so both
+# SDKs: 5 s), so that the client ends an idle connection, never sending on one the server closes at that instant
 LINGER = 2.0  # seconds a refused client's bytes are still read (and dropped) before its connection closes
 CLIENT_SHARE = 0.75  # of max_connections one client address may hold: the rest stay open to everyone else
 
@@ -394,7 +396,13 @@ def uvicorn_config(
     changed = read_timeout != http.read_timeout or max_connections != http.max_connections
     protocol = type(http.__name__, (http,), limits) if changed else http
     return uvicorn.Config(
-        app, http=protocol, limit_concurrency=max_connections, backlog=BACKLOG, lifespan="off", **options
+        app,
+        http=protocol,
+        limit_concurrency=max_connections,
+        backlog=BACKLOG,
+        timeout_keep_alive=KEEP_ALIVE,
+        lifespan="off",
+        **options,
     )
 
 
