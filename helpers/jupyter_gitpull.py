@@ -7,9 +7,11 @@ lessons' next ``import helpers`` runs it, with the learner's token in its enviro
 configures git or IPython, or outside the home by an absolute path. Here every nbgitpuller request is refused (400)
 unless the folder it clones to is one plain folder name in the server's root (no ``/``, no leading ``.``) that is
 not the name of a module the server's Python imports from elsewhere (a notebook in the home imports a folder named
-``helpers`` or ``anthropic`` there before the installed one; ``make hub`` puts the lessons in the home), and,
-where ``$COURSE_GITPULL_REPOS`` names repositories (comma-separated URLs, the hub's ``Spawner.environment``), unless
-its repository is one of them.
+``helpers`` or ``anthropic`` there before the installed one; ``make hub`` puts the lessons in the home), and whose
+repository is one ``$COURSE_GITPULL_REPOS`` names (comma-separated URLs, the hub's ``Spawner.environment``): with
+no list nothing is pulled, since any folder runs a stranger's code when one of its notebooks is opened (the kernel,
+``python -m ipykernel_launcher``, starts in the notebook's folder and finds the repository's
+``ipykernel_launcher.py`` first).
 
 tools/install_settings.py enables it in the environment's Jupyter server config.
 """
@@ -61,7 +63,10 @@ def problem(repos: list[str], targets: list[str], allowed: str, root: str) -> st
             )
         if where := shadows(folder, root):
             return f"refused to clone into {folder!r}: notebooks beside it would import it instead of {where}"
-    if allowed and repo.rstrip("/") not in {r.strip().rstrip("/") for r in allowed.split(",") if r.strip()}:
+    listed = {r.strip().rstrip("/") for r in allowed.split(",") if r.strip()}
+    if not listed:  # a stranger's repository in any folder runs its own ipykernel_launcher.py when a notebook opens
+        return f"refused to clone {repo[:200]!r}: ${REPOS_ENV} (the class's repositories) is not set on this server"
+    if repo.rstrip("/") not in listed:
         return f"refused to clone {repo[:200]!r}: this server pulls only the repositories in ${REPOS_ENV}"
     return None
 
@@ -93,7 +98,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
         cls = getattr(handlers, name, None)
         if cls is not None and not getattr(cls.prepare, "course_guard", False):
             cls.prepare = _guarded(cls.prepare)
-    serverapp.log.info("nbgitpuller links: one plain folder name, repositories from $%s if set", REPOS_ENV)
+    serverapp.log.info("nbgitpuller links: one plain folder name, only the repositories in $%s", REPOS_ENV)
 
 
 def _jupyter_server_extension_points() -> list[dict]:

@@ -47,24 +47,33 @@ GIT = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t"]
     ],
 )
 def test_the_folder_a_pull_clones_into(repos, targets, expected, tmp_path):
-    found = problem(repos, targets, "", str(tmp_path))
+    found = problem(repos, targets, ",".join(repos), str(tmp_path))
     assert (found is None) if expected is None else (expected in found), found
 
 
 def test_the_class_clone_pulled_again_is_not_a_module_it_shadows():
     """A folder the class's clone already made, found as a module only because it is there, is pulled again."""
-    assert problem(["https://github.com/o/helpers"], [], "", str(ROOT)) is None
+    assert problem(["https://github.com/o/helpers"], [], "https://github.com/o/helpers", str(ROOT)) is None
 
 
 def test_the_class_clone_found_as_a_namespace_on_the_servers_path_is_pulled_again(tmp_path, monkeypatch):
     """The hub runs the server with ``python -m``, so its home is on its path and ~/course is a namespace package."""
     (tmp_path / "classclone").mkdir()
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert problem(["https://github.com/o/classclone"], [], "", str(tmp_path)) is None
-    assert "instead of" in problem(["https://github.com/o/classclone"], [], "", str(tmp_path / "elsewhere"))
+    allowed = "https://github.com/o/classclone"
+    assert problem([allowed], [], allowed, str(tmp_path)) is None
+    assert "instead of" in problem([allowed], [], allowed, str(tmp_path / "elsewhere"))
 
 
-def test_only_the_listed_repositories_where_a_list_is_set():
+def test_nothing_is_pulled_while_no_list_is_set(tmp_path):
+    """Any folder a stranger's repository is cloned to runs its code when a notebook there is opened: the kernel is
+    ``python -m ipykernel_launcher`` started in the notebook's folder, so the repository's own
+    ``ipykernel_launcher.py`` runs first (and urlpath opens the notebook). Only the class's repositories are pulled."""
+    found = problem(["https://evil.example/notes"], [], "", str(tmp_path))
+    assert found is not None and REPOS_ENV in found and "not set" in found, found
+
+
+def test_only_the_listed_repositories():
     allowed = "https://github.com/o/course, https://github.com/o/extra/"
     assert problem(["https://github.com/o/course"], [], allowed, str(ROOT)) is None
     assert problem(["https://github.com/o/extra"], [], allowed, str(ROOT)) is None

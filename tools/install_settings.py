@@ -13,7 +13,7 @@
   the same file): a notebook that is not trusted opens without its saved widget state, which would otherwise run the
   JavaScript an anywidget model carries (tests/browser/test_saved_state_browser.py).
 - Every Jupyter server it runs loads ``helpers.jupyter_gitpull``: an nbgitpuller link clones only into one plain
-  folder of the home (and only the repositories ``$COURSE_GITPULL_REPOS`` names, where set), so a link from another
+  folder of the home, and only the repositories ``$COURSE_GITPULL_REPOS`` names (none while it is unset), so a link from another
   site cannot put a package beside the lessons or a dot-folder in the home (tests/test_gitpull.py).
 
 pip's editable install leaves data files out, so every install route runs this: ``make``, Binder's ``postBuild``

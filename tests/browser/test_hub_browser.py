@@ -56,10 +56,11 @@ def upstream(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(tmp_path_factory, upstream):
     for part in ("node/npm", "git", "chromium"):  # all three before a hub starts
         need(part)
-    with Hub(tmp_path_factory.mktemp("hub"), env={"COURSE_PACE": str(PACE)}) as running:
+    env = {"COURSE_PACE": str(PACE), "COURSE_GITPULL_REPOS": upstream.as_uri()}  # the guard pulls only the class's
+    with Hub(tmp_path_factory.mktemp("hub"), env=env) as running:
         settings = running.home(LEARNER) / ".jupyter" / "lab" / "user-settings"
         for plugin, values in SETTINGS.items():  # every cell stays in the DOM; no news toasts
             path = settings / f"{plugin}.jupyterlab-settings"
