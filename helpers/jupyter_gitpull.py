@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPOS_ENV = "COURSE_GITPULL_REPOS"
 FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # one folder name, not hidden, not . or ..
+PLACE = re.compile(r"[A-Za-z0-9_./-]{0,300}")  # urlpath/subpath: nbgitpuller's page prints them as HTML, unescaped
 HANDLERS = ("SyncHandler", "UIHandler", "LegacyGitSyncRedirectHandler")
 
 
@@ -47,9 +48,15 @@ def shadows(folder: str, root: str) -> str | None:
     return elsewhere[0] if elsewhere else None  # None: the class's own clone, pulled again
 
 
-def problem(repos: list[str], targets: list[str], allowed: str, root: str) -> str | None:
+def problem(
+    repos: list[str], targets: list[str], allowed: str, root: str, places: tuple[str, ...] | list[str] = ()
+) -> str | None:
     """What is wrong with a pull of ``repos`` (every value the request gave) into ``targets`` (its targetpath values)
-    in the folder ``root``, or None; ``allowed`` is ``$COURSE_GITPULL_REPOS``."""
+    in the folder ``root``, or None; ``allowed`` is ``$COURSE_GITPULL_REPOS``, ``places`` the urlpath and subpath
+    values (the page nbgitpuller shows while it pulls puts them in its HTML unescaped: markup there is script)."""
+    for place in places:
+        if not PLACE.fullmatch(place):
+            return f"refused the page to open {place[:100]!r}: expected a path of letters, digits and _ . - /"
     if len(repos) != 1:
         return f"expected one repo parameter, got {len(repos)}"
     repo = repos[0]
@@ -75,8 +82,9 @@ def _guarded(prepare):
     async def guarded_prepare(self, *args, **kwargs):
         repos = self.get_arguments("repo")
         targets = self.get_arguments("targetpath") + self.get_arguments("targetPath")
+        places = [v for name in ("urlpath", "urlPath", "subpath", "subPath") for v in self.get_arguments(name)]
         root = os.path.expanduser(self.settings.get("server_root_dir", "."))
-        if reason := problem(repos, targets, os.environ.get(REPOS_ENV, ""), root):
+        if reason := problem(repos, targets, os.environ.get(REPOS_ENV, ""), root, places):
             self.log.warning("nbgitpuller request refused: %s", reason)
             self.set_status(400, reason.encode("ascii", "backslashreplace").decode())  # a status line is ASCII
             self.set_header("Content-Type", "text/plain; charset=utf-8")  # the reason is shown as text, never markup

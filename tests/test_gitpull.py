@@ -122,6 +122,20 @@ def server(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.parametrize("name", ["urlpath", "urlPath", "subpath", "subPath"])
+def test_the_pull_page_does_not_print_markup_from_the_link(server, name):
+    """nbgitpuller's /git-pull page printed urlpath (or the folder and subpath) into its HTML unescaped: a link with
+    the class's own repository ran a stranger's script on the learner's server (its API, their kernels)."""
+    origin, _, course, _ = server
+    payload = "lab/<img src=x onerror=alert(document.domain)>"
+    params = {"repo": course, "branch": "main", name: payload}
+    response = httpx2.get(f"{origin}/git-pull", params=params, headers={"Authorization": f"token {TOKEN}"}, timeout=60)
+    assert response.status_code == 400 and "expected a path" in response.text, response.text[:500]
+    assert response.headers["content-type"].startswith("text/plain")  # the reason quotes the value: as text only
+    fine = {"repo": course, "branch": "main", name: "lab/tree/course/notebooks/00_setup.ipynb"}
+    assert httpx2.get(f"{origin}/git-pull", params=fine, headers={"Authorization": f"token {TOKEN}"}).status_code == 200
+
+
 def pull(origin: str, **params) -> httpx2.Response:
     headers = {"Authorization": f"token {TOKEN}"}
     return httpx2.get(f"{origin}/git-pull/api", params=params, headers=headers, timeout=60)
