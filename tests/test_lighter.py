@@ -14,6 +14,8 @@ import pytest
 
 from helpers.lighter import SKIPPED
 
+pytestmark = pytest.mark.slow  # each check imports libraries in a fresh interpreter: seconds of CPU each
+
 ROOT = Path(__file__).resolve().parents[1]
 IMPORTS = {  # what the server / a lesson-01 kernel imports that pulls the skipped modules in
     "server": "import jupyter_events.validators",

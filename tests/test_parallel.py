@@ -8,6 +8,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import pytest
+
 from conftest import runs_on_one_worker
 
 from .conftest import ROOT
@@ -21,6 +23,7 @@ def test_notebooks_and_modules_with_shared_fixtures_run_on_one_worker():
     assert not runs_on_one_worker("tests/test_markers.py")
 
 
+@pytest.mark.slow  # a whole pytest run with two workers
 def test_a_parallel_run_keeps_a_shared_module_on_one_worker_and_spreads_the_rest():
     done = subprocess.run(
         [
