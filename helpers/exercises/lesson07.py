@@ -35,14 +35,14 @@ def check(resume: Callable) -> None:
     report(*_verdict(resume))
 
 
-def plain(value):
+def as_json(value):
     """JSON-like data for a block or message (an SDK object or a dict), without the fields left unset (None)."""
     if hasattr(value, "model_dump"):
         value = value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if v is not None}
+        return {k: as_json(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [as_json(v) for v in value]
     return value
 
 
@@ -117,7 +117,7 @@ def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:
     odd = next((m for m in sent if not (isinstance(m, dict) and "role" in m and "content" in m)), None)
     if odd is not None:
         return False, f"resume's list holds {type(odd).__name__} {brief(odd)}, not a message dict", SHAPE
-    if plain(sent[: len(messages)]) != plain(messages):
+    if as_json(sent[: len(messages)]) != as_json(messages):
         return (
             False,
             "the conversation so far is missing or changed: Claude would lose the question it is answering",
@@ -139,7 +139,7 @@ def _read(sent, messages: list, paused) -> tuple[bool, str, str] | None:
             "a message follows the paused turn: the API reads it as a new request, not as the rest of the turn",
             "the paused turn itself is the last message of the request",
         )
-    if json.dumps(plain(turn.get("content")), sort_keys=True) != json.dumps(plain(paused.content), sort_keys=True):
+    if json.dumps(as_json(turn.get("content")), sort_keys=True) != json.dumps(as_json(paused.content), sort_keys=True):
         return (
             False,
             "the paused turn was changed: its searches and their results must go back exactly as they came",
