@@ -130,3 +130,14 @@ def test_bidi_controls_in_names_are_shown_as_escapes():
     html = _static.block_html(block)
     assert "<code>get\\u202egnp.exe\\u2066</code>" in html and "\u202e" not in html and "\u2066" not in html
     assert "\u202e" in _static.block_html({"type": "text", "text": "shalom \u202eworld"})  # the answer, as it came
+
+
+def test_reference_links_cannot_multiply_the_answer():
+    """A reference defined once and used thousands of times copied its URL into every use: 100 KB of answer became
+    390 MB of HTML (kernel memory, the browser tab, the saved notebook). The rendering stays proportionate."""
+    text = "[a]: https://attacker.example/" + "a" * 6000 + "\n\n" + "[a]" * 3000
+    html = _static.message_html([{"type": "text", "text": text}], state(), len(text))
+    assert len(html) < 20 * len(text), len(html)
+    assert "[a]" in visible_text(html)  # the uses stay as text
+    fair = "See [the docs][d], then [the docs again][d].\n\n[d]: https://docs.anthropic.com\n"
+    assert _static.markdown_html(fair).count('<a href="https://docs.anthropic.com">') == 2  # ordinary use still links

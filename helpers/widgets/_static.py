@@ -61,6 +61,8 @@ def _markdown() -> MarkdownIt:
 
 
 MARKDOWN = _markdown()
+NO_REFERENCES = _markdown().disable("reference")  # a reference definition stays text, its uses too
+LINK_BUDGET = 10  # link targets may add this many characters per character of the answer (percent-encoding: 9)
 
 
 def safe_html(fragment: str) -> str:
@@ -76,8 +78,22 @@ def safe_html(fragment: str) -> str:
 
 
 def markdown_html(text: str) -> str:
-    """The model's answer as HTML: its markdown formatting kept, its raw HTML shown as text, line breaks kept."""
-    return MARKDOWN.render(text)
+    """The model's answer as HTML: its markdown formatting kept, its raw HTML shown as text, line breaks kept.
+
+    A reference link (``[a]: URL`` once, ``[a]`` many times) copies its URL into every use: 100 KB of answer
+    rendered to 390 MB of HTML, enough to exhaust the kernel and the browser tab and to bloat the saved notebook.
+    When the link targets would outweigh the answer itself many times over, references stay text."""
+    env: dict = {}
+    tokens = MARKDOWN.parse(text, env)
+    targets = sum(
+        len(str(t.attrs.get("href", ""))) + len(str(t.attrs.get("title", "")))
+        for line in tokens
+        for t in line.children or ()
+        if t.type == "link_open"
+    )
+    if targets > LINK_BUDGET * len(text) + 65_536:
+        return NO_REFERENCES.render(text)
+    return MARKDOWN.renderer.render(tokens, MARKDOWN.options, env)
 
 
 def wrapper(view: str, body: str) -> str:
