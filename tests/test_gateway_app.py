@@ -415,3 +415,48 @@ def test_the_instructor_check_asks_the_hub_about_that_user_name_only(tmp_path, m
         verdicts = asyncio.run(ask())
     assert verdicts == [False, False, True]
     assert asked == ["/hub/api/users/teacher%3Fx", "/hub/api/users/teacher%23x", "/hub/api/users/teacher"]
+
+
+def test_input_tokens_written_to_or_read_from_the_prompt_cache_count_against_the_budget(tmp_path):
+    """With prompt caching, ``input_tokens`` is only what follows the last cache breakpoint: the prompt written to or
+    read from the cache is in ``cache_creation_input_tokens`` and ``cache_read_input_tokens``, billed too. Counted
+    without them, five requests with a fresh 40,000-token cached system prompt each went through a 20,000-token
+    budget, 105 tokens counted: a learner's budget bounded nothing."""
+    system = [{"type": "text", "text": "A long brief. " * 1500, "cache_control": {"type": "ephemeral"}}]
+    ask = {"model": MODEL, "max_tokens": 16, "system": system, "messages": [{"role": "user", "content": "Hi"}]}
+
+    def billed(usage) -> int:
+        cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+        return usage.input_tokens + cached + usage.output_tokens
+
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=10**6)) as (app, url):
+        client = anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0)
+        written = client.messages.create(**ask).usage  # not streamed: the cache is written
+        assert written.cache_creation_input_tokens > 1000
+        assert settled(app) == billed(written)
+        with client.messages.stream(**ask) as stream:  # streamed: the cache is read
+            read = stream.get_final_message().usage
+        assert read.cache_read_input_tokens > 1000
+        assert settled(app) == billed(written) + billed(read)
+
+
+def test_a_lone_surrogate_in_what_a_learner_sends_stops_no_write_and_no_stream(tmp_path):
+    """JSON may escape a lone surrogate (``"\\ud800"``), which SQLite cannot store as UTF-8: a verdict naming one
+    raised UnicodeEncodeError in the store's writer thread, which ended it, so that change and every later one (any
+    learner's usage, the instructor's controls) never reached the disk, and every response that waits for its change
+    to be written (a verdict, the end of every stream) hung for good: one request stopped the whole class."""
+    raw = b'{"exercise": "\\ud800 ex1", "verdict": "PASS"}'
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=10**6)) as (app, url):
+        with httpx2.Client(base_url=url, timeout=15) as http:
+            sent = http.post("/course/verdicts", content=raw, headers={"x-api-key": LEARNER_TOKEN})
+            assert sent.status_code == 204
+        bob = anthropic.Anthropic(base_url=url, api_key="bob-token", max_retries=0, timeout=15)
+        with bob.messages.stream(model=MODEL, max_tokens=16, messages=ESSAY) as stream:
+            usage = stream.get_final_message().usage
+        settled(app, "bob")
+        assert app.store.learners()[1]["tokens"] == usage.input_tokens + usage.output_tokens
+        again = Store(tmp_path / "gateway.sqlite")  # what a restart finds on disk: both changes
+        (ann, bob_row) = again.learners()
+        assert bob_row["tokens"] == usage.input_tokens + usage.output_tokens
+        assert [v["exercise"] for v in ann["verdicts"]] == ["\ufffd ex1"]
+        again.close()

@@ -9,8 +9,8 @@ Everything is served under the hub's prefix for the service (``/services/gateway
   gets the API's own error shape, so the SDK raises its usual class: 403 ``permission_error`` while the class is
   paused, 402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429
   ``rate_limit_error`` with ``retry-after`` past the requests-per-minute limit, or for ``POST v1/messages`` the
-  streams-at-once limit. Only messages spend tokens of the budget (their input and output tokens); server tools
-  billed per use (a web search) are not in it. A stream that crosses the budget while
+  streams-at-once limit. Only messages spend tokens of the budget (their input tokens, cached ones included, and
+  output tokens); server tools billed per use (a web search) are not in it. A stream that crosses the budget while
   it runs is finished and counted; the learner's next request is refused. Pausing the class ends the streams in
   flight with an ``overloaded_error`` event, as the API ends a stream it cannot finish.
 - ``offline/v1/…``: the same, always to the class's local Messages API, whatever the class mode: what a lesson's
@@ -71,6 +71,7 @@ STATE_COOKIE = "course-gateway-oauth-state"
 SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
 MAX_VERDICT_BYTES = 4096  # a checker's verdict is a few dozen bytes
 CHARS_PER_TOKEN = 4  # English text's usual average, for a stream cut before its final usage
+INPUT_USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 DELTA_WRAPPER = len('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}')
 
 
@@ -93,6 +94,13 @@ def estimated_tokens(deltas: int, chars: int) -> int:
     """The output tokens of ``deltas`` content_block_delta events whose data came to ``chars`` characters: at least one
     each, else their text at CHARS_PER_TOKEN (what each event's JSON wraps its text in left out)."""
     return max(deltas, (chars - deltas * DELTA_WRAPPER) // CHARS_PER_TOKEN)
+
+
+def input_tokens(usage: dict) -> int:
+    """Every input token a usage reports: those after the last cache breakpoint (``input_tokens``) and those written
+    to or read from the prompt cache, billed too. ``input_tokens`` alone let a learner whose prompt was cached spend
+    past any budget (five 40,000-token prompts through a 20,000-token budget, 105 tokens counted)."""
+    return sum(usage.get(name) or 0 for name in INPUT_USAGE)
 
 
 def api_error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -344,7 +352,7 @@ class Gateway:
             body = {}
         if status == 200 and isinstance(body, dict):
             usage = body.get("usage") or {}
-            return self.store.spent(name, (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0))
+            return self.store.spent(name, input_tokens(usage) + (usage.get("output_tokens") or 0))
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error = body["error"]
             return self.store.failed(name, str(error.get("type")), self.scrub(str(error.get("message")), upstream))
@@ -371,11 +379,11 @@ class Gateway:
                         deltas, delta_chars = deltas + 1, delta_chars + len(event.data)
                     elif event.event == "message_start":
                         usage = json.loads(event.data)["message"]["usage"]
-                        tokens_in, tokens_out = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
+                        tokens_in, tokens_out = input_tokens(usage), usage.get("output_tokens") or 0
                     elif event.event == "message_delta":
                         usage = json.loads(event.data)["usage"]
                         tokens_out = usage.get("output_tokens") or tokens_out
-                        tokens_in = usage.get("input_tokens") or tokens_in
+                        tokens_in = max(tokens_in, input_tokens(usage))  # one that leaves out the cache's is less
                         final = True
                     elif event.event == "error":
                         error = json.loads(event.data).get("error") or {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 MODES = ("offline", "recorded", "live")
+SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_VERDICTS = 200  # per learner, the latest kept: the course has a few dozen exercises (lessons × checks)
 
 
@@ -86,6 +88,12 @@ class Learner:
 Write = tuple[str, tuple]  # one SQL statement and its parameters
 
 
+def storable(value):
+    """``value`` as SQLite can store it: a string with a lone surrogate (JSON may escape one, ``"\\ud800"``) is not
+    UTF-8, and binding it raised in the writer thread; it is stored with U+FFFD in its place."""
+    return SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 class Store:
     """One SQLite file, mirrored in memory; reads are from memory, changes are written by one writer thread."""
 
@@ -118,7 +126,7 @@ class Store:
 
     def _write(self, *writes: Write) -> Future:
         done: Future = Future()
-        self.queue.put((list(writes), done))
+        self.queue.put(([(sql, tuple(map(storable, parameters))) for sql, parameters in writes], done))
         return done
 
     def _write_all(self) -> None:
@@ -142,7 +150,7 @@ class Store:
                         for sql, parameters in writes:
                             self.db.execute(sql, parameters)
                     self.db.execute("COMMIT")
-                except sqlite3.Error as err:
+                except Exception as err:  # any: this thread ending would stop every write after it, for good
                     logging.getLogger("helpers.gateway").error("could not write the class's state: %s", err)
                     if self.db.in_transaction:
                         self.db.execute("ROLLBACK")
