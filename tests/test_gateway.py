@@ -209,9 +209,13 @@ def test_over_budget_a_learner_gets_402_a_stream_that_crosses_it_finishes_and_a_
     used = learner_row(instructor(hub), "bob")["tokens"]
     instructor(hub, {"action": "limits", "limits": {**LIMITS, "tokens": used + 5}})
     client = sdk(hub, tokens["bob"])
-    with client.messages.stream(model=MODEL, max_tokens=1024, messages=PROMPT) as stream:
-        crossing = stream.get_final_message()  # under budget when it began: it runs to its end
-    assert crossing.stop_reason == "end_turn"
+    with pytest.raises(anthropic.PaymentRequiredError) as greedy:  # more output than the budget has left
+        client.messages.create(model=MODEL, max_tokens=1024, messages=PROMPT)
+    assert "max_tokens 1,024" in greedy.value.message and "5 tokens left" in greedy.value.message
+    with client.messages.stream(model=MODEL, max_tokens=5, messages=PROMPT) as stream:
+        crossing = stream.get_final_message()  # under budget when it began, its input takes it over: it runs to its end
+    assert crossing.stop_reason in ("end_turn", "max_tokens")
+    assert crossing.usage.input_tokens + crossing.usage.output_tokens > 5
     with pytest.raises(anthropic.PaymentRequiredError) as refused:
         client.messages.create(model=MODEL, max_tokens=16, messages=PROMPT)
     assert refused.value.body["error"]["type"] == "billing_error"

@@ -460,3 +460,45 @@ def test_a_lone_surrogate_in_what_a_learner_sends_stops_no_write_and_no_stream(t
         assert bob_row["tokens"] == usage.input_tokens + usage.output_tokens
         assert [v["exercise"] for v in ann["verdicts"]] == ["\ufffd ex1"]
         again.close()
+
+
+def test_a_request_for_more_tokens_than_the_budget_has_left_is_refused_naming_both(tmp_path):
+    """The budget was checked before a request only (``left > 0``): with 1 token left, a learner could still ask for
+    the model's largest answer. A message whose ``max_tokens`` is more than is left gets the budget's 402, naming both
+    numbers and what to do, and reaches no upstream; one that fits goes through."""
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=1000)) as (app, url):
+        app.store.spent("ann", 700)
+        client = anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0)
+        with pytest.raises(anthropic.PaymentRequiredError) as refused:
+            client.messages.create(model=MODEL, max_tokens=2000, messages=ESSAY)
+        assert refused.value.body["error"]["type"] == "billing_error"
+        message = refused.value.message
+        assert "max_tokens 2,000" in message and "300 tokens left" in message, message
+        assert "max_tokens=300" in message and "ask your instructor" in message, message
+        assert tokens_used(app) == 700 and app.live.streams["ann"] == 0  # nothing reached the upstream
+        assert app.store.learners()[0]["error_type"] == "billing_error"  # the dashboard says why
+        with client.messages.stream(model=MODEL, max_tokens=300, messages=ESSAY) as stream:
+            assert stream.get_final_message().usage.output_tokens <= 300
+        assert app.live.reserved["ann"] == 0  # what the stream held back is given back
+
+
+def test_once_the_budget_left_cannot_cover_the_streams_in_flight_only_one_runs_at_a_time(tmp_path):
+    """With a little left, a learner used to start as many full streams as the streams-at-once limit allows, all
+    counted only afterwards. A stream in flight holds its ``max_tokens`` back from what is left: a second one that
+    does not fit beside it gets 429 (wait for the other), one that fits runs beside it."""
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=1000)) as (app, url):
+        app.store.spent("ann", 700)
+        client = anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0)
+        held = {"x-offline-fault": "stall@1:5"}  # the first stream is surely still in flight while the others ask
+        with client.messages.stream(model=MODEL, max_tokens=200, messages=ESSAY, extra_headers=held) as first:
+            next(iter(first))  # its first event: the gateway has let it through
+            with pytest.raises(anthropic.RateLimitError) as refused:
+                client.messages.create(model=MODEL, max_tokens=200, messages=ESSAY)
+            message = refused.value.message
+            assert "300 tokens left" in message and "200 of them" in message and "one stream at a time" in message
+            assert int(refused.value.response.headers["retry-after"]) >= 1
+            beside = client.messages.create(model=MODEL, max_tokens=50, messages=ESSAY)  # 200 + 50 fit in 300
+            assert beside.usage.output_tokens <= 50
+            first.close()
+        settled(app)
+        assert app.live.reserved["ann"] == 0

@@ -10,9 +10,12 @@ Everything is served under the hub's prefix for the service (``/services/gateway
   paused, 402 ``billing_error`` (``PaymentRequiredError``) once the learner's token budget is spent, 429
   ``rate_limit_error`` with ``retry-after`` past the requests-per-minute limit, or for ``POST v1/messages`` the
   streams-at-once limit. Only messages spend tokens of the budget (their input tokens, cached ones included, and
-  output tokens); server tools billed per use (a web search) are not in it. A stream that crosses the budget while
-  it runs is finished and counted; the learner's next request is refused. Pausing the class ends the streams in
-  flight with an ``overloaded_error`` event, as the API ends a stream it cannot finish.
+  output tokens); server tools billed per use (a web search) are not in it. A message may not ask for more output
+  (``max_tokens``) than the budget has left (402), and a stream in flight holds its ``max_tokens`` back: once what
+  is left cannot cover the streams in flight and a new one, the new one waits (429), so a learner with little left
+  runs one stream at a time. A stream that crosses the budget while it runs (by its input) is finished and counted;
+  the next request is refused. Pausing the class ends the streams in flight with an ``overloaded_error`` event, as
+  the API ends a stream it cannot finish.
 - ``offline/v1/…``: the same, always to the class's local Messages API, whatever the class mode: what a lesson's
   ``connect.client(offline=True)`` (its fault demos) reaches, so no kernel starts a local API of its own.
 - ``course/verdicts``: a checker's PASS / NOT YET (same credential).
@@ -111,6 +114,22 @@ def api_error(status: int, kind: str, message: str, headers: dict | None = None)
     return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status, headers=headers)
 
 
+def max_tokens_of(body: bytes) -> int:
+    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body)."""
+    try:
+        asked = json.loads(body).get("max_tokens")
+    except (ValueError, AttributeError):
+        return 0
+    return asked if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0 else 0
+
+
+@dataclass
+class Slot:
+    """One message's place among a learner's streams in flight: the ``max_tokens`` it holds back from the budget."""
+
+    reserved: int = 0
+
+
 @dataclass
 class Upstream:
     """Where one class mode's requests go."""
@@ -135,6 +154,7 @@ class Live:
     """What lives in memory only: streams in flight, each learner's requests of the last minute, the paused flag."""
 
     streams: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    reserved: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # max_tokens of the streams in flight
     recent: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set, and replaced by a new one, on each change
     states: dict[str, float] = field(default_factory=dict)  # OAuth states handed out, with their time
@@ -257,6 +277,34 @@ class Gateway:
         recent.append(now)
         return None
 
+    def reserve(self, name: str, body: bytes, slot: Slot) -> tuple[int, str, str, dict | None] | None:
+        """Hold a message's ``max_tokens`` back from the budget left while it runs (in ``slot``), or the API error to
+        answer when it does not fit, as :meth:`refusal` gives it. A body the API would refuse (no JSON, no whole
+        number) holds nothing: the upstream answers it with its own 400. Nothing awaits between the check and the
+        hold, so requests sent at once cannot all pass it."""
+        asked = max_tokens_of(body)
+        left, held = self.store.budget_left(name), self.live.reserved[name]
+        if asked > left:
+            return (
+                402,
+                "billing_error",
+                f"This request asks for max_tokens {asked:,}, more than the {left:,} tokens left of your token budget "
+                f"for this class session: ask for at most max_tokens={left}, or ask your instructor to raise it.",
+                None,
+            )
+        if held and asked + held > left:
+            return (
+                429,
+                "rate_limit_error",
+                f"Class limit: your token budget has {left:,} tokens left and your streams in flight may take "
+                f"{held:,} of them, so one stream at a time: wait for your other stream to finish (or stop it), or "
+                f"ask for at most max_tokens={left - held}.",
+                {"retry-after": "1"},
+            )
+        self.live.reserved[name] += asked
+        slot.reserved = asked
+        return None
+
     async def start(self, mode: str) -> Upstream:
         """``mode``'s upstream, started if it needs to be (KeyError or RuntimeError if it cannot be); one that starts
         a process has an async ``start``, so the streams in flight do not wait for it."""
@@ -288,26 +336,34 @@ class Gateway:
             self.store.failed(name, kind, message)
             self.touch()
             return api_error(status, kind, message, headers)
+        slot = Slot()
         if counted:
             # The stream is taken with the check, before anything awaits: requests sent at once (each holding its
             # body back) all passed the check before any of them was counted, 8 streams at once under a limit of 1.
             self.live.streams[name] += 1
         try:
-            response = await self.forward(request, name, path, counted)
+            response = await self.forward(request, name, path, slot if counted else None)
         except BaseException:
             if counted:
-                self.finish(name)
+                self.finish(name, slot)
             raise
         if counted and not isinstance(response, StreamingResponse):
-            self.finish(name)  # a stream gives it back when it ends (relay)
+            self.finish(name, slot)  # a stream gives it back when it ends (relay)
         return response
 
-    async def forward(self, request: Request, name: str, path: str, counted: bool) -> Response:
+    async def forward(self, request: Request, name: str, path: str, slot: Slot | None) -> Response:
+        """Pass the request on; ``slot`` is the stream slot of a message (counted), None for anything else."""
+        counted = slot is not None
         upstream = await self.upstream(offline=request.url.path.startswith(self.prefix + "offline/"))
         if isinstance(upstream, Response):
             return upstream
         if (body := await bounded_body(request, API_MAX_BODY_BYTES)) is None:
             return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
+        if slot is not None and (refused := self.reserve(name, body, slot)):
+            status, kind, message, refused_headers = refused
+            self.store.failed(name, kind, message)
+            self.touch()
+            return api_error(status, kind, message, refused_headers)
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         if upstream.offline and (fault := request.headers.get("x-offline-fault")):
             headers["x-offline-fault"] = fault
@@ -327,7 +383,7 @@ class Gateway:
             return api_error(502, "api_error", "The class gateway could not reach its upstream; try again.")
         returned = {k: v for k in RETURNED if (v := response.headers.get(k)) is not None}
         if response.headers.get("content-type", "").startswith("text/event-stream") and response.status_code == 200:
-            stream = self.relay(response, name, upstream) if counted else response.aiter_raw()
+            stream = self.relay(response, name, upstream, slot) if slot is not None else response.aiter_raw()
             return StreamingResponse(stream, response.status_code, headers=returned)
         try:
             content = await response.aread()
@@ -337,8 +393,10 @@ class Gateway:
             await asyncio.wrap_future(self.account(name, response.status_code, content, upstream))
         return Response(content, response.status_code, headers=returned)
 
-    def finish(self, name: str) -> None:
+    def finish(self, name: str, slot: Slot) -> None:
         self.live.streams[name] -= 1
+        self.live.reserved[name] -= slot.reserved
+        slot.reserved = 0
         self.touch()
 
     def scrub(self, text: str, upstream: Upstream) -> str:
@@ -358,7 +416,7 @@ class Gateway:
             return self.store.failed(name, str(error.get("type")), self.scrub(str(error.get("message")), upstream))
         return self.store.failed(name, "api_error", f"HTTP {status}")
 
-    async def relay(self, response: httpx2.Response, name: str, upstream: Upstream):
+    async def relay(self, response: httpx2.Response, name: str, upstream: Upstream, slot: Slot):
         """The upstream's bytes as they come, read on the side for the usage and an error event. A stream that ends
         before its final usage (the learner stopped it, or closed the connection to go uncounted) is counted from the
         deltas it carried, which the API bills too: counting only the usage it began with let a client that hung up
@@ -394,7 +452,7 @@ class Gateway:
             if not final:
                 tokens_out = max(tokens_out, estimated_tokens(deltas, delta_chars))
             written = self.store.spent(name, tokens_in + tokens_out)
-            self.finish(name)
+            self.finish(name, slot)
             await asyncio.wrap_future(written)  # the response ends once its usage is on disk
 
     async def verdict(self, request: Request) -> Response:
