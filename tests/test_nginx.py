@@ -1,4 +1,5 @@
-"""The tutorial's claim about X-Accel-Buffering, shown with a real nginx in front of the relay.
+"""The tutorial's claim about X-Accel-Buffering, shown with a real nginx in front of the relay; then the guide's nginx
+for a relay shared by a class (docs/workshop.md), run as written.
 
 nginx buffers proxied responses by default. With ``X-Accel-Buffering: no`` from the relay it passes each event on as
 it comes; without it (default settings, buffers big enough for the whole answer) the browser gets everything in one
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
@@ -136,3 +140,91 @@ def test_without_the_header_nginx_delivers_everything_in_one_burst_at_the_end(pr
     assert "x-accel-buffering" not in headers
     assert end > 1.5, f"the paced stream should take seconds, took {end:.2f} s"
     assert first > 0.8 * end, f"first event at {first:.2f} s of {end:.2f} s: expected one burst at the end"
+
+
+# -- the shared relay of docs/workshop.md ("Scaling the relay"), run as the guide writes it ---------------------------
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "workshop.md"
+HTTP = """
+daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{guide}
+}}
+"""
+
+
+def guide_config(relay: str, port: int, passwords: Path) -> str:
+    """The guide's nginx block for a relay shared by a class, with this machine's addresses: plain HTTP on a loopback
+    port for its 443, the test's relay for its relays, the test's password file for its own."""
+    section = GUIDE.read_text().split("## Scaling the relay", 1)[1]
+    block = section.split("```nginx\n", 1)[1].split("```", 1)[0]
+    block = re.sub(r"server \d+\.\d+\.\d+\.\d+:\d+;", "", block).replace("keepalive", f"server {relay}; keepalive")
+    block = block.replace("listen 443 ssl;", f"listen 127.0.0.1:{port};")
+    return re.sub(r"auth_basic_user_file \S+;", f"auth_basic_user_file {passwords};", block)
+
+
+@pytest.fixture(scope="module")
+def shared_relay(tmp_path_factory):
+    """nginx set up as docs/workshop.md says, in front of one relay; yields its URL and a learner's credentials."""
+    nginx = need("nginx")
+    tmp = tmp_path_factory.mktemp("nginx-shared")
+    os.chmod(tmp, 0o755)
+    with tempfile.TemporaryDirectory() as readable, start_api(pace=150) as api:
+        os.chmod(readable, 0o755)  # nginx's workers (another user when run as root) read it on every request
+        passwords = Path(readable, "chat.htpasswd")
+        passwords.write_text("learner:{PLAIN}learner-pass\n")  # nginx's plain scheme: the guide hashes with openssl
+        passwords.chmod(0o644)
+        factory = lambda: anthropic.AsyncAnthropic(base_url=api.url, api_key="test-key", max_retries=0)  # noqa: E731
+        with start(client_factory=factory) as relay:
+            port = free_port()
+            conf = tmp / "nginx.conf"
+            guide = guide_config(urlsplit(relay.url).netloc, port, passwords)
+            conf.write_text(HTTP.format(tmp=tmp, guide=guide))
+            proc = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.PIPE, text=True)
+            try:
+                wait_for_port(port, proc, tmp)
+                yield f"http://127.0.0.1:{port}", ("learner", "learner-pass")
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+CHAT = {"messages": [{"role": "user", "content": "Explain streaming in detail"}]}
+
+
+def test_the_guides_shared_relay_streams_for_nobody_but_the_class(shared_relay):
+    """A relay shared by a class spends the instructor's key for whoever reaches it. The guide's nginx served
+    POST /chat to anyone on the internet (its name is public: certificate transparency logs list it), with no limit:
+    the relay sees every learner as nginx's one address."""
+    url, learner = shared_relay
+    for auth in (None, ("learner", "wrong"), ("stranger", "learner-pass")):
+        refused = httpx2.post(f"{url}/chat", json=CHAT, auth=auth, timeout=30)
+        assert refused.status_code == 401, (auth, refused.status_code, refused.text[:200])
+    with httpx2.stream("POST", f"{url}/chat", json=CHAT, auth=learner, timeout=30) as response:
+        assert response.status_code == 200 and response.headers["server"].startswith("nginx")
+        text = "".join(json.loads(e.data)["text"] for e in Reader().feed(response.read()) if e.event == "text")
+    assert text == replies.LONG_ANSWER
+
+
+def test_the_guides_shared_relay_limits_each_learner(shared_relay):
+    """Two streams at once per learner; a third waits its turn (429), whoever else is streaming."""
+    url, learner = shared_relay
+    with (
+        httpx2.stream("POST", f"{url}/chat", json=CHAT, auth=learner, timeout=30) as first,
+        httpx2.stream("POST", f"{url}/chat", json=CHAT, auth=learner, timeout=30) as second,
+    ):
+        assert first.status_code == second.status_code == 200
+        streaming = [first.iter_raw(), second.iter_raw()]  # kept: a dropped iterator closes its response
+        assert all(next(chunk) for chunk in streaming)  # both are streaming now
+        third = httpx2.post(f"{url}/chat", json=CHAT, auth=learner, timeout=30)
+        assert third.status_code == 429, third.status_code
