@@ -502,3 +502,26 @@ def test_once_the_budget_left_cannot_cover_the_streams_in_flight_only_one_runs_a
             first.close()
         settled(app)
         assert app.live.reserved["ann"] == 0
+
+
+def test_a_header_httpx_cannot_send_is_refused_with_400_and_a_unicode_name_runs_the_fault_demos(tmp_path):
+    """httpx sends header values in ASCII only: a learner's ``anthropic-beta: é`` raised in the gateway (a bare 500
+    the SDK retried), and so did lesson 04's fault demos for every learner whose hub name is not ASCII (the gateway
+    names the learner to the class's local API in a header)."""
+    body = {"model": MODEL, "max_tokens": 16, "messages": ESSAY}
+
+    async def anyone(token: str) -> str | None:
+        return {"ann-token": "ann", "jose-token": "josé"}.get(token)
+
+    with served(tmp_path, Limits(streams=1, per_minute=1000, tokens=10**6)) as (app, url):
+        app.hub = Hub(identify=anyone, is_instructor=instructor, login_url=lambda state: "/", token_for_code=no_code)
+        with httpx2.Client(base_url=url, timeout=30) as http:
+            odd = {"x-api-key": LEARNER_TOKEN, "anthropic-beta": "é".encode("latin-1")}
+            refused = http.post("/v1/messages", json=body, headers=odd)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["message"] == "Header anthropic-beta: expected ASCII characters only."
+            assert http.post("/v1/messages", json=body, headers={"x-api-key": LEARNER_TOKEN}).status_code == 200
+            fault = {"x-api-key": "jose-token", "x-offline-fault": "http:529*1", "x-stainless-retry-count": "0"}
+            assert http.post("/v1/messages", json=body, headers=fault).status_code == 529
+            fault["x-stainless-retry-count"] = "1"
+            assert http.post("/v1/messages", json=body, headers=fault).status_code == 200

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx2
 from starlette.applications import Starlette
@@ -367,7 +367,11 @@ class Gateway:
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         if upstream.offline and (fault := request.headers.get("x-offline-fault")):
             headers["x-offline-fault"] = fault
-            headers[CLIENT_HEADER] = name  # the class's one local API counts each learner's retries apart
+            # the class's one local API counts each learner's retries apart (quoted: a hub name may be any Unicode)
+            headers[CLIENT_HEADER] = quote(name, safe="")
+        if not all(value.isascii() for value in headers.values()):  # httpx sends ASCII only: it raised, a bare 500
+            names = ", ".join(k for k, v in headers.items() if not v.isascii())
+            return api_error(400, "invalid_request_error", f"Header {names}: expected ASCII characters only.")
         headers["x-api-key"] = upstream.key
         if counted:
             self.store.started(name, request.headers.get(NOTEBOOK_HEADER, "")[:200])
