@@ -47,6 +47,12 @@ def payloads(canary: str) -> list[str]:
         f"[a link](javascript:{PWNED}(['link'])) ![leak]({canary}/markdown-image)",
         f'`code span` ``</code><img src="{canary}/codespan" onerror="{PWNED}([\'codespan\'])">``',
         f'\n```\n</pre><img src="{canary}/fence" onerror="{PWNED}([\'fence\'])">\n```\n',
+        # schemes markdown-it decodes (entities, autolinks, references) or browsers run (vbscript:, data:), a title
+        # that would end its attribute, an image inside a link, raw HTML in a table cell
+        f"[entity](&#x6A;avascript:{PWNED}(['entity'])) <javascript:{PWNED}(['autolink'])> [vb](vbscript:msgbox(1))",
+        f"[ref][r] [data](data:text/html,<script>{PWNED}(['data'])</script>)\n\n[r]: javascript:{PWNED}(['ref'])\n",
+        f'[title]({canary}/t "x\\" onmouseover=\\"{PWNED}([\'title\'])") [![nested]({canary}/nested)]({canary}/outer)',
+        f'\n| a |\n|---|\n| <img src="{canary}/table" onerror="{PWNED}([\'table\'])"> |\n',
     ]
 
 
@@ -320,6 +326,7 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
         for snippet in ("viewed text file", "stderr: <svg>", "-<iframe", f'found tool <img src="{canary}/field"'):
             assert snippet in outputs, snippet
         assert f'error: unavailable (<img src="{canary}/img"' in outputs and "file_<img src=" in outputs
+        assert "[r]: javascript:" in outputs and "<javascript:" in outputs  # schemes other than http(s) stay text
         # the crafted block and event types are there as text: in the live views and in the static renderings
         live = " ".join(page.locator(".cw").all_text_contents())
         assert f"{CRAFTED_TYPE} block" in live and f"{CRAFTED_TYPE} 1" in live, live[-800:]
