@@ -192,3 +192,30 @@ def test_the_relay_in_live_mode_shows_no_key(monkeypatch, key, logs):
     assert leaks(key, "\n".join(seen)) == []
     assert logs, "no log line was captured, so this test would not notice a leak"
     assert leaks(key, "\n".join(logs)) == []
+
+
+def learner_environments(guide: str) -> list[str]:
+    """The lines of the guide's config blocks that set a learner's environment: a Z2JH ``singleuser:`` section, and
+    every ``c.Spawner.environment`` dict."""
+    lines, found, section, spawner = guide.splitlines(), [], "", False
+    for line in lines:
+        if line.startswith("```"):
+            section, spawner = "", False
+        elif line and not line.startswith((" ", "#")) and line.rstrip().endswith(":"):
+            section = line.strip()
+        if "Spawner.environment" in line:
+            spawner = True
+        if section == "singleuser:" or spawner:
+            found.append(line)
+        if spawner and line.strip() in ("}", "})"):
+            spawner = False
+    return found
+
+
+def test_the_guide_never_puts_the_key_in_a_learners_environment():
+    """Every learner reads their own server's environment (``!env``): a key there is every learner's to take home and
+    spend past every limit. The Z2JH config offered it, commented, as the live mode; the gateway is that mode."""
+    guide = (ROOT / "docs" / "workshop.md").read_text()
+    environments = learner_environments(guide)
+    assert any("ANTHROPIC_AUTH_TOKEN" in line for line in environments)  # the blocks are found: the token is there
+    assert [line for line in environments if "ANTHROPIC_API_KEY" in line] == []
