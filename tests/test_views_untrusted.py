@@ -225,3 +225,51 @@ def test_a_citation_that_is_not_an_object_is_shown_as_it_came_and_every_view_fin
             assert not re.search(r"<b>(a bare|made_up)|<i>x", html), html
             if view_type is TextView and isinstance(citation, str):
                 assert "&lt;b&gt;a bare string&lt;/b&gt;" in html, html  # as text, in the references
+
+
+def test_raw_events_whose_types_are_not_strings_are_shown_as_they_came(tmp_path):
+    """A raw event with no ``event:`` line takes its type from its JSON, which may be an object or a list; so may a
+    delta's type or a stop reason. EventView.add raised (unhashable type) and left the view streaming, or its static
+    rendering raised (unsupported format string) when the view finished."""
+    shapes = [
+        {"type": {"a": 1}},
+        {"type": [1]},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": [1, 2]}},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": {"k": 1}}},
+        {"type": "message_delta", "delta": {"stop_reason": {"a": 1}}},
+    ]
+    data = "".join(f"data: {json.dumps(shape)}\n\n" for shape in shapes) + sse("message_stop", {"type": "message_stop"})
+    with crafted_client(tmp_path, data.encode()) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        view = EventView(display=False)
+        with client.messages.with_streaming_response.create(**ask(), stream=True) as response:
+            for raw in anthropic.Stream.raw_events(response.http_response):
+                view.add(raw)
+        view.finish()
+    assert view.done
+    rows = [row[1:4] for row in view.items]
+    assert ['{"a": 1}', "", ""] in rows and ["[1]", "", ""] in rows, rows
+    assert ["content_block_delta", 0, "[1, 2]"] in rows and ["message_delta", "", '{"a": 1}'] in rows, rows
+    assert '{"k": 1}' in view._static()["text/html"]  # as text in the rendering's log
+
+
+def test_sdk_events_whose_types_are_not_strings_leave_every_view_finished(tmp_path):
+    """The same through the SDK's events: a block type that is an object, a delta type that is a list (TextView's
+    add raised "unhashable type", EventView's rendering "unsupported format string")."""
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "content": [],
+               "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
+    events = [
+        ("message_start", {"type": "message_start", "message": message}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": {"k": 1}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": [1], "text": "x"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": {"a": 1}}, "usage": {"output_tokens": 2}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    with crafted_client(tmp_path, "".join(sse(name, data) for name, data in events).encode()) as api:
+        client = anthropic.Anthropic(base_url=api.url, api_key="test-key", max_retries=0)
+        for kind in (EventView, TextView, ThinkingView):
+            view = kind(display=False)
+            view.watch(client.messages.stream(**ask()))
+            assert view._state["status"] == "done", (kind.__name__, view._state)
+            assert re.search("""{["']k["']: 1}""", view._static()["text/html"]), kind.__name__  # shown, as text

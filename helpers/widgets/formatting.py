@@ -26,7 +26,7 @@ def short(value, limit: int = 60) -> str:
 
 def sdk_row(event) -> list:
     """[type, index, delta type, payload] for an SDK event, read attribute by attribute (never the whole snapshot)."""
-    kind, index, delta_type, payload = event.type, getattr(event, "index", ""), "", ""
+    kind, index, delta_type, payload = as_text(event.type), getattr(event, "index", ""), "", ""
     if kind == "message_start":
         payload = f"{event.message.model} · {event.message.id}"
     elif kind == "content_block_start":
@@ -53,7 +53,12 @@ def sdk_row(event) -> list:
         payload = short(event.snapshot)
     elif kind == "signature":
         payload = short(event.signature[:12] + "…")
-    return [kind, index, delta_type, payload]
+    return [as_text(kind), index, as_text(delta_type), payload]
+
+
+def as_text(value) -> str:
+    """A type or a reason from a raw event's JSON: a string as it came, anything else (an object, a list) as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def raw_row(sse) -> list:
@@ -66,8 +71,8 @@ def raw_row(sse) -> list:
         data = {}
     delta: dict = data["delta"] if isinstance(data.get("delta"), dict) else {}
     block: dict = data["content_block"] if isinstance(data.get("content_block"), dict) else {}
-    kind = sse.event or data.get("type") or "(no event)"
-    delta_type = delta.get("type") or block.get("type") or delta.get("stop_reason") or ""
+    kind = as_text(sse.event or data.get("type") or "(no event)")
+    delta_type = as_text(delta.get("type") or block.get("type") or delta.get("stop_reason") or "")
     value = next((delta[f] for f in ("text", "thinking", "partial_json") if f in delta), None)
     if kind == "error":
         error = data.get("error")

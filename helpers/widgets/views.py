@@ -12,7 +12,7 @@ import jiter
 
 from . import _static
 from ._live import LiveView, event_error, is_event
-from .formatting import block_extra, citation_row, raw_row, sdk_row
+from .formatting import as_text, block_extra, citation_row, raw_row, sdk_row
 from .tables import DELTAS, appended, role
 
 JOINED = {field for field, _ in DELTAS.values()}  # fields kept as lists of chunks while streaming
@@ -49,7 +49,7 @@ class MessageView(LiveView):
         if not is_event(event):
             raise event_error(self, event)
         self._check_open("add()")
-        kind = event.type
+        kind = as_text(event.type)  # a crafted stream's type may be an object: compared and shown as text
         if kind == "message_start":
             self._offset = len(self._blocks)
         elif kind == "content_block_start":
@@ -57,12 +57,12 @@ class MessageView(LiveView):
             self._start(block.type, self._offset + event.index, **block_extra(block))
         elif kind == "content_block_delta":
             self._raw_deltas = True
-            index, delta = self._offset + event.index, event.delta
-            if delta.type in DELTAS:
-                self._extend(index, DELTAS[delta.type][0], getattr(delta, DELTAS[delta.type][1]))
-            elif delta.type == "signature_delta":
+            index, delta, delta_type = self._offset + event.index, event.delta, as_text(event.delta.type)
+            if delta_type in DELTAS:
+                self._extend(index, DELTAS[delta_type][0], getattr(delta, DELTAS[delta_type][1]))
+            elif delta_type == "signature_delta":
                 self._set(index, "signature", len(delta.signature))
-            elif delta.type == "citations_delta":
+            elif delta_type == "citations_delta":
                 self._cite(index, delta.citation)
         elif kind == "citation" and not self._raw_deltas:
             self._cite(self._current, event.citation)
