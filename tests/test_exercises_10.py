@@ -31,7 +31,25 @@ pytestmark = [
 STARTERS = ROOT / "notebooks" / "capstone"
 SOLVED = ROOT / "notebooks" / "solutions" / "capstone"
 
-# Each mistake: the file, the solution's line it changes, and what replaces it.
+JSON_RULE = (  # the solution's rule that a stream starts only for a JSON POST
+    '    if request.url.path != "/" and (request.method != "POST" or kind != "application/json"):\n'
+    '        return refuse(415, "invalid_request_error", "expected a POST with Content-Type: application/json")\n'
+)
+POST_ROUTE = '@app.post("/chat", response_class=EventSourceResponse)\n'
+GET_ROUTE = (  # the GET /chat most tutorials have, for EventSource
+    '@app.get("/chat", response_class=EventSourceResponse)\nasync def chat(message: str):\n'
+    '    async for event in answer([{"role": "user", "content": message}]):\n        yield event\n\n\n'
+)
+PAGE_TOKEN = (  # lesson 08's signed, expiring page token
+    "import hashlib, hmac, secrets, time\n\nKEY = secrets.token_bytes(32)\n\n\n"
+    "def token_ok(token: str) -> bool:\n"
+    '    expires, _, signature = token.partition(".")\n'
+    "    good = hmac.new(KEY, expires.encode(), hashlib.sha256).hexdigest()\n"
+    "    return hmac.compare_digest(signature, good) and expires.isdigit() and int(expires) > time.time()\n\n\n"
+)
+
+# Each mistake (or a right answer written unlike the solution): the file, then each of the solution's lines it
+# changes followed by what replaces it.
 MISTAKES = {
     "syntax": ("chat.py", "def main() -> None:", "def main() -> None"),
     "forgets": (
@@ -89,11 +107,45 @@ MISTAKES = {
     ),
     "returned": (  # a plain endpoint that returns the response class instead of declaring it
         "main.py",
-        '@app.get("/chat", response_class=EventSourceResponse)\nasync def chat(message: str):\n'
-        '    """One question in the URL: what a browser\'s EventSource can send."""\n'
-        '    async for event in answer([{"role": "user", "content": message}]):\n        yield event',
-        '@app.get("/chat")\nasync def chat(message: str):\n'
-        '    return EventSourceResponse(answer([{"role": "user", "content": message}]))',
+        POST_ROUTE + "async def chat_conversation(conversation: Conversation):\n",
+        '@app.post("/chat")\nasync def chat_conversation(conversation: Conversation):\n'
+        "    return EventSourceResponse(answer(conversation.messages))\n",
+        "    async for event in answer(conversation.messages):\n        yield event\n",
+        "",
+    ),
+    "get_kept": (  # the rule that trusted a request marked with neither Sec-Fetch-Site nor Origin, and a GET /chat
+        "main.py",
+        JSON_RULE,
+        "",
+        POST_ROUTE,
+        GET_ROUTE + POST_ROUTE,
+    ),
+    "reads_json": (  # the body read with request.json(), whatever its Content-Type, and no JSON rule
+        "main.py",
+        JSON_RULE,
+        "",
+        "from fastapi import FastAPI, Request",
+        "from fastapi import Depends, FastAPI, Request",
+        POST_ROUTE,
+        "async def posted(request: Request) -> Conversation:\n    return Conversation(**await request.json())\n\n\n"
+        + POST_ROUTE,
+        "async def chat_conversation(conversation: Conversation):",
+        "async def chat_conversation(conversation: Conversation = Depends(posted)):",
+    ),
+    "right_json_by_fastapi": (  # right: no JSON rule of its own, as FastAPI reads a model only from JSON; no GET
+        "main.py",
+        JSON_RULE,
+        "",
+    ),
+    "right_page_token": (  # right: a GET /chat for EventSource, with lesson 08's page token
+        "main.py",
+        "app = FastAPI()\n",
+        PAGE_TOKEN + "app = FastAPI()\n",
+        '(request.method != "POST" or kind != "application/json")',
+        '(request.method != "POST" or kind != "application/json") and not '
+        '(request.method == "GET" and token_ok(request.query_params.get("token", "")))',
+        POST_ROUTE,
+        GET_ROUTE + POST_ROUTE,
     ),
     "eof_loop": (  # keeps asking after the input ended (slowly, not to spin a core)
         "chat.py",
@@ -103,6 +155,8 @@ MISTAKES = {
 }
 CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to run); the longest waits first
     "eof_loop": ("eof_loop", "check_chat,30"),  # waits its whole run_timeout
+    "right_page_token": ("right_page_token", "check_app"),
+    "right_json_by_fastapi": ("right_json_by_fastapi", "check_app"),
     "starter_app": (None, "check_app"),  # waits lesson10.LEAVE_TIMEOUT for the app to stop reading
     "hangs": ("hangs", "check_app,3"),  # waits start_timeout, then the grace before SIGKILL
     "never_ends": ("never_ends", "check_app,60,4"),
@@ -116,6 +170,8 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "children": ("children", "check_chat"),
     "starter_chat": (None, "check_chat"),
     "import": ("import", "check_app"),
+    "get_kept": ("get_kept", "check_app"),
+    "reads_json": ("reads_json", "check_app"),
     "port_exact": ("port_exact", "check_app"),
     "flood": ("flood", "check_chat"),
     "syntax": ("syntax", "check_chat"),
@@ -132,10 +188,11 @@ def make_folder(tmp, mistake: str) -> str:
     shutil.copytree(STARTERS, folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("chat.py", "main.py"):
         shutil.copy(SOLVED / name, folder / name)
-    name, old, new = MISTAKES[mistake]
+    name, *changes = MISTAKES[mistake]
     source = (folder / name).read_text()
-    assert old in source, f"the solution's {name} no longer has {old!r}: update MISTAKES"
-    source = source.replace(old, new, 1)
+    for old, new in zip(changes[::2], changes[1::2], strict=True):
+        assert old in source, f"the solution's {name} no longer has {old!r}: update MISTAKES"
+        source = source.replace(old, new, 1)
     if mistake == "children":
         source = f"import sys\n\nHOLD_PORT = {HOLD_PORT!r}\n" + source
     (folder / name).write_text(source)
@@ -199,10 +256,13 @@ def test_the_starter_chat_is_not_yet_streamed(outputs):
 def test_the_starter_app_has_the_tutorials_four_holes(outputs):
     out = lines(outputs["starter_app"])
     assert out[0].startswith("PASS ✓ GET / answered 200 text/html")
-    assert out[1].startswith("NOT YET ✗ GET /chat sent no events named text") and "ServerSentEvent" in out[1]
-    assert out[2].startswith("NOT YET ✗ POST /chat sent no events named text")
-    assert out[3].startswith("NOT YET ✗ when Claude's stream sent an error event mid-answer, GET /chat broke off")
-    assert out[4].startswith("NOT YET ✗ a page on another site") and "reached Claude" in out[4]
+    assert out[1].startswith("NOT YET ✗ POST /chat sent no events named text") and "ServerSentEvent" in out[1]
+    assert out[2].startswith("NOT YET ✗ POST /chat with a conversation sent no events named text")
+    assert out[3].startswith("NOT YET ✗ when Claude's stream sent an error event mid-answer, POST /chat broke off")
+    assert (
+        out[4].startswith("NOT YET ✗ a link or <img> on another site, over plain http") and "reached Claude" in out[4]
+    )
+    assert "delete GET /chat" in out[4]
     assert (
         out[5].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading")
         and "async" in out[5]
@@ -260,7 +320,7 @@ def test_an_app_without_a_done_event(outputs):
         "PASS",
         "PASS",
     ]
-    assert "GET /chat ended with 'text', not a done event" in out[1]
+    assert "POST /chat ended with 'text', not a done event" in out[1]
 
 
 def test_bad_folders(capsys):
@@ -288,13 +348,13 @@ def test_nothing_the_learner_started_keeps_running_or_holds_a_port(outputs, tmp_
 def test_a_stream_that_never_ends_is_named(outputs):
     out = lines(outputs["never_ends"])
     assert out[0].startswith("PASS ✓ GET /")
-    assert "GET /chat: GET /chat was still open 4 s later" in out[1] and "end the generator" in out[1], out[1]
+    assert "POST /chat: POST /chat was still open 4 s later" in out[1] and "end the generator" in out[1], out[1]
 
 
 def test_an_upstream_failure_must_still_end_with_error_or_done(outputs):
     out = lines(outputs["narrow_catch"])
     failed = next(line for line in out if "when Claude's stream" in line)
-    assert failed.startswith("NOT YET ✗") and "dropped the connection mid-answer, GET /chat" in failed
+    assert failed.startswith("NOT YET ✗") and "dropped the connection mid-answer, POST /chat" in failed
     assert "with no error or done event last" in failed
     assert "lesson 04" in failed and sum(line.startswith("PASS") for line in out) == 5, out
 
@@ -308,13 +368,13 @@ def test_a_substring_host_check_is_caught(outputs):
 
 def test_returning_event_source_response_gets_a_hint_that_fits(outputs):
     out = lines(outputs["returned"])
-    assert out[1].startswith("NOT YET ✗ GET /chat: GET /chat sent an empty stream"), out[1]
+    assert out[1].startswith("NOT YET ✗ POST /chat: POST /chat sent an empty stream"), out[1]
     assert "response_class=EventSourceResponse" in out[1] and "instead of returning" in out[1]
     assert "has no attribute 'encode'" in out[1]  # what the server said
-    # the steps that read GET /chat's stream say why they were not tried, not a hint about code the learner did not
+    # the steps that read POST /chat's stream say why they were not tried, not a hint about code the learner did not
     # write (a catch they have, a sync generator they do not have)
     later = [line for line in out[2:] if line.startswith("NOT YET")]
-    assert later and all("not tried, as GET /chat did not stream" in line for line in later), out
+    assert later and all("not tried, as POST /chat did not stream" in line for line in later), out
     assert not any("catch what a stream can raise" in line or "sync generator" in line for line in out), out
 
 
@@ -322,3 +382,30 @@ def test_a_host_check_that_keeps_the_port_is_told_so(outputs):
     out = lines(outputs["port_exact"])
     assert len(out) == 1 and "and 200 to Host: 127.0.0.1:8000" in out[0], out  # nothing else could pass: one line
     assert "compare the host name without its port" in out[0]
+
+
+def test_a_get_that_streams_for_a_request_marked_by_neither_header_is_refused(outputs):
+    """The rule the solution had: let a request with neither Sec-Fetch-Site nor Origin through. Over plain http a
+    browser sends neither with another site's link, <img> or navigation: such an app is NOT YET."""
+    out = lines(outputs["get_kept"])
+    sites = next(line for line in out if "another site" in line)
+    assert sites.startswith("NOT YET ✗ a link or <img> on another site") and "got 200 and reached Claude" in sites
+    assert "delete GET /chat" in sites and "token" in sites
+    assert sum(line.startswith("PASS") for line in out) == 5, out  # all the rest is right
+
+
+def test_a_body_read_whatever_its_type_lets_a_form_through(outputs):
+    """``await request.json()`` reads a text/plain or typeless body too, which a form or a no-cors fetch sends."""
+    out = lines(outputs["reads_json"])
+    sites = next(line for line in out if "another site" in line)
+    assert sites.startswith("NOT YET ✗ a text/plain POST from another site"), sites
+    assert "reached Claude" in sites and "Content-Type: application/json" in sites
+    assert sum(line.startswith("PASS") for line in out) == 5, out
+
+
+@pytest.mark.parametrize("right", ["right_json_by_fastapi", "right_page_token"])
+def test_right_answers_written_unlike_the_solution_pass(outputs, right):
+    """No JSON rule of its own (FastAPI reads a pydantic model from a JSON body only, and there is no GET), or a GET
+    /chat guarded by lesson 08's page token: both refuse what another site can send, so both pass."""
+    out = lines(outputs[right])
+    assert len(out) == 6 and all(line.startswith("PASS") for line in out), out

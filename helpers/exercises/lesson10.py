@@ -9,10 +9,11 @@ request the learner's code sent and the text it streamed back, so the checker ca
   the ``x-stainless-helper-method`` header); each answer is on screen while its stream is still open (the recorder
   holds the stream's end until the answer's first words show, or ``HOLD`` seconds); turn 2 sends turn 1's question
   and answer back.
-- ``check_app(folder)``: ``uvicorn main:app`` on 127.0.0.1: the page at ``/``, ``GET /chat`` as JSON ``text``
-  events that keep every character, a ``done`` event last, ``POST /chat`` with a conversation, requests from other
-  sites refused before they reach the API, and the upstream stream closed when the client leaves (the local API
-  counts it in ``streams_cut_by_client``).
+- ``check_app(folder)``: ``uvicorn main:app`` on 127.0.0.1: the page at ``/``, ``POST /chat`` as JSON ``text``
+  events that keep every character, a ``done`` event last, a whole conversation, requests another site can make
+  refused before they reach the API (a stream starts only for a JSON POST on the app's own host name: over plain
+  http a browser marks another site's link, image or form with neither ``Sec-Fetch-Site`` nor ``Origin``), and the
+  upstream stream closed when the client leaves (the local API counts it in ``streams_cut_by_client``).
 
   It also makes Claude's stream fail mid-answer (an error event, a dropped connection): the browser's stream must
   still end with an ``error`` or ``done`` event.
@@ -353,10 +354,10 @@ def check_app(
             )
             source = (path / "main.py").read_text(errors="replace")
             app = _App(http, rec, api, errors, source, Deadline(app_timeout), stream_timeout)
-            get_streams = _run_step(_check_get, app) is not BROKEN
+            streams = _run_step(_check_stream, app) is not BROKEN
             for step in (_check_post, _check_failures, _check_other_sites, _check_leaving):
-                if step in READS_GET and not get_streams:  # its hint would describe code the learner did not write
-                    report(False, f"{step.__doc__}: not tried, as GET /chat did not stream (above)", FIX_GET_FIRST)
+                if step in READS_STREAM and not streams:  # its hint would describe code the learner did not write
+                    report(False, f"{step.__doc__}: not tried, as POST /chat did not stream (above)", FIX_STREAM_FIRST)
                 else:
                     _run_step(step, app)
     finally:
@@ -365,7 +366,7 @@ def check_app(
 
 
 BROKEN = object()  # what _run_step returns when the step could not read a stream at all
-FIX_GET_FIRST = "make GET /chat stream first: this check reads the same stream"
+FIX_STREAM_FIRST = "make POST /chat stream first: this check reads the same stream"
 
 
 def _run_step(step, app: _App):
@@ -508,28 +509,29 @@ def _stream_verdict(what: str, events: list, sent: str) -> bool:
     return True
 
 
-def _check_get(app: _App) -> bool:
-    """GET /chat"""
-    before = len(app.rec.exchanges)
-    events = _stream(app, "GET /chat", "GET", "/chat", params={"message": TRICKY}, headers=SSE)
-    sent = "".join(e.text for e in app.rec.exchanges[before:])
-    ok = _stream_verdict("GET /chat", events, sent)
-    return ok and report(True, f"GET /chat streamed {len(sent)} characters as JSON text events, all intact, then done")
+def _asked(question: str) -> dict:
+    """The JSON body the page POSTs for a first question."""
+    return {"messages": [{"role": "user", "content": question}]}
 
 
-def _check_post(app: _App) -> bool:
+def _check_stream(app: _App) -> bool:
     """POST /chat"""
     before = len(app.rec.exchanges)
     try:
-        events = _stream(app, "POST /chat", "POST", "/chat", json={"messages": CONVERSATION}, headers=SSE)
+        events = _stream(app, "POST /chat", "POST", "/chat", json=_asked(TRICKY), headers=SSE)
     except _Broken as err:
         if err.status == 200:
             raise
-        return report(
-            False,
-            f"{err} (sent a conversation)",
-            'accept a JSON body {"messages": [...]}, the conversation the page sends',
-        )
+        raise _Broken(str(err), 'accept a JSON body {"messages": [...]}, the conversation the page sends') from None
+    sent = "".join(e.text for e in app.rec.exchanges[before:])
+    ok = _stream_verdict("POST /chat", events, sent)
+    return ok and report(True, f"POST /chat streamed {len(sent)} characters as JSON text events, all intact, then done")
+
+
+def _check_post(app: _App) -> bool:
+    """POST /chat with a conversation"""
+    before = len(app.rec.exchanges)
+    events = _stream(app, "POST /chat", "POST", "/chat", json={"messages": CONVERSATION}, headers=SSE)
     exchanges = app.rec.exchanges[before:]
     asked = [m.get("content") for m in exchanges[-1].body.get("messages", [])] if exchanges else []
     if asked != [m["content"] for m in CONVERSATION]:
@@ -538,7 +540,7 @@ def _check_post(app: _App) -> bool:
             "POST /chat did not send the whole conversation to Claude",
             "pass the posted messages on as they came",
         )
-    ok = _stream_verdict("POST /chat", events, exchanges[-1].text)
+    ok = _stream_verdict("POST /chat with a conversation", events, exchanges[-1].text)
     return ok and report(True, f"POST /chat answered a {len(CONVERSATION)}-message conversation, streamed the same way")
 
 
@@ -549,10 +551,10 @@ CLOSE = {"Connection": "close"}
 def _check_failures(app: _App) -> bool:
     """when Claude's stream fails"""
     for question, (happened, _) in FAILURES.items():
-        what = f"when Claude's stream {happened} mid-answer, GET /chat"
+        what = f"when Claude's stream {happened} mid-answer, POST /chat"
         try:
             # a fresh connection, not kept: an app that fails mid-stream may leave its connection unusable
-            events = _stream(app, what, "GET", "/chat", params={"message": question}, headers=SSE | CLOSE)
+            events = _stream(app, what, "POST", "/chat", json=_asked(question), headers=SSE | CLOSE)
         except _Broken as err:
             if "broke off" not in str(err) and "empty stream" not in str(err):
                 raise
@@ -572,22 +574,83 @@ def _check_failures(app: _App) -> bool:
     )
 
 
+HAIKU = "Write a haiku about debugging."
+BODY = json.dumps(_asked(HAIKU))
+FORM = "messages=" + json.dumps(_asked(HAIKU)["messages"])
+ATTACKER = "http://attacker.example"
+# What another site can make a browser send (method, headers, body: None for a GET with ?message=), and what stops it.
+# Over plain http, a browser sends neither Sec-Fetch-Site nor Origin with another site's link, <img> or form.
+NO_GET = (
+    "a GET /chat that streams lets any link or <img> spend your key (a browser marks neither Sec-Fetch-Site nor "
+    "Origin on it over plain http): your page POSTs, so delete GET /chat (or require your page's token, lesson 08)"
+)
+JSON_ONLY = (
+    "start a stream only for Content-Type: application/json, which no form and no other site's fetch can send: "
+    "check it before anything else"
+)
+WHOLE_HOST = (
+    "compare the whole host name (without its port) with your own names: a name that merely contains yours is "
+    "someone else's"
+)
 ATTACKS = {
-    "a page on another site (Sec-Fetch-Site: cross-site)": {
-        "Sec-Fetch-Site": "cross-site",
-        "Origin": "https://attacker.example",
-    },
-    "an older browser's request from another site (Origin only)": {"Origin": "https://attacker.example"},
-    "a rebound name (Host: attacker.example)": {"Host": "attacker.example"},
-    "a name that only starts like yours (Host: localhost.attacker.example)": {"Host": "localhost.attacker.example"},
-    "a name that only ends like yours (Host: evil-127.0.0.1)": {"Host": "evil-127.0.0.1:8000"},
+    "a link or <img> on another site, over plain http (GET /chat, neither Sec-Fetch-Site nor Origin)": (
+        "GET",
+        {},
+        None,
+        NO_GET,
+    ),
+    "a text/plain POST from another site (a form or a no-cors fetch, neither header)": (
+        "POST",
+        {"Content-Type": "text/plain"},
+        BODY,
+        JSON_ONLY,
+    ),
+    "a form on another site, over plain http (form-encoded POST, neither header)": (
+        "POST",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        FORM,
+        JSON_ONLY,
+    ),
+    "a no-cors fetch from another site with a body of no type (Origin only)": (
+        "POST",
+        {"Origin": ATTACKER},
+        BODY,
+        JSON_ONLY + ", and refuse an Origin of another site",
+    ),
+    "a page on another site (Sec-Fetch-Site: cross-site)": (
+        "POST",
+        {"Sec-Fetch-Site": "cross-site", "Origin": ATTACKER, "Content-Type": "text/plain"},
+        BODY,
+        "check Host, Sec-Fetch-Site and Origin before anything else, and answer a stranger with a 4xx (lesson 08, "
+        "section 7)",
+    ),
+    "a rebound name (Host: attacker.example)": (
+        "POST",
+        {"Host": "attacker.example", "Content-Type": "application/json"},
+        BODY,
+        "check the Host header first: answer only your own names (DNS rebinding), with a 4xx",
+    ),
+    "a name that only starts like yours (Host: localhost.attacker.example)": (
+        "POST",
+        {"Host": "localhost.attacker.example", "Content-Type": "application/json"},
+        BODY,
+        WHOLE_HOST,
+    ),
+    "a name that only ends like yours (Host: evil-127.0.0.1)": (
+        "POST",
+        {"Host": "evil-127.0.0.1:8000", "Content-Type": "application/json"},
+        BODY,
+        WHOLE_HOST,
+    ),
 }
 
 
-def _status(app: _App, params: dict, headers: dict) -> int:
-    """The status of GET /chat. Of a body (which may be a stream that never ends) only its first piece is read, which
-    an app sends once it has asked Claude: whether a request reached Claude is then known."""
-    with app.http.stream("GET", "/chat", params=params, headers=headers, timeout=app.deadline.left(10)) as response:
+def _status(app: _App, method: str, headers: dict, body: str | None) -> int:
+    """The status of one request to /chat. Of a body (which may be a stream that never ends) only its first piece is
+    read, which an app sends once it has asked Claude: whether a request reached Claude is then known."""
+    options: dict = {"params": {"message": HAIKU}} if body is None else {"content": body.encode()}
+    timeout = app.deadline.left(10)
+    with app.http.stream(method, "/chat", headers=headers, timeout=timeout, **options) as response:
         if not 400 <= response.status_code < 500:
             next(response.iter_bytes(), b"")
         return response.status_code
@@ -596,30 +659,23 @@ def _status(app: _App, params: dict, headers: dict) -> int:
 def _check_other_sites(app: _App) -> bool:
     """requests from other sites"""
     before = len(app.rec.exchanges)
-    for who, headers in ATTACKS.items():
-        status = _status(app, {"message": "Write a haiku about debugging."}, headers)
+    for who, (method, headers, body, hint) in ATTACKS.items():
+        status = _status(app, method, headers, body)
         reached = len(app.rec.exchanges) > before
         if not 400 <= status < 500 or reached:
-            exact = "Host" in headers and "attacker.example" != headers["Host"]
-            return report(
-                False,
-                f"{who} got {status}" + (" and reached Claude" if reached else ""),
-                "compare the whole host name (without its port) with your own names: a name that merely contains "
-                "yours is someone else's"
-                if exact
-                else "check Host, Sec-Fetch-Site and Origin before anything else, and answer a stranger with a 4xx "
-                "(lesson 08, section 7)",
-            )
-    own = _status(app, {"message": "Write a haiku about debugging."}, {"Sec-Fetch-Site": "same-origin"})
-    if own != 200:
+            return report(False, f"{who} got {status}" + (" and reached Claude" if reached else ""), hint)
+    origin = str(app.http.base_url).rstrip("/")
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": origin, "Content-Type": "application/json"}
+    if (status := _status(app, "POST", own, BODY)) != 200:
         return report(
             False,
-            f"your own page's request got {own}",
-            "let same-origin requests (and clients without a browser) through",
+            f"your own page's request (a JSON POST, Sec-Fetch-Site: same-origin, Origin: {origin}) got {status}",
+            "let your own page's JSON POSTs through (and clients without a browser, which send neither header)",
         )
     return report(
         True,
-        f"refused {len(ATTACKS)} requests from other sites before they reached Claude; your own page still streams",
+        f"refused {len(ATTACKS)} requests another site can make before they reached Claude; your own page still "
+        "streams",
     )
 
 
@@ -627,7 +683,7 @@ def _check_leaving(app: _App) -> bool:
     """a client that leaves"""
     cut_before = app.api.stats()["streams_cut_by_client"]
     timeout = httpx2.Timeout(app.deadline.left(10))
-    with app.http.stream("GET", "/chat", params={"message": "Count to 2000"}, headers=SSE, timeout=timeout) as response:
+    with app.http.stream("POST", "/chat", json=_asked("Count to 2000"), headers=SSE, timeout=timeout) as response:
         reader = Reader()
         for chunk in response.iter_bytes():
             if reader.feed(chunk):
@@ -644,7 +700,7 @@ def _check_leaving(app: _App) -> bool:
     )
 
 
-READS_GET = (_check_failures, _check_leaving)  # the steps that stream GET /chat as _check_get did
+READS_STREAM = (_check_post, _check_failures, _check_leaving)  # the steps that stream as _check_stream did
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ client = connect.client()
 # TODO 3: only your own page may spend your key. Refuse a request whose Host is not yours (DNS rebinding) or that a
 #         browser marks as sent by another site (CSRF), with a 4xx and an error JSON, before it reaches Claude.
 #         Compare the host name without its port: the checker (or a proxy) runs the app on a port of its own.
+#         Over plain http a browser marks another site's link, <img> or form with neither header, so start a stream
+#         only for a POST with Content-Type: application/json, which they cannot send: your page POSTs, so delete
+#         GET /chat below.
 
 
 class Conversation(BaseModel):

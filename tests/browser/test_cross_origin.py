@@ -9,13 +9,21 @@ behind the relay counts what reached it: nothing. Its own page and a command-lin
 Over plain http to public-looking names (``http://relay.example`` attacked from ``http://attacker.example``, both
 mapped to 127.0.0.1), chromium marks none of another site's GETs with ``Sec-Fetch-Site`` or ``Origin``: img, script,
 iframe, stylesheet link, followed link, top-level navigation, no-cors fetch, EventSource, and form POSTs (text/plain
-and urlencoded). None of them starts an upstream stream; the relay's own page on that name still streams.
+and urlencoded). None of them starts an upstream stream; the relay's own page on that name still streams. The same
+holds for the capstone's solution (lesson 10's ``main.py``, run with ``uvicorn main:app`` as a learner runs it), with
+the public name added to its host names as the lesson says to behind a hub.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
 import time
 
 import anthropic
@@ -25,10 +33,12 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from helpers.exercises.harness import end_group, spawn
 from helpers.offline import start as start_api
 from helpers.offline.server import serve_in_thread
 from helpers.web import parse, start
 
+from ..conftest import ROOT
 from .lab import CHROMIUM_ARGS, chromium_path
 
 pytestmark = pytest.mark.browser
@@ -249,3 +259,92 @@ def test_over_plain_http_no_request_from_another_site_starts_a_stream(page, api,
             )
     assert text and text != "error"
     assert api.stats()["streams_started"] == 2
+
+
+CAPSTONE = ROOT / "notebooks" / "capstone"
+OWN_HOSTS = 'OWN_HOSTS = ("127.0.0.1", "localhost")'
+ACCESS = re.compile(r'"(GET|POST|OPTIONS) /chat')  # uvicorn's access log: one line per request to /chat
+
+
+@pytest.fixture
+def capstone(api, tmp_path):
+    """The capstone's solution under ``uvicorn main:app`` (as the lesson runs it) on 127.0.0.1, answering to
+    RELAY_NAME too, as the lesson says to behind a hub; yields its URL under that name and its access log."""
+    folder = tmp_path / "capstone"
+    shutil.copytree(CAPSTONE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(CAPSTONE.parent / "solutions" / "capstone" / "main.py", folder / "main.py")
+    source = (folder / "main.py").read_text()
+    assert OWN_HOSTS in source, "the solution's host names moved: update OWN_HOSTS here"
+    (folder / "main.py").write_text(
+        source.replace(OWN_HOSTS, f'OWN_HOSTS = ("127.0.0.1", "localhost", "{RELAY_NAME}")')
+    )
+    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_OFFLINE_URL": api.url, "ANTHROPIC_BASE_URL": api.url}
+    env["ANTHROPIC_API_KEY"] = "test-key"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    log = tmp_path / "uvicorn.log"
+    with log.open("wb") as out:
+        server = spawn(
+            [sys.executable, "-m", "uvicorn", "main:app", "--fd", str(sock.fileno())],
+            cwd=folder,
+            pass_fds=(sock.fileno(),),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    sock.close()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert httpx2.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+                break
+            except httpx2.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield f"http://{RELAY_NAME}:{port}", log
+    finally:
+        end_group(server)
+
+
+def requests_to_chat(log, count: int, posts: int = 0) -> list[str]:
+    """The app's access log lines for /chat once there are ``count`` of them, ``posts`` POSTs among them."""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if ACCESS.search(line)]
+        if len(lines) >= count and sum('"POST /chat' in line for line in lines) >= posts:
+            return lines
+        assert time.monotonic() < deadline, f"not every request reached the app: {lines}"
+        time.sleep(0.1)
+
+
+def test_over_plain_http_no_other_site_starts_a_stream_on_the_capstone_solution(page, api, capstone):
+    """The solution's rule used to let a request with neither Sec-Fetch-Site nor Origin through, and its GET /chat
+    streamed: over plain http, every GET below carries neither, so an <img> on another site spent the key."""
+    app_url, log = capstone
+    vectors = EVERY_VECTOR.replace("__RELAY__", app_url)
+    site = Starlette(routes=[Route("/", lambda r: HTMLResponse(vectors))])
+    with serve_in_thread(site, name="attacker-site") as attacker:
+        page.goto(attacker.url.replace("127.0.0.1", ATTACKER_NAME) + "/")
+        page.wait_for_function("window.fired.length === 4", timeout=30_000)
+        # img, script, link, iframe, EventSource, 2 fetches, 2 forms and the CORS preflight, in before the tab leaves
+        requests_to_chat(log, 10, posts=3)
+        page.click("#link")  # a followed link
+        page.wait_for_url(app_url + "/chat*", timeout=30_000)
+        page.goto(app_url + "/chat?message=navigated")  # a top-level navigation, as another site's script does
+        answered = requests_to_chat(log, 12, posts=3)
+    stats = api.stats()
+    assert (stats["requests"], stats["streams_started"]) == (0, 0), answered
+    assert all(re.search(r'" (403|415)\b', line) for line in answered), answered  # refused, each one
+
+    page.goto(app_url + "/")  # its own page on the same public name still streams
+    page.fill("#prompt", "Write a haiku about debugging.")
+    page.click("text=Send")
+    page.wait_for_function(
+        "document.querySelector('.turn.assistant')?.textContent && document.getElementById('stop').disabled",
+        timeout=30_000,
+    )
+    assert page.locator(".turn.note").count() == 0, page.text_content("#log")
+    assert api.stats()["streams_started"] == 1

@@ -17,7 +17,7 @@ from helpers.models import DEFAULT_MODEL as MODEL
 
 app = FastAPI()
 client = connect.async_client()  # async: FastAPI can cancel the generator when the browser leaves
-OWN_HOSTS = ("127.0.0.1", "localhost")
+OWN_HOSTS = ("127.0.0.1", "localhost")  # behind a hub, add its host name: "hub.example.org"
 
 
 def refuse(status: int, kind: str, message: str) -> JSONResponse:
@@ -32,7 +32,12 @@ async def only_our_own_page(request: Request, call_next):
         return refuse(421, "invalid_request_error", f"this server answers only {' and '.join(OWN_HOSTS)}")
     site, origin = request.headers.get("sec-fetch-site"), request.headers.get("origin")
     if site not in (None, "same-origin", "none") or (site is None and origin not in (None, f"http://{host}")):
-        return refuse(403, "permission_error", "requests from other sites are refused")  # CSRF
+        return refuse(403, "permission_error", "requests from other sites are refused")  # CSRF, where marked
+    # Over plain http a browser marks another site's link, <img> or form with neither header: what it cannot send
+    # is a JSON POST (a form can't; a fetch from another site that tries must ask first, and is never allowed).
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if request.url.path != "/" and (request.method != "POST" or kind != "application/json"):
+        return refuse(415, "invalid_request_error", "expected a POST with Content-Type: application/json")
     return await call_next(request)
 
 
@@ -57,15 +62,8 @@ async def answer(messages: list[dict]):
     yield ServerSentEvent(event="done", data={})
 
 
-@app.get("/chat", response_class=EventSourceResponse)
-async def chat(message: str):
-    """One question in the URL: what a browser's EventSource can send."""
-    async for event in answer([{"role": "user", "content": message}]):
-        yield event
-
-
 @app.post("/chat", response_class=EventSourceResponse)
 async def chat_conversation(conversation: Conversation):
-    """A whole conversation as JSON: what the page sends."""
+    """A whole conversation as JSON: what the page sends (no GET /chat: any link could start that one)."""
     async for event in answer(conversation.messages):
         yield event
