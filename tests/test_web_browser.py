@@ -50,6 +50,8 @@ def answer(page, n: int):
 
 
 def test_the_page_streams_an_answer_stops_it_and_carries_on_the_conversation(page):
+    refused = []  # what the page's Content-Security-Policy blocked: nothing of its own
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     with start_api(pace=40) as api, relay_to(api) as relay:
         page.goto(relay.url + "/")
         send(page, "Explain streaming in detail")
@@ -92,6 +94,7 @@ def test_the_page_streams_an_answer_stops_it_and_carries_on_the_conversation(pag
             "Explain streaming in detail",
             "What did I ask you before?",
         ]
+    assert refused == [], refused
 
 
 def test_errors_show_in_a_banner_and_the_partial_answer_stays(page):

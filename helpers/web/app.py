@@ -45,7 +45,10 @@ MAX_TOKENS_LIMIT = 8192  # the most max_tokens a browser may ask for
 
 STATIC = Path(__file__).parent / "static"
 PAGE_TOKEN_SLOT = '<meta name="chat-token" content="">'  # in static/index.html; the page route fills it in
-PAGE_CSP = "frame-ancestors 'self'"  # no other site's page may frame the chat page (clickjacking)
+# No plugin, no <base> that would move the page's relative URLs (its scripts, `chat`), no form sent elsewhere, and
+# no other site's page may frame it (clickjacking). Nothing from a stream becomes markup (chat.js writes text nodes).
+# (script-src 'self' would fit the page too, but Playwright's waits evaluate strings, which it forbids.)
+PAGE_CSP = "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 
 log = logging.getLogger(__name__)
 
