@@ -132,6 +132,40 @@ MISTAKES = {
         "async def chat_conversation(conversation: Conversation):",
         "async def chat_conversation(conversation: Conversation = Depends(posted)):",
     ),
+    "form_accepted": (  # a form-encoded POST accepted too (a page without JavaScript), JSON otherwise
+        "main.py",
+        JSON_RULE,
+        "",
+        "from fastapi import FastAPI, Request",
+        "import json\nfrom urllib.parse import parse_qs\n\nfrom fastapi import Depends, FastAPI, HTTPException, Request",
+        POST_ROUTE,
+        "async def posted(request: Request) -> Conversation:\n"
+        '    kind = request.headers.get("content-type", "")\n'
+        '    if kind.startswith("application/x-www-form-urlencoded"):\n'
+        "        form = parse_qs((await request.body()).decode())\n"
+        '        return Conversation(messages=json.loads(form["messages"][0]))\n'
+        '    if kind != "application/json":\n'
+        "        raise HTTPException(415)\n"
+        "    return Conversation(**await request.json())\n\n\n" + POST_ROUTE,
+        "async def chat_conversation(conversation: Conversation):",
+        "async def chat_conversation(conversation: Conversation = Depends(posted)):",
+    ),
+    "typeless_json": (  # a body with no Content-Type read as JSON (as FastAPI once did), Origin not checked
+        "main.py",
+        JSON_RULE,
+        "",
+        '    if site not in (None, "same-origin", "none") or (site is None and origin not in (None, f"http://{host}")):',
+        '    if site not in (None, "same-origin", "none"):',
+        "from fastapi import FastAPI, Request",
+        "from fastapi import Depends, FastAPI, HTTPException, Request",
+        POST_ROUTE,
+        "async def posted(request: Request) -> Conversation:\n"
+        '    if request.headers.get("content-type", "application/json") != "application/json":\n'
+        "        raise HTTPException(415)\n"
+        "    return Conversation.model_validate_json(await request.body())\n\n\n" + POST_ROUTE,
+        "async def chat_conversation(conversation: Conversation):",
+        "async def chat_conversation(conversation: Conversation = Depends(posted)):",
+    ),
     "right_json_by_fastapi": (  # right: no JSON rule of its own, as FastAPI reads a model only from JSON; no GET
         "main.py",
         JSON_RULE,
@@ -172,6 +206,8 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "import": ("import", "check_app"),
     "get_kept": ("get_kept", "check_app"),
     "reads_json": ("reads_json", "check_app"),
+    "form_accepted": ("form_accepted", "check_app"),
+    "typeless_json": ("typeless_json", "check_app"),
     "port_exact": ("port_exact", "check_app"),
     "flood": ("flood", "check_chat"),
     "syntax": ("syntax", "check_chat"),
@@ -400,6 +436,24 @@ def test_a_body_read_whatever_its_type_lets_a_form_through(outputs):
     sites = next(line for line in out if "another site" in line)
     assert sites.startswith("NOT YET ✗ a text/plain POST from another site"), sites
     assert "reached Claude" in sites and "Content-Type: application/json" in sites
+    assert sum(line.startswith("PASS") for line in out) == 5, out
+
+
+def test_a_form_post_is_refused_however_it_is_read(outputs):
+    """A form-encoded POST is what a form on another site sends (with neither header, over plain http)."""
+    out = lines(outputs["form_accepted"])
+    sites = next(line for line in out if "another site" in line)
+    assert sites.startswith("NOT YET ✗ a form on another site, over plain http (form-encoded POST"), sites
+    assert "reached Claude" in sites and "Content-Type: application/json" in sites
+    assert sum(line.startswith("PASS") for line in out) == 5, out
+
+
+def test_a_body_of_no_type_read_as_json_lets_a_no_cors_fetch_through(outputs):
+    """A no-cors fetch of a Blob sends no Content-Type; over plain http only its Origin tells it from the page's."""
+    out = lines(outputs["typeless_json"])
+    sites = next(line for line in out if "another site" in line)
+    assert sites.startswith("NOT YET ✗ a no-cors fetch from another site with a body of no type (Origin only)"), sites
+    assert "reached Claude" in sites and "refuse an Origin of another site" in sites
     assert sum(line.startswith("PASS") for line in out) == 5, out
 
 
