@@ -525,3 +525,41 @@ def test_a_header_httpx_cannot_send_is_refused_with_400_and_a_unicode_name_runs_
             assert http.post("/v1/messages", json=body, headers=fault).status_code == 529
             fault["x-stainless-retry-count"] = "1"
             assert http.post("/v1/messages", json=body, headers=fault).status_code == 200
+
+
+def test_a_body_of_more_json_values_than_any_lesson_sends_is_refused_unread(tmp_path):
+    """32 MiB of tiny JSON values (``{},{},...``) took the gateway 0.7-1.8 s of its event loop and 900 MB to parse
+    for max_tokens, and the class's one local API 13 s to check: every learner's stream waited meanwhile, and two
+    such requests at a time from one learner held the class up for good. They are refused (413) before either reads
+    them, counted with bytes.count."""
+    crafted = b'{"model": "%s", "max_tokens": 16, "x": [' % MODEL.encode() + b"{}," * 300_000 + b"{}]}"
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=10**6)) as (app, url):
+        forwarded: list[str] = []
+
+        async def upstream_request(request: httpx2.Request) -> None:
+            forwarded.append(request.url.path)
+
+        app.http.event_hooks = {"request": [upstream_request], "response": []}
+        headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+        with httpx2.Client(base_url=url, timeout=60) as http:
+            for path in ("/v1/messages", "/v1/messages/count_tokens"):
+                refused = http.post(path, content=crafted, headers=headers)
+                assert refused.status_code == 413, refused.text
+                assert refused.json()["error"]["type"] == "request_too_large"
+                assert "at most 200,000 JSON values" in refused.json()["error"]["message"]
+        assert forwarded == [] and app.live.streams["ann"] == 0
+        client = anthropic.Anthropic(base_url=url, api_key=LEARNER_TOKEN, max_retries=0)
+        assert client.messages.create(model=MODEL, max_tokens=16, messages=ESSAY).usage.output_tokens > 0
+
+
+def test_max_tokens_written_as_a_float_is_held_back_from_the_budget_too(tmp_path):
+    """The API takes ``"max_tokens": 2000.0`` as 2000; the gateway held nothing back for it, so a learner with 100
+    tokens left could start a 2,000-token stream (or two at once)."""
+    body = json.dumps({"model": MODEL, "max_tokens": 2000.0, "messages": ESSAY}).encode()
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=100)) as (app, url):
+        with httpx2.Client(base_url=url, timeout=30) as http:
+            headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+            answer = http.post("/v1/messages", content=body, headers=headers)
+        assert answer.status_code == 402, answer.text
+        assert "max_tokens 2,000" in answer.json()["error"]["message"]
+        assert tokens_used(app) == 0

@@ -72,6 +72,10 @@ RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
 STATE_COOKIE = "course-gateway-oauth-state"
 SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
+# A body's JSON values, at most: 32 MiB of tiny ones ({},{},...) took the gateway 0.7-1.8 s of its event loop and
+# 900 MB to parse, and the class's one local API 13 s, every learner's stream held up meanwhile. A million-token
+# context is about 4 MB of text, whose commas are far fewer; images and PDFs (base64) hold none.
+MAX_JSON_VALUES = 200_000
 MAX_VERDICT_BYTES = 4096  # a checker's verdict is a few dozen bytes
 CHARS_PER_TOKEN = 4  # English text's usual average, for a stream cut before its final usage
 INPUT_USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -114,12 +118,21 @@ def api_error(status: int, kind: str, message: str, headers: dict | None = None)
     return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status, headers=headers)
 
 
+def json_values(body: bytes) -> int:
+    """About how many values a JSON body holds, counted at the speed of ``bytes.count``: its objects, arrays and
+    commas (those inside strings too, so never fewer)."""
+    return body.count(b"{") + body.count(b"[") + body.count(b",")
+
+
 def max_tokens_of(body: bytes) -> int:
-    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body)."""
+    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body). A whole
+    number written as a float (``2000.0``) is one: the API takes it, and holding 0 back for it let the stream past."""
     try:
         asked = json.loads(body).get("max_tokens")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return 0
+    if isinstance(asked, float) and asked.is_integer():
+        asked = int(asked)
     return asked if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0 else 0
 
 
@@ -359,6 +372,12 @@ class Gateway:
             return upstream
         if (body := await bounded_body(request, API_MAX_BODY_BYTES)) is None:
             return api_error(413, "request_too_large", f"Request body: at most {API_MAX_BODY_BYTES:,} bytes.")
+        if (values := json_values(body)) > MAX_JSON_VALUES:
+            message = (
+                f"Request body: at most {MAX_JSON_VALUES:,} JSON values (objects, arrays and commas) through the class "
+                f"gateway, got {values:,}: no lesson needs more, and reading them holds up the whole class."
+            )
+            return api_error(413, "request_too_large", message)
         if slot is not None and (refused := self.reserve(name, body, slot)):
             status, kind, message, refused_headers = refused
             self.store.failed(name, kind, message)
