@@ -195,16 +195,18 @@ def test_the_relay_in_live_mode_shows_no_key(monkeypatch, key, logs):
 
 
 def learner_environments(guide: str) -> list[str]:
-    """The lines of the guide's config blocks that set a learner's environment: a Z2JH ``singleuser:`` section, and
-    every ``c.Spawner.environment`` dict."""
-    lines, found, section, spawner = guide.splitlines(), [], "", False
-    for line in lines:
+    """The lines of the guide's config blocks (fenced) that set a learner's environment: a Z2JH ``singleuser:``
+    section, and every ``c.Spawner.environment`` dict."""
+    found, fenced, section, spawner = [], False, "", False
+    for line in guide.splitlines():
         if line.startswith("```"):
-            section, spawner = "", False
-        elif line and not line.startswith((" ", "#")) and line.rstrip().endswith(":"):
+            fenced, section, spawner = not fenced, "", False
+            continue
+        if not fenced:
+            continue
+        if line and not line.startswith((" ", "#")) and line.rstrip().endswith(":"):
             section = line.strip()
-        if "Spawner.environment" in line:
-            spawner = True
+        spawner = spawner or "Spawner.environment" in line
         if section == "singleuser:" or spawner:
             found.append(line)
         if spawner and line.strip() in ("}", "})"):
