@@ -141,3 +141,9 @@ def test_reference_links_cannot_multiply_the_answer():
     assert "[a]" in visible_text(html)  # the uses stay as text
     fair = "See [the docs][d], then [the docs again][d].\n\n[d]: https://docs.anthropic.com\n"
     assert _static.markdown_html(fair).count('<a href="https://docs.anthropic.com">') == 2  # ordinary use still links
+
+
+def test_invisible_characters_in_names_are_shown_as_escapes():
+    """A zero-width space or a Unicode tag character (an invisible letter) let a tool name pass for another."""
+    html = _static.block_html({"type": "tool_use", "name": "get_weather\u200b\U000e0041\ufeff", "snapshot": {}})
+    assert "<code>get_weather\\u200b\\U000e0041\\ufeff</code>" in html, html

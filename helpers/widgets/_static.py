@@ -101,14 +101,19 @@ def wrapper(view: str, body: str) -> str:
     return safe_html(f'<div class="cw-static" data-cw-view="{escape(view)}">{body}</div>')
 
 
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Bidi controls, zero-width and other invisible format characters, and Unicode tag characters (invisible letters)
+_HIDDEN = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\U000e0000-\U000e007f]")
+
+
+def visible(text) -> str:
+    """A name from the stream with its invisible characters shown as escapes (as views.js's ``ident``): U+202E in a
+    tool name would reverse the rest of the line, and ``get_weather`` + U+200B would pass for ``get_weather``."""
+    return _HIDDEN.sub(lambda m: f"\\u{ord(m[0]):04x}" if ord(m[0]) <= 0xFFFF else f"\\U{ord(m[0]):08x}", str(text))
 
 
 def code(text) -> str:
-    """A name or value from the stream as code, its bidi controls shown as escapes (as views.js's ``ident``): U+202E
-    in a tool name would otherwise reverse the rest of the line."""
-    shown = _BIDI.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text))
-    return f"<code>{escape(shown)}</code>"
+    """A name or value from the stream as code, its invisible characters shown as escapes (see :func:`visible`)."""
+    return f"<code>{escape(visible(text))}</code>"
 
 
 def pre(text: str) -> str:

@@ -20,6 +20,7 @@ from ..connect import public_url
 from ..demo_tool import WEATHER_TOOL, get_weather
 from ..models import thinking_for
 from ._live import describe
+from ._static import visible
 from .views import ThinkingView
 
 MAX_TOOL_ROUNDS = 4
@@ -265,7 +266,8 @@ class Playground:
         else:
             result, is_error = f"unknown tool or bad input: {call.name}({json.dumps(call.input)})", True
         self._show(
-            f"🔧 <code>{html.escape(call.name)}({html.escape(json.dumps(call.input))})</code> → <code>{html.escape(result)}</code>"
+            f"🔧 <code>{html.escape(visible(call.name))}({html.escape(json.dumps(call.input))})</code> → "
+            f"<code>{html.escape(result)}</code>"
         )
         return {"type": "tool_result", "tool_use_id": call.id, "content": result, "is_error": is_error}
 

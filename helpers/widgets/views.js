@@ -87,11 +87,15 @@ function initialize({ model }, early = []) {
 
 // -- small DOM helpers ---------------------------------------------------------------------------------------------
 
-// Names from the stream (types, tool names, ids) with their bidi controls shown as escapes: U+202E in a tool name
-// would otherwise reverse the rest of the line ("gnp.exe" shown as "exe.png"). Answer text is shown as it came.
-const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// Names from the stream (types, tool names, ids) with their invisible characters shown as escapes: U+202E in a name
+// would reverse the rest of the line ("gnp.exe" shown as "exe.png"), a zero-width or tag character would make
+// "get_weather" + an invisible letter pass for "get_weather". Answer text is shown as it came.
+const HIDDEN = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u{e0000}-\u{e007f}]/gu; // as _static.visible
 function ident(value) {
-  return String(value).replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return String(value).replace(HIDDEN, (c) => {
+    const code = c.codePointAt(0);
+    return code > 0xffff ? `\\U${code.toString(16).padStart(8, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }
 
 function h(tag, className, text) {

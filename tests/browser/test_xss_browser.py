@@ -359,7 +359,7 @@ def test_crafted_streams_never_run_or_render_in_any_view(tmp_path, canary):
 # bidi overrides and invisible characters, a huge delta, prototype names as block, event and key names, CSS and
 # attribute breakers in tool names and ids, and numbers no JSON number holds.
 
-BIDI = "\u202egnp.exe\u202c \u2066x\u2069 zero\u200bwidth line\u2028separator nul\u0000"
+BIDI = "\u202egnp.exe\u202c \u2066x\u2069 zero\u200bwidth tag\U000e0041 line\u2028separator nul\u0000"
 PROTO = ["__proto__", "constructor", "toString", "hasOwnProperty"]
 
 
@@ -456,6 +456,11 @@ def test_fresh_vectors_never_run_shape_the_page_or_stop_a_view(tmp_path, canary)
         names = page.locator(".cw-tool-name, .cw-type, .cw-label, .jp-OutputArea-output code").all_text_contents()
         assert not [n for n in names if re.search("[\u202a-\u202e\u2066-\u2069]", n)], names
         assert any("\\u202e" in n for n in page.locator(".cw-tool-name").all_text_contents())
+        # ... and so are zero-width and tag characters: a name cannot pass for another (live view and static rendering)
+        assert not [n for n in names if re.search("[\u200b\U000e0000-\U000e007f]", n)], names
+        assert any(
+            "zero\\u200bwidth" in n and "\\U000e0041" in n for n in page.locator(".cw-tool-name").all_text_contents()
+        )
         assert any("gnp\\u202e.exe" in n for n in page.locator(".cw-type").all_text_contents())
         notebook.save()
         notebook.reload()
