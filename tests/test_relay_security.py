@@ -519,3 +519,14 @@ def test_a_chunked_body_past_the_limit_is_answered_413_with_connection_close(api
         answer = closed_by_server(sock)
     assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in head_of(answer), answer[:300]
     assert upstream.streams == 0
+
+
+def test_a_relay_that_spends_a_key_beyond_loopback_says_who_can_spend_it():
+    """The Host check stops other sites' pages, not a script that sends ``Host: 127.0.0.1`` itself: a relay bound to
+    another address spends its key for anyone who reaches it, and says so when it starts."""
+    from helpers.web.__main__ import exposure
+
+    assert exposure("127.0.0.1", offline=False) == exposure("[::1]", offline=False) == ""
+    assert exposure("0.0.0.0", offline=True) == ""  # offline: no key to spend
+    said = exposure("10.0.0.11", offline=False)
+    assert "10.0.0.11" in said and "anyone who can reach" in said and "Scaling the relay" in said

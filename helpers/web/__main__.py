@@ -56,6 +56,17 @@ def app():
     return relay
 
 
+def exposure(host: str, offline: bool) -> str:
+    """A warning for a relay that spends a key and listens beyond loopback, else ''. Its Host check stops other
+    sites' pages in a browser (DNS rebinding), not a script that sends ``Host: 127.0.0.1`` itself."""
+    if offline or host.strip("[]") in ("127.0.0.1", "localhost", "::1"):
+        return ""
+    return (
+        f"warning: listening on {host}, this relay spends its key for anyone who can reach that address: keep it "
+        "private and put a login with per-user limits in front (docs/workshop.md, Scaling the relay)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.web", description="Relay Claude's stream to a browser chat page."
@@ -100,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot listen on {args.host}:{args.port}: {err}")
     print(f"listening on {url_of(sock)}", flush=True)
     async_client()  # prints one line: where requests go (live or offline); fails here on a bad key
+    if warning := exposure(args.host, mode().offline):
+        print(warning, file=sys.stderr, flush=True)
     sys.stdout.flush()
     # What each worker reads: the allowed hosts, the page tokens' key, and in offline mode one local API for all of them (started here).
     os.environ[HOSTS_ENV] = ",".join(hosts)
