@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import threading
 import time
 from contextlib import contextmanager
 
@@ -563,3 +564,40 @@ def test_max_tokens_written_as_a_float_is_held_back_from_the_budget_too(tmp_path
         assert answer.status_code == 402, answer.text
         assert "max_tokens 2,000" in answer.json()["error"]["message"]
         assert tokens_used(app) == 0
+
+
+@pytest.mark.slow  # a local API process of its own, and a 6M-token prompt counted
+def test_one_learners_big_prompt_holds_up_no_other_learner_on_the_class_local_api(tmp_path):
+    """The class's one local API read each request on its event loop: a 30 MB prompt takes it seconds to count (up to
+    17 s on a busy machine), and every other learner's request and stream waited, so one learner sending big prompts
+    two at a time held the whole class up. It reads them in a worker thread: another learner's request sent while the
+    big one is being read is answered first. The local API is a process of its own, as the gateway starts it."""
+    prompt = [{"role": "user", "content": "word " * 6_000_000}]  # 6M tokens: counted, then refused as too long
+    big = json.dumps({"model": MODEL, "max_tokens": 16, "messages": prompt})
+    finished: list[str] = []
+    answers: list[httpx2.Response] = []
+    local = LocalAPI("--pace", "400")
+    hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/", token_for_code=no_code)
+    app = Gateway(Store(tmp_path / "gateway.sqlite"), hub, {"offline": local})
+    try:
+        with serve_in_thread(app.app(), name="gateway-under-test") as server:
+            url = server.url + "/services/gateway"
+
+            def ann() -> None:
+                headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+                answers.append(httpx2.post(url + "/v1/messages", content=big, headers=headers, timeout=300))
+                finished.append("ann's big prompt")
+
+            bob = anthropic.Anthropic(base_url=url, api_key="bob-token", max_retries=0, timeout=300)
+            bob.messages.create(model=MODEL, max_tokens=16, messages=ESSAY)  # the class's local API is up
+            sender = threading.Thread(target=ann)
+            sender.start()
+            time.sleep(1)  # ann's prompt has reached the local API (30 MB on loopback) and is being read
+            bob.messages.create(model=MODEL, max_tokens=16, messages=ESSAY)
+            finished.append("bob's request")
+            sender.join()
+    finally:
+        local.stop()
+        app.store.close()
+    assert "prompt is too long" in answers[0].json()["error"]["message"]
+    assert finished == ["bob's request", "ann's big prompt"]

@@ -146,6 +146,19 @@ class Config:
 # The ASGI app
 
 
+@dataclass
+class Answer:
+    """What a messages request gets: a whole ``message`` after ``wait`` seconds, or a stream's ``chunks`` (bytes and
+    event name) each after its delay; ``input_tokens`` for the rate-limit headers."""
+
+    input_tokens: int
+    message: dict | None = None
+    wait: float = 0.0
+    chunks: list = field(default_factory=list)
+    delays: list = field(default_factory=list)
+    replayed: bool = False  # from a recording
+
+
 class LocalMessagesAPI:
     """The local Messages API as an ASGI app. ``hosts``: the Host names it answers to besides loopback (``"*"``: any);
     any other gets 421 before anything runs, so a page on another site cannot reach it through a rebound name."""
@@ -237,12 +250,16 @@ class LocalMessagesAPI:
         elif posted:
             # The anthropic-beta header decides, as on the real API (current SDKs send no ?beta=true).
             betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip()}
+            # Reading a request takes time in proportion to its prompt (seconds for a 30 MB one): in a worker thread,
+            # so the streams in flight go on meanwhile. On one event loop, one learner's big prompts sent to the
+            # class's local API (through the gateway) held every other learner's stream up for as long as they came.
             if path == "/v1/messages":
-                request = validate(body, bool(betas), lambda r: self.threads.expand(r, betas))
+                request = await asyncio.to_thread(validate, body, bool(betas), lambda r: self.threads.expand(r, betas))
                 await self._messages(request, fault, headers, request_id, receive, send)
             else:
-                request = validate(body, bool(betas), endpoint="count_tokens")
-                await _json(send, 200, {"input_tokens": input_tokens(request)}, request_id)
+                request = await asyncio.to_thread(validate, body, bool(betas), endpoint="count_tokens")
+                counted_tokens = await asyncio.to_thread(input_tokens, request)
+                await _json(send, 200, {"input_tokens": counted_tokens}, request_id)
         elif path == "/v1/models" and method == "GET":
             await _json(send, 200, _models_page(scope.get("query_string", b"")), request_id)
         elif path.startswith("/v1/models/") and method == "GET":
@@ -268,34 +285,42 @@ class LocalMessagesAPI:
             pace = Pace.parse(headers["x-offline-pace"]) if "x-offline-pace" in headers else self.config.pace
         except ValueError as err:
             raise BadRequest(400, "invalid_request_error", f"x-offline-pace: {err}") from None
-        seed = wire.fingerprint(request)
-        limits = self.limits.headers(input_tokens(request), int(request["max_tokens"]))
         # Non-streaming requests, and streams whose content a fault rewrites (a forced stop reason, broken tool JSON),
         # get the scripted answer: a recording cannot show what the fault asks for.
         rewrites = fault.stop_reason is not None or fault.badjson_at is not None or fault.tool_error is not None
-        recorded = self._recorded(request) if request.get("stream") and not rewrites else None
         self.stats.streams_forced += bool(request.get("stream") and rewrites)
+        answer = await asyncio.to_thread(self._answer, request, fault, pace, rewrites)  # as validate: off the loop
+        limits = self.limits.headers(answer.input_tokens, int(request["max_tokens"]))
+        if answer.message is not None:
+            await asyncio.sleep(answer.wait)
+            await _json(send, 200, answer.message, request_id, limits)
+            return
+        self.stats.streams_replayed += answer.replayed
+        await self._stream(answer.chunks, answer.delays, fault, request_id, receive, send, limits)
+
+    def _answer(self, request: dict, fault, pace: Pace, rewrites: bool) -> Answer:
+        """What to send for ``request``, built in a worker thread: a whole message, or a stream's chunks and delays."""
+        seed = wire.fingerprint(request)
+        tokens_in = input_tokens(request)
+        recorded = self._recorded(request) if request.get("stream") and not rewrites else None
         if recorded:
-            self.stats.streams_replayed += 1
             chunks = [(e.raw, e.event) for e in recorded]
             delays = pace.delays([wire.Event(e.event or "", {}, _replay_cost(e)) for e in recorded], seed)
-        else:
-            reply = router.choose(request)
-            if fault.tool_error:
-                reply = tool_errors.fail_tools(reply, fault.tool_error)
-            events = wire.events(request, reply, self.cache.lookup(request), self._nonce(seed))
-            self.threads.remember(request, wire.message(events))
-            if fault.stop_reason:
-                events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
-            if fault.badjson_at is not None:
-                events = wire.break_json(events, fault.badjson_at)
-            if not request.get("stream"):
-                await asyncio.sleep(sum(pace.delays(events, seed)))
-                await _json(send, 200, wire.message(events), request_id, limits)
-                return
-            chunks = [(sse.encode(e.name, e.data), e.name) for e in events]
-            delays = pace.delays(events, seed)
-        await self._stream(chunks, delays, fault, request_id, receive, send, limits)
+            return Answer(tokens_in, chunks=chunks, delays=delays, replayed=True)
+        reply = router.choose(request)
+        if fault.tool_error:
+            reply = tool_errors.fail_tools(reply, fault.tool_error)
+        events = wire.events(request, reply, self.cache.lookup(request), self._nonce(seed))
+        self.threads.remember(request, wire.message(events))
+        if fault.stop_reason:
+            events = wire.end_early(events, fault.stop_reason, fault.stop_at, request)
+        if fault.badjson_at is not None:
+            events = wire.break_json(events, fault.badjson_at)
+        if not request.get("stream"):
+            return Answer(tokens_in, message=wire.message(events), wait=sum(pace.delays(events, seed)))
+        return Answer(
+            tokens_in, chunks=[(sse.encode(e.name, e.data), e.name) for e in events], delays=pace.delays(events, seed)
+        )
 
     def _recorded(self, request: dict) -> list[sse.RawEvent] | None:
         if self.config.cassettes is not None:
