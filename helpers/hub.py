@@ -110,6 +110,8 @@ c.Spawner.environment["JUPYTER_PATH"] = settings["kernels"]
 c.Spawner.args += ["--ServerApp.jpserver_extensions=%s=False" % name for name in settings["extensions_off"]]
 # nbgitpuller links clone into one plain folder only (helpers/jupyter_gitpull.py), whether or not make ran here
 c.Spawner.args.append("--ServerApp.jpserver_extensions=helpers.jupyter_gitpull=True")
+# /proxy/PORT/ opens only a server the learner's own server started, never a classmate's (helpers/jupyter_ports.py)
+c.Spawner.args.append("--ServerApp.jpserver_extensions=helpers.jupyter_ports=True")
 
 c.Authenticator.admin_users = set(settings["admins"])
 

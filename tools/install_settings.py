@@ -15,6 +15,8 @@
 - Every Jupyter server it runs loads ``helpers.jupyter_gitpull``: an nbgitpuller link clones only into one plain
   folder of the home, and only the repositories ``$COURSE_GITPULL_REPOS`` names (none while it is unset), so a link from another
   site cannot put a package beside the lessons or a dot-folder in the home (tests/test_gitpull.py).
+- Every Jupyter server it runs loads ``helpers.jupyter_ports``: ``/proxy/PORT/`` opens only a server that Jupyter
+  server started (a kernel's, a terminal's), never a classmate's on a shared loopback (tests/test_ports.py).
 
 pip's editable install leaves data files out, so every install route runs this: ``make``, Binder's ``postBuild``
 and the README's steps without make.
@@ -34,6 +36,7 @@ SETTINGS = Path(__file__).resolve().parent.parent / "jupyter" / "streaming-cours
 SERVER_CONFIG = "jupyter_server_config.json"  # a server reads it from every config path (not from .d folders)
 CONTENTS_MANAGER = "helpers.jupyter_contents.ContentsManager"
 GITPULL_GUARD = "helpers.jupyter_gitpull"
+PORTS_GUARD = "helpers.jupyter_ports"
 
 BASHRC = """\
 # The course's JupyterLab terminals (written by tools/install_settings.py): bash's usual start-up files, then the
@@ -85,9 +88,19 @@ def install_contents_manager(folder: Path = Path(sys.prefix, "etc", "jupyter")) 
 def install_gitpull_guard(folder: Path = Path(sys.prefix, "etc", "jupyter")) -> Path:
     """Enable the extension that holds nbgitpuller's links to one plain folder in the config ``folder``'s
     ``jupyter_server_config.d`` (where ``jupyter server extension enable`` writes); return its file."""
-    path = Path(folder, "jupyter_server_config.d", GITPULL_GUARD + ".json")
+    return _enable(folder, GITPULL_GUARD)
+
+
+def install_ports_guard(folder: Path = Path(sys.prefix, "etc", "jupyter")) -> Path:
+    """Enable the extension that lets ``/proxy/PORT/`` open only servers the Jupyter server started, in the config
+    ``folder``'s ``jupyter_server_config.d``; return its file."""
+    return _enable(folder, PORTS_GUARD)
+
+
+def _enable(folder: Path, extension: str) -> Path:
+    path = Path(folder, "jupyter_server_config.d", extension + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {GITPULL_GUARD: True}}}, indent=2) + "\n")
+    path.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {extension: True}}}, indent=2) + "\n")
     return path
 
 
@@ -114,3 +127,4 @@ if __name__ == "__main__":
     print(f"terminals start in this environment: {terminal.name}" if terminal else "terminals: left as they are")
     print(f"untrusted notebooks open without their saved widget state: {install_contents_manager().name}")
     print(f"nbgitpuller links clone into one plain folder only: {install_gitpull_guard().name}")
+    print(f"/proxy/PORT/ opens only servers the Jupyter server started: {install_ports_guard().name}")

@@ -1,0 +1,138 @@
+"""A Jupyter server extension: ``/proxy/PORT/`` opens only a server that this Jupyter server started.
+
+jupyter-server-proxy's ``/proxy/PORT/`` (lessons 08 and 10 send learners there) forwards to whatever listens on
+``127.0.0.1:PORT``. Where learners share one machine's loopback (TLJH, ``make hub``), that may be a classmate's
+server: one link to the learner's own ``/hub/user-redirect/proxy/PORT/`` serves the classmate's page under the
+learner's own server URL, and its script has the learner's login and XSRF cookie, so their files, terminals and
+kernels (``subdomain_host`` does not help: the page is on the learner's own origin). Here a ``/proxy/`` request
+(page or websocket) is refused with 403, text/plain, unless something listens on that port and every socket
+listening there belongs to this server or a process it started (its kernels, its terminals and what they run).
+Linux reads that from ``/proc``; elsewhere (no shared-loopback hub) nothing is checked.
+
+tools/install_settings.py enables it in the environment's Jupyter server config; the course's hub on every server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROC = Path("/proc")
+LISTEN = "0A"  # the TCP state of a listening socket in /proc/net/tcp
+LOOPBACK = ("localhost", "127.0.0.1")  # the hosts jupyter-server-proxy allows by default
+GUARDS: set = set()  # the guarded methods put in place
+
+
+def listening(port: int, proc: Path = PROC) -> set[int] | None:
+    """The inodes of the TCP sockets listening on ``port`` (any address, IPv4 and IPv6); None without /proc."""
+    tables = [proc / "net" / name for name in ("tcp", "tcp6")]
+    if not tables[0].is_file():
+        return None
+    inodes = set()
+    for table in tables:
+        if not table.is_file():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()  # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if len(fields) > 9 and fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def started_by(root: int, proc: Path = PROC) -> set[int]:
+    """``root`` and every process descended from it (those whose /proc entry can be read)."""
+    children: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # after the command's name, which may hold ")": state, ppid
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo += children.get(pid, [])
+    return found
+
+
+def sockets_of(pids: set[int], proc: Path = PROC) -> set[int]:
+    """The inodes of the sockets the processes ``pids`` hold open."""
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = list((proc / str(pid) / "fd").iterdir())
+        except OSError:  # ended, or another user's
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def problem(port: int, server: int | None = None, proc: Path = PROC) -> str | None:
+    """Why ``/proxy/{port}/`` must not be opened by the Jupyter server ``server`` (this process), or None."""
+    inodes = listening(port, proc)
+    if inodes is None:
+        return None  # no /proc: not Linux, where no hub shares one loopback between learners
+    if not inodes:
+        return f"nothing listens on port {port}: start your server first, from a notebook or a terminal here"
+    if inodes - sockets_of(started_by(os.getpid() if server is None else server, proc), proc):
+        return (
+            f"port {port} is served by a process this Jupyter server did not start (another user's?): /proxy/ "
+            "opens only servers you started here, from a notebook or a terminal"
+        )
+    return None
+
+
+def _guarded(method, websocket: bool):
+    async def guarded(self, host, port, *args, **kwargs):
+        if _checked(self, host) and (reason := problem(int(port))):
+            self.log.warning("/proxy/ request refused: %s", reason)
+            self.set_status(403)
+            if websocket:
+                self.close()
+                return None
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(reason + "\n")
+            return None
+        return await method(self, host, port, *args, **kwargs)
+
+    GUARDS.add(guarded)
+    return guarded
+
+
+def _checked(handler, host: str) -> bool:
+    """Whether ``handler`` serves one of the ``/proxy/`` routes to this machine's loopback (not a named server the
+    course configured, nor a host an operator allowed)."""
+    from jupyter_server_proxy.handlers import LocalProxyHandler, NamedLocalProxyHandler, RemoteProxyHandler
+
+    routes = isinstance(handler, LocalProxyHandler | RemoteProxyHandler)
+    return routes and not isinstance(handler, NamedLocalProxyHandler) and host in LOOPBACK
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    try:
+        from jupyter_server_proxy.handlers import ProxyHandler
+    except ImportError:
+        return  # nothing to guard
+    for name, websocket in (("proxy", False), ("proxy_open", True)):
+        method = getattr(ProxyHandler, name)
+        if method not in GUARDS:  # loaded twice (a config file and a command-line flag): guard once
+            setattr(ProxyHandler, name, _guarded(method, websocket))
+    serverapp.log.info("/proxy/PORT/ opens only servers this Jupyter server started")
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "helpers.jupyter_ports"}]
+
+
+__all__ = ["problem"]
