@@ -100,6 +100,9 @@ def replay(messages: list[dict]) -> dict:
                 block[op[2]] = block.get(op[2], "") + op[3]
             elif op[0] == "=":
                 state["blocks"][op[1]][op[2]] = op[3]
+            elif op[0] == "a":
+                block = state["blocks"][op[1]]
+                block[op[2]] = [*block.get(op[2], []), op[3]]
             elif op[0] == "r":
                 state["items"].append(op[1])
         state.update(message.get("end", {}), seq=message["seq"])

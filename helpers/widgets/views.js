@@ -34,6 +34,7 @@ function applyOps(model, ops) {
     if (op[0] === "b") blocks.push({ ...op[1] });
     else if (op[0] === "+") blocks[op[1]] = { ...blocks[op[1]], [op[2]]: (blocks[op[1]][op[2]] || "") + op[3] };
     else if (op[0] === "=") blocks[op[1]] = { ...blocks[op[1]], [op[2]]: op[3] };
+    else if (op[0] === "a") blocks[op[1]] = { ...blocks[op[1]], [op[2]]: [...(blocks[op[1]][op[2]] || []), op[3]] };
   }
   return next;
 }

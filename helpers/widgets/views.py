@@ -128,8 +128,9 @@ class MessageView(LiveView):
         if not 0 <= index < len(self._blocks):
             return
         self._citations = getattr(self, "_citations", 0) + 1
-        cites = [*self._blocks[index].get("citations", []), citation_row(self._citations, citation)]
-        self._set(index, "citations", cites)
+        row = citation_row(self._citations, citation)
+        self._blocks[index]["citations"] = [*self._blocks[index].get("citations", []), row]
+        self._op(["a", index, "citations", row])
 
     def _mark_truncated(self) -> None:
         last = len(self._blocks) - 1

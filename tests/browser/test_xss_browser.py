@@ -452,6 +452,7 @@ def test_fresh_vectors_never_run_shape_the_page_or_stop_a_view(tmp_path, canary)
         assert views_errors == [], views_errors
         live = " ".join(page.locator(".cw").all_text_contents())
         assert "__proto__" in live and "</style><style>" in live, live[-800:]
+        assert page.locator(".cw .cw-cites li").count() >= 3  # the citations arrived one by one ("a" ops)
         # bidi controls in names (tool names, ids, types) are shown as escapes, never reversing the line
         names = page.locator(".cw-tool-name, .cw-type, .cw-label, .jp-OutputArea-output code").all_text_contents()
         assert not [n for n in names if re.search("[\u202a-\u202e\u2066-\u2069]", n)], names
