@@ -90,6 +90,21 @@ MISTAKES = {
         '    yield ServerSentEvent(event="done", data={})\n    while True:\n'
         '        await __import__("asyncio").sleep(0.2)\n        yield ServerSentEvent(comment="keep-alive")',
     ),
+    "endless_page": (  # GET / streams a page that never ends: the check reads its status, not its body
+        "main.py",
+        "from fastapi.responses import FileResponse, JSONResponse",
+        "from fastapi.responses import FileResponse, JSONResponse, StreamingResponse",
+        '    return FileResponse(Path(__file__).with_name("index.html"))',
+        "    async def endless():\n        while True:\n            yield b'<p>' + b'x' * 65536\n\n"
+        '    return StreamingResponse(endless(), media_type="text/html")',
+    ),
+    "leave_comments": (  # the long answer the check leaves sends comments only, never an event
+        "main.py",
+        '    """``text`` events as the answer arrives, ``error`` if the API fails, and always ``done`` last."""\n',
+        '    """``text`` events as the answer arrives, ``error`` if the API fails, and always ``done`` last."""\n'
+        '    while "Count to" in str(messages[-1].get("content")):\n'
+        '        await __import__("asyncio").sleep(0.01)\n        yield ServerSentEvent(comment="thinking")\n',
+    ),
     "narrow_catch": (  # the catch most tutorials write: a dropped connection gets through
         "main.py",
         "    except (anthropic.APIError, httpx2.TransportError, ValueError) as err:",
@@ -194,6 +209,8 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "starter_app": (None, "check_app"),  # waits lesson10.LEAVE_TIMEOUT for the app to stop reading
     "hangs": ("hangs", "check_app,3"),  # waits start_timeout, then the grace before SIGKILL
     "never_ends": ("never_ends", "check_app,60,4"),
+    "leave_comments": ("leave_comments", "check_app,60,4"),
+    "endless_page": ("endless_page", "check_app"),
     "narrow_catch": ("narrow_catch", "check_app"),
     "no_done": ("no_done", "check_app"),
     "unflushed": ("unflushed", "check_chat"),
@@ -387,6 +404,21 @@ def test_a_stream_that_never_ends_is_named(outputs):
     out = lines(outputs["never_ends"])
     assert out[0].startswith("PASS ✓ GET /")
     assert "POST /chat: POST /chat was still open 4 s later" in out[1] and "end the generator" in out[1], out[1]
+
+
+def test_a_page_that_never_ends_is_checked_by_its_status(outputs):
+    """GET / was read whole: an endless page took the checker, in the learner's kernel, to 9 GiB in 40 s, no verdict."""
+    out = lines(outputs["endless_page"])
+    assert out[0].startswith("PASS ✓ GET / answered 200 text/html"), out
+    assert all(line.startswith("PASS") for line in out), out  # the rest is the solution's
+
+
+def test_a_stream_of_comments_alone_is_not_read_for_ever(outputs):
+    """The step that leaves mid-answer read until the first event: comments alone kept it reading for good."""
+    out = lines(outputs["leave_comments"])
+    leaving = next(line for line in out if "a client that leaves" in line)
+    assert leaving.startswith("NOT YET ✗") and "was still open 4 s later, after 0 events" in leaving, leaving
+    assert "send a done event" in leaving, leaving
 
 
 def test_an_upstream_failure_must_still_end_with_error_or_done(outputs):

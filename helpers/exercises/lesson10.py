@@ -338,7 +338,7 @@ def check_app(
                     False, f"uvicorn main:app {page}: {line}", SLOW if silent else _crash_hint(line, "uvicorn main:app")
                 )
                 return
-            if 400 <= page.status_code < 500 and http.get("/", headers={"host": "127.0.0.1:8000"}).status_code == 200:
+            if 400 <= page.status_code < 500 and _page(http, headers={"host": "127.0.0.1:8000"}).status_code == 200:
                 port = url.rsplit(":", 1)[1]  # the app refuses its own page on any port but 8000: nothing else can pass
                 report(
                     False,
@@ -395,10 +395,16 @@ def _wait_for(server, http: httpx2.Client, timeout: float):
         if server.poll() is not None:
             return f"stopped (exit code {server.returncode})"
         try:
-            return http.get("/")
+            return _page(http)
         except httpx2.TransportError:
             time.sleep(0.1)
     return f"did not answer within {timeout:.0f} s"
+
+
+def _page(http: httpx2.Client, **options) -> httpx2.Response:
+    """The status and headers of ``GET /``, its body left unread: a page that never ends costs nothing to check."""
+    with http.stream("GET", "/", **options) as response:
+        return response
 
 
 def _stream(app: _App, what: str, method: str, url: str, **options) -> list:
@@ -417,21 +423,9 @@ def _stream(app: _App, what: str, method: str, url: str, **options) -> list:
                 "stream the answer: declare the route with response_class=EventSourceResponse and yield its events",
                 response.status_code,
             )
-        reader, size, end = Reader(), 0, time.monotonic() + budget
         try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                events += reader.feed(chunk)
-                if size > MAX_STREAM_BYTES:
-                    raise _Broken(
-                        f"{what} sent more than {MAX_STREAM_BYTES // 2**20} MB for one short answer, so the check "
-                        "stopped reading",
-                        "send each piece of text once, as it arrives",
-                    )
-                if time.monotonic() > end:
-                    raise _never_ended(what, events, budget)
-        except httpx2.ReadTimeout:
-            raise _never_ended(what, events, budget) from None
+            for _ in _bounded(what, response, budget, events):
+                pass
         except httpx2.TransportError as err:
             raise _broke_off(
                 app, what, events, f"broke off after {len(events)} events ({type(err).__name__})"
@@ -439,6 +433,29 @@ def _stream(app: _App, what: str, method: str, url: str, **options) -> list:
     if not events:
         raise _broke_off(app, what, events, "sent an empty stream, not one event")
     return events
+
+
+def _bounded(what: str, response: httpx2.Response, budget: float, events: list):
+    """Read ``response`` as SSE, adding each event to ``events`` and yielding the new ones of each piece, for at most
+    ``budget`` seconds and ``MAX_STREAM_BYTES``; past either, raise :class:`_Broken` saying which (comments and
+    half lines count too: a stream of them alone would otherwise be read for ever)."""
+    reader, size, end = Reader(), 0, time.monotonic() + budget
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            new = reader.feed(chunk)
+            events += new
+            if size > MAX_STREAM_BYTES:
+                raise _Broken(
+                    f"{what} sent more than {MAX_STREAM_BYTES // 2**20} MB for one short answer, so the check "
+                    "stopped reading",
+                    "send each piece of text once, as it arrives",
+                )
+            if time.monotonic() > end:
+                raise _never_ended(what, events, budget)
+            yield new
+    except httpx2.ReadTimeout:
+        raise _never_ended(what, events, budget) from None
 
 
 def _never_ended(what: str, events: list, budget: float) -> _Broken:
@@ -682,11 +699,11 @@ def _check_other_sites(app: _App) -> bool:
 def _check_leaving(app: _App) -> bool:
     """a client that leaves"""
     cut_before = app.api.stats()["streams_cut_by_client"]
-    timeout = httpx2.Timeout(app.deadline.left(10))
-    with app.http.stream("POST", "/chat", json=_asked("Count to 2000"), headers=SSE, timeout=timeout) as response:
-        reader = Reader()
-        for chunk in response.iter_bytes():
-            if reader.feed(chunk):
+    budget = app.deadline.left(app.stream_timeout)
+    what = "POST /chat (a long answer, to leave)"
+    with app.http.stream("POST", "/chat", json=_asked("Count to 2000"), headers=SSE, timeout=budget) as response:
+        for new in _bounded(what, response, budget, []):
+            if new:
                 break  # leaving the block closes the connection, as a closed tab does
     deadline = time.monotonic() + app.deadline.left(LEAVE_TIMEOUT)
     while time.monotonic() < deadline:
