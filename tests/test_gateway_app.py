@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -601,3 +602,49 @@ def test_one_learners_big_prompt_holds_up_no_other_learner_on_the_class_local_ap
         app.store.close()
     assert "prompt is too long" in answers[0].json()["error"]["message"]
     assert finished == ["bob's request", "ann's big prompt"]
+
+
+def test_idle_connections_of_one_learner_lock_no_other_learner_out_of_the_gateway(tmp_path):
+    """On a TLJH host every learner's kernel reaches the class gateway from 127.0.0.1. One address may hold three
+    quarters of the connections, and a new connection past that was closed at once: one learner holding that many
+    idle connections (no token needed) locked the whole class out, for as long as they opened new ones. Now the
+    address's oldest idle connection gives way to the new one; and verdicts, which a learner could otherwise hold
+    open without limit (a body sent slowly keeps a connection busy), are at most 4 at once per learner."""
+    from helpers.offline.server import MAX_CONNECTIONS, DeadlineHttpToolsProtocol
+
+    async def held_back():
+        await asyncio.sleep(3)
+        yield b'{"exercise": "ex1", "verdict": "PASS"}'
+
+    async def verdicts_at_once(app: Gateway, url: str) -> tuple[list[int], int]:
+        headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+        async with httpx2.AsyncClient(timeout=60) as http:
+
+            async def one() -> int:
+                return (await http.post(url + "/course/verdicts", content=held_back(), headers=headers)).status_code
+
+            held = [asyncio.create_task(one()) for _ in range(4)]
+            while app.live.verdicts["ann"] < 4:  # all four bodies are being waited for
+                await asyncio.sleep(0.05)
+            fifth = await http.post(
+                url + "/course/verdicts", json={"exercise": "ex2", "verdict": "PASS"}, headers=headers
+            )
+            return await asyncio.gather(*held), fifth.status_code
+
+    with start(pace="instant") as api:
+        hub = Hub(identify=learners, is_instructor=instructor, login_url=lambda state: "/", token_for_code=no_code)
+        app = Gateway(
+            Store(tmp_path / "gateway.sqlite"), hub, {"offline": lambda: Upstream(api.url, OFFLINE_KEY, True)}
+        )
+        with serve_in_thread(app.app(), name="gateway-under-test", http=DeadlineHttpToolsProtocol) as server:
+            port = int(server.url.rsplit(":", 1)[1])
+            hog = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(MAX_CONNECTIONS * 3 // 4)]
+            try:
+                bob = anthropic.Anthropic(base_url=server.url + "/services/gateway", api_key="bob-token", max_retries=0)
+                assert bob.models.list().data  # from 127.0.0.1 too: got in
+            finally:
+                for sock in hog:
+                    sock.close()
+            held, fifth = asyncio.run(verdicts_at_once(app, server.url + "/services/gateway"))
+            assert (held, fifth) == ([204] * 4, 429)
+        app.store.close()

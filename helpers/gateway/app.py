@@ -76,6 +76,9 @@ SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
 # 900 MB to parse, and the class's one local API 13 s, every learner's stream held up meanwhile. A million-token
 # context is about 4 MB of text, whose commas are far fewer; images and PDFs (base64) hold none.
 MAX_JSON_VALUES = 200_000
+# A checker sends one verdict at a time; a body held back keeps its connection busy (20 s at most), and verdicts were
+# the one thing a learner could send without limit: enough of them held every connection of a shared address.
+VERDICTS_AT_ONCE = 4
 MAX_VERDICT_BYTES = 4096  # a checker's verdict is a few dozen bytes
 CHARS_PER_TOKEN = 4  # English text's usual average, for a stream cut before its final usage
 INPUT_USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -171,6 +174,7 @@ class Live:
     recent: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set, and replaced by a new one, on each change
     states: dict[str, float] = field(default_factory=dict)  # OAuth states handed out, with their time
+    verdicts: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # verdicts whose body is arriving
 
 
 class Gateway:
@@ -482,7 +486,15 @@ class Gateway:
         name = await self.learner(request)
         if isinstance(name, Response):
             return name
-        if (raw := await bounded_body(request, MAX_VERDICT_BYTES)) is None:
+        if self.live.verdicts[name] >= VERDICTS_AT_ONCE:
+            message = f"Class limit: at most {VERDICTS_AT_ONCE} checker verdicts at once per learner."
+            return api_error(429, "rate_limit_error", message, {"retry-after": "1"})
+        self.live.verdicts[name] += 1  # with the check, before anything awaits (as a stream's slot)
+        try:
+            raw = await bounded_body(request, MAX_VERDICT_BYTES)
+        finally:
+            self.live.verdicts[name] -= 1
+        if raw is None:
             return api_error(413, "request_too_large", f"A verdict: at most {MAX_VERDICT_BYTES:,} bytes.")
         try:
             body = json.loads(raw)

@@ -253,7 +253,8 @@ def _refusal(status: int, reason: str, message: str) -> bytes:
 
 class Clients:
     """The open connections of one server (one event loop), by client address, oldest first. One address may hold
-    ``CLIENT_SHARE`` of ``max_connections``; a new connection past that is closed at once. When the server is full
+    ``CLIENT_SHARE`` of ``max_connections``; a new connection past that takes the place of the address's oldest idle
+    one, or is closed at once if all of them are busy. When the server is full
     but for one place, the address holding most gives up its oldest idle connection (waiting between requests, or still sending a
     head) to the newcomer, so that idle connections of one client cannot make uvicorn answer everyone else 503."""
 
@@ -273,10 +274,17 @@ class Clients:
         address = str(peer[0]) if peer else ""
         mine = self.open.setdefault(address, {})
         if len(mine) >= max(1, int(max_connections * CLIENT_SHARE)):
-            log.info("closed a connection from %s: it holds %d already", address, len(mine))
-            connection._clients = None
-            transport.close()
-            return False
+            # Its oldest idle connection gives way to the new one: many clients can share one address (every
+            # learner's kernel on a TLJH host reaches the class gateway from 127.0.0.1), and refusing the newcomer
+            # let one of them, holding idle connections, lock every other out of the server.
+            idle = next((c for c in mine if not c.busy() and not c.transport.is_closing()), None)
+            if idle is None:
+                log.info("closed a connection from %s: it holds %d already, all busy", address, len(mine))
+                connection._clients = None
+                transport.close()
+                return False
+            log.info("closed an idle connection of %s, which holds %d, for its new one", address, len(mine))
+            idle.transport.close()
         mine[connection] = None
         connection._address = address  # type: ignore[attr-defined]
         self.count += 1
