@@ -530,3 +530,15 @@ def test_a_relay_that_spends_a_key_beyond_loopback_says_who_can_spend_it():
     assert exposure("0.0.0.0", offline=True) == ""  # offline: no key to spend
     said = exposure("10.0.0.11", offline=False)
     assert "10.0.0.11" in said and "anyone who can reach" in said and "Scaling the relay" in said
+
+
+def test_a_pinned_relay_refuses_requests_for_another_model():
+    """A relay shared with a key (``--model``): a learner's request may not ask for a pricier model."""
+    from helpers.web.app import BadInput, chat_request
+
+    hi = {"messages": [{"role": "user", "content": "Hi"}]}
+    assert chat_request({**hi, "model": "claude-opus-4-1"})["model"] == "claude-opus-4-1"  # unpinned: any model
+    assert chat_request(hi, "claude-haiku-4-5", pinned=True)["model"] == "claude-haiku-4-5"
+    assert chat_request({**hi, "model": "claude-haiku-4-5"}, "claude-haiku-4-5", pinned=True)["model"]
+    with pytest.raises(BadInput, match="answers with claude-haiku-4-5 only, got 'claude-opus-4-1'"):
+        chat_request({**hi, "model": "claude-opus-4-1"}, "claude-haiku-4-5", pinned=True)

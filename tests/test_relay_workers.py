@@ -21,7 +21,7 @@ from helpers.web import parse
 from helpers.web.__main__ import main as web_main
 from helpers.web.gate import MAX_BODY_BYTES
 
-from .conftest import ROOT
+from .conftest import MODEL, ROOT
 
 pytestmark = pytest.mark.slow  # starts relays with several worker processes: `make test`, not `make unit`
 
@@ -137,3 +137,12 @@ def test_max_connections_is_checked(capsys):
             main(["--max-connections", "0"])
         assert refused.value.code == 2
         assert "--max-connections: expected 1 to 100,000, got 0" in capsys.readouterr().err
+
+
+def test_model_pins_every_worker_to_one_model(relay_cli, api):
+    url, _proc = relay_cli("--workers", "2", "--model", MODEL)
+    with httpx2.Client(timeout=120) as http:
+        refused = http.post(f"{url}/chat", json={**HI, "model": "claude-opus-4-1"})
+        assert refused.status_code == 400 and f"answers with {MODEL} only" in refused.json()["error"]["message"]
+        pinned = http.post(f"{url}/chat", json={**HI, "model": MODEL})
+        assert pinned.status_code == 200 and "event: text" in pinned.text

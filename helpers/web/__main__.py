@@ -36,6 +36,7 @@ from .gate import HOSTS_ENV, SECRET_ENV, public_hosts
 MAX_WORKERS = 64
 HEALTHCHECK_SECONDS = 60  # a worker's start-up (imports, one upstream client) under load: seconds, not minutes
 CONNECTIONS_ENV = "COURSE_RELAY_MAX_CONNECTIONS"  # --max-connections, as each worker reads it
+MODEL_ENV = "COURSE_RELAY_MODEL"  # --model, as each worker reads it
 
 
 def max_connections() -> int:
@@ -50,7 +51,9 @@ def app():
     # As many kept-alive upstream connections as the relay takes streams (the SDK keeps 100): no connect per stream.
     limits = httpx2.Limits(max_connections=max_connections(), max_keepalive_connections=max_connections())
     client = async_client(quiet=True, http_client=anthropic.DefaultAsyncHttpxClient(limits=limits))
-    relay = create_app(lambda: client)  # allowed hosts: $COURSE_RELAY_HOSTS, which main() extends
+    pinned = os.environ.get(MODEL_ENV, "")
+    options: dict = {"model": pinned, "pinned": True} if pinned else {}
+    relay = create_app(lambda: client, **options)  # allowed hosts: $COURSE_RELAY_HOSTS, which main() extends
     gc.collect()
     gc.freeze()
     return relay
@@ -79,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME",
         help=f"a public host name to answer to besides 127.0.0.1/localhost, e.g. a hub's (repeatable; also ${HOSTS_ENV})",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        help="the one model this relay answers with; a request naming another gets 400 (default: the course's "
+        "model, and a request may name any)",
     )
     parser.add_argument(
         "--workers",
@@ -117,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     # What each worker reads: the allowed hosts, the page tokens' key, and in offline mode one local API for all of them (started here).
     os.environ[HOSTS_ENV] = ",".join(hosts)
     os.environ[CONNECTIONS_ENV] = str(args.max_connections)
+    if args.model:
+        os.environ[MODEL_ENV] = args.model
     os.environ.setdefault(SECRET_ENV, secrets.token_hex(32))  # one key for every worker's page tokens
     if mode().offline:
         os.environ["COURSE_OFFLINE_URL"] = local_api_url()

@@ -220,8 +220,12 @@ class BadInput(Exception):
         self.status = status
 
 
-def chat_request(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict:
-    """Turn a ``POST /chat`` body into ``messages.stream()`` arguments, or raise :class:`BadInput`."""
+def chat_request(
+    body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEFAULT_MAX_TOKENS, *, pinned: bool = False
+) -> dict:
+    """Turn a ``POST /chat`` body into ``messages.stream()`` arguments, or raise :class:`BadInput`. ``pinned``: the
+    body may not ask for another model than ``model`` (a relay shared with a key, where the priciest model would
+    multiply what each learner's requests cost)."""
     if not isinstance(body, dict):
         raise BadInput('body: expected a JSON object like {"messages": [{"role": "user", "content": "Hi"}]}')
     if unknown := set(body) - {"messages", "system", "model", "max_tokens"}:
@@ -248,6 +252,8 @@ def chat_request(body: object, model: str = DEFAULT_MODEL, max_tokens: int = DEF
         if not isinstance(body["model"], str) or not 0 < len(body["model"]) <= 100:
             raise BadInput(f"model: expected a model name such as {DEFAULT_MODEL!r}")
         _check_unicode("model", body["model"])
+        if pinned and body["model"] != model:
+            raise BadInput(f"model: this relay answers with {model} only, got {body['model']!r}")
         request["model"] = body["model"]
     if "max_tokens" in body:
         value = body["max_tokens"]
@@ -302,11 +308,12 @@ def create_app(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     accel_buffering_header: bool = True,
     allowed_hosts: Iterable[str] = (),
+    pinned: bool = False,
 ) -> FastAPI:
     """The relay app. ``client_factory`` makes the upstream client on the first request (default: the configured
     mode's ``AsyncAnthropic``). ``accel_buffering_header=False`` drops ``X-Accel-Buffering: no``, to show what a
     buffering proxy then does. ``allowed_hosts``: public host names to answer to besides loopback and
-    ``$COURSE_RELAY_HOSTS`` (see :func:`public_hosts`).
+    ``$COURSE_RELAY_HOSTS`` (see :func:`public_hosts`). ``pinned=True``: requests may not name another model.
     """
     app = _Relay(
         public_hosts(allowed_hosts),
@@ -368,7 +375,7 @@ def create_app(
     @app.post("/chat")
     async def chat_post(request: Request) -> StreamingResponse:
         """A whole conversation as JSON, for ``fetch`` and a ``ReadableStream`` reader."""
-        return stream(chat_request(await _read_json(request), model, max_tokens))
+        return stream(chat_request(await _read_json(request), model, max_tokens, pinned=pinned))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
