@@ -9,6 +9,7 @@ under pytest-xdist its tests go to one worker, which runs the checks once.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 import sys
@@ -497,3 +498,43 @@ def test_right_answers_written_unlike_the_solution_pass(outputs, right):
     /chat guarded by lesson 08's page token: both refuse what another site can send, so both pass."""
     out = lines(outputs[right])
     assert len(out) == 6 and all(line.startswith("PASS") for line in out), out
+
+
+def test_the_recorder_reads_no_more_of_a_body_than_the_api_would():
+    """The recorder kept a whole request body before the local API's 32 MiB limit ran: a chat.py posting an endless
+    body grew the checker (in the learner's kernel) until the server's read timeout. It now stops at the limit and
+    the API refuses the request as the real API does."""
+    from helpers.offline.app import LocalMessagesAPI
+    from helpers.offline.server import make_config
+    from helpers.offline.validate import API_MAX_BODY_BYTES
+
+    chunk, pulled, sent = b"a" * 65536, [], []
+
+    async def receive():
+        if sum(pulled) > 2 * API_MAX_BODY_BYTES:  # "never" ends: enough to tell, and a failure stays bounded
+            return {"type": "http.disconnect"}
+        pulled.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/messages",
+        "raw_path": b"/v1/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    record = recorder.Recorder(LocalMessagesAPI(make_config("instant")))
+    asyncio.run(asyncio.wait_for(record(scope, receive, send), 60))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413, sent[:1]
+    assert sum(pulled) <= API_MAX_BODY_BYTES + 2 * len(chunk)
+    assert record.exchanges and record.exchanges[0].body == {}

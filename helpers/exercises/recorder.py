@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from helpers.offline.app import LocalMessagesAPI
 from helpers.offline.read import text_of
 from helpers.offline.server import make_config, serve_in_thread
+from helpers.offline.validate import API_MAX_BODY_BYTES
 from helpers.web import Reader
 
 HOLD = 5.0  # seconds the recorder keeps a stream open, waiting for its first words on the learner's screen
@@ -42,13 +43,15 @@ class Recorder:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != "/v1/messages":
             return await self.app(scope, receive, send)
-        raw, more = b"", True
-        while more:
+        pieces, size, more = [], 0, True
+        while more and size <= API_MAX_BODY_BYTES:  # past the API's limit, the API reads the rest and refuses it
             message = await receive()
-            raw += message.get("body", b"")
+            pieces.append(message.get("body", b""))
+            size += len(pieces[-1])
             more = message["type"] == "http.request" and message.get("more_body", False)
+        raw = b"".join(pieces)
         try:
-            body = json.loads(raw)
+            body = json.loads(raw) if not more else {}
         except ValueError:
             body = {}
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -64,7 +67,7 @@ class Recorder:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": raw, "more_body": False}
+            return {"type": "http.request", "body": raw, "more_body": more}
 
         async def watch(message):
             data = message.get("body", b"") if message["type"] == "http.response.body" else b""
