@@ -46,6 +46,7 @@ CASSETTES = {
     "cassette: a text delta that is a number": DELTA % b'{"delta": {"type": "text_delta", "text": 5}}',
     "cassette: a delta that is a list": DELTA % b'{"delta": [1]}',
     "cassette: thinking that is an object": DELTA % b'{"delta": {"type": "thinking_delta", "thinking": {"a": 1}}}',
+    "cassette: no event line, a type that is an object": b'data: {"type": {"a": 1}, "delta": {"type": [1]}}\n\n',
 }
 
 
