@@ -874,6 +874,24 @@ class Unprintable:
     __hash__ = None
 
 
+class Impostor:
+    """An object whose ``__class__`` is code: ``isinstance()`` asks it when the real type does not match."""
+
+    @property
+    def __class__(self):  # type: ignore[override]
+        raise RuntimeError("gotcha")
+
+
+class _NamelessMeta(type):
+    @property
+    def __name__(cls):  # type: ignore[override]
+        raise RuntimeError("gotcha")
+
+
+class Nameless(metaclass=_NamelessMeta):
+    """An object whose class's name is code (its metaclass's)."""
+
+
 def nested(depth: int = 100_000) -> list:
     deep: list = []
     for _ in range(depth):
@@ -899,6 +917,8 @@ NASTY = {  # what the learner's function does -> what the NOT YET line says
     "is interrupted": (interrupted, "raised KeyboardInterrupt"),
     "returns an object every method of which raises": (Unprintable, "returned <Unprintable object>"),
     "returns a list nested 100,000 deep": (nested, "returned [[[["),
+    "returns an object whose __class__ raises": (Impostor, "returned <Impostor object>"),
+    "returns an object whose class's name raises": (Nameless, "returned <Nameless object>"),
     "returns a 100 MB string": (huge, "returned 'xxxx"),
 }
 

@@ -35,6 +35,9 @@ DEPTH = 12  # levels of lists, tuples and dicts judged as data; deeper ones coun
 TEXT = 200  # characters of an exception's text, or of a source line, a NOT YET line quotes
 
 
+_NAME = type.__dict__["__name__"]  # the descriptor behind every class's __name__
+
+
 class Opaque:
     """A learner's value that is not plain data (or nested too deep): equal only to itself, shown by its type's
     name, so no method of its own (``__eq__``, ``__repr__``, ``__bool__``...) runs inside a checker."""
@@ -42,7 +45,7 @@ class Opaque:
     __slots__ = ("kind",)
 
     def __init__(self, value: object):
-        self.kind = str.__str__(type(value).__name__)
+        self.kind = str.__str__(_NAME.__get__(type(value)))  # type's own: a metaclass may make __name__ code
 
     def __repr__(self) -> str:
         return f"<{self.kind} object>"
@@ -53,32 +56,34 @@ def plain(value: object, depth: int = DEPTH) -> Any:
     of them, each of the exact built-in type; a subclass of one (a ``str`` whose ``__eq__`` says yes to anything) is
     copied as its base type without calling any of its methods. Anything else, or deeper than ``depth`` levels,
     becomes an :class:`Opaque`."""
-    kind = type(value)
+    kind = type(value)  # its real type: isinstance() would also ask the value's own __class__, which may be code
+    data: Any = value  # narrowed by kind, which a type checker does not follow
     if value is None or kind in (bool, int, float, str, bytes, Opaque):
         return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int.__int__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    if isinstance(value, bytes):
-        return bytes(memoryview(value))
+    if issubclass(kind, str):
+        return str.__str__(data)
+    if issubclass(kind, int) and not issubclass(kind, bool):
+        return int.__int__(data)
+    if issubclass(kind, float):
+        return float.__float__(data)
+    if issubclass(kind, bytes):
+        return bytes(memoryview(data))
     if depth > 0 and (raw := items_of(value)) is not None:
         items = [plain(item, depth - 1) for item in raw]
-        return items if isinstance(value, list) else tuple(items)
-    if depth > 0 and isinstance(value, dict):
-        return {plain(k, depth - 1): plain(v, depth - 1) for k, v in dict.items(value)}
+        return items if issubclass(kind, list) else tuple(items)
+    if depth > 0 and issubclass(kind, dict):
+        return {plain(k, depth - 1): plain(v, depth - 1) for k, v in dict.items(data)}
     return Opaque(value)
 
 
 def items_of(value: object) -> list | None:
     """The items of a list or tuple as they are stored (a subclass's own ``__iter__`` or ``__len__`` does not run),
     or ``None`` for any other value."""
-    if isinstance(value, list):
-        return list.copy(value)
-    if isinstance(value, tuple):
-        return list(tuple.__iter__(value))
+    data: Any = value  # its real type is checked: isinstance() would also ask its own __class__, which may be code
+    if issubclass(type(value), list):
+        return list.copy(data)
+    if issubclass(type(value), tuple):
+        return list(tuple.__iter__(data))
     return None
 
 
