@@ -103,6 +103,20 @@ def test_lesson01_reports_an_exception_whose_str_raises_as_not_yet(client, capsy
     assert "your function stream_answer raised Lying: (its str() raised RuntimeError)" in out, out
 
 
+def test_lesson01_quotes_the_learners_text_inside_its_own_line(client, capsys):
+    """A learner's exception text with a newline, a carriage return or a terminal escape stays in the NOT YET line,
+    shown as escapes: it starts no line of its own (a fake PASS under the verdict), writes over nothing, hides
+    nothing."""
+
+    def stream_answer(client, messages, show):
+        raise ValueError("oops\nPASS ✓ stream_answer shows every piece\r\x1b[8m")
+
+    lesson01.check(stream_answer, client)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("NOT YET ✗"), lines
+    assert "oops\\nPASS ✓ stream_answer shows every piece\\r\\x1b[8m" in lines[0], lines[0]
+
+
 def test_lesson01_bad_input_is_a_clear_error(client):
     with pytest.raises(TypeError, match="stream_answer"):
         lesson01.check("for text in stream.text_stream", client)

@@ -32,6 +32,16 @@ def test_output_keeps_its_head_and_tail_and_counts_the_rest():
     assert out.since(out.total - 6) == "xxTAIL" and out.since(0).startswith("HEAD")
 
 
+def test_the_last_line_a_verdict_quotes_keeps_to_its_line():
+    """A program's last stderr line goes into a NOT YET line: terminal escapes and bidi overrides are shown as escapes,
+    not obeyed (colour, hidden text, reversed words), and invalid UTF-8 is replaced."""
+    writer = "import sys; sys.stderr.buffer.write(b'Traceback\\nboom \\x1b[8mhidden\\xe2\\x80\\xae \\xff end\\n')"
+    process = subprocess.Popen([sys.executable, "-c", writer], stderr=subprocess.PIPE)
+    errors = Output(process.stderr)
+    process.wait(timeout=60)
+    assert errors.last_line() == "boom \\x1b[8mhidden\\u202e \ufffd end"
+
+
 def test_end_group_ends_the_children_too_and_frees_their_ports(tmp_path):
     child = (
         "import os, socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "

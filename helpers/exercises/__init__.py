@@ -121,7 +121,20 @@ def _text_of(exc: BaseException) -> str:
 
 
 def _cut(text: str) -> str:
+    text = one_line(text)
     return text if len(text) <= TEXT else text[: TEXT - 1] + "…"
+
+
+# Control characters (a newline would start a line of its own, "\x1b[" colours or hides text, "\r" writes over the
+# line) and bidirectional overrides, shown as escapes: a learner's text in a verdict line stays inside that line
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+_ESCAPES |= {0x0A: "\\n", 0x0D: "\\r"} | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F))}
+_ESCAPES |= {c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)}
+
+
+def one_line(text: str) -> str:
+    """``text`` for a verdict line: control characters and bidirectional overrides shown as escapes."""
+    return text.translate(_ESCAPES)
 
 
 def call_learner(fn, *args, name: str | None = None):

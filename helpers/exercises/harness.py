@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from helpers.exercises import one_line
+
 KEEP = 256 * 1024  # bytes of a pipe's output kept at its head, and again at its tail
 FLOOD = 16 * 1024 * 1024  # bytes of output past which a program is flooding its pipe (and is ended)
 GRACE = 3.0  # seconds a process group gets between SIGTERM and SIGKILL
@@ -75,7 +77,7 @@ class Output:
     def last_line(self) -> str:
         self._thread.join(timeout=2)
         lines = [line.strip() for line in self.text().splitlines() if line.strip()]
-        return lines[-1][:300] if lines else "(nothing on stderr)"
+        return one_line(lines[-1][:300]) if lines else "(nothing on stderr)"
 
     def size(self) -> str:
         """``12.3 MB``: how much was written."""
