@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
+import socket
+import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from helpers.exercises import lesson10, recorder
-from helpers.exercises.harness import port_free
+from helpers.exercises.harness import end_group, port_free, spawn
 
 from .conftest import ROOT
 
@@ -68,7 +73,7 @@ MISTAKES = {
         "from fastapi.sse import EventSourceResponse,",
         "from fastapi.sse import EventSourceRespons,",
     ),
-    "hangs": ("main.py", "app = FastAPI()", "import time\n\ntime.sleep(60)\napp = FastAPI()"),
+    "hangs": ("main.py", "app = FastAPI(", "import time\n\ntime.sleep(60)\napp = FastAPI("),
     "no_done": ("main.py", '    yield ServerSentEvent(event="done", data={})', ""),
     "slow_chat": (
         "chat.py",
@@ -189,8 +194,8 @@ MISTAKES = {
     ),
     "right_page_token": (  # right: a GET /chat for EventSource, with lesson 08's page token
         "main.py",
-        "app = FastAPI()\n",
-        PAGE_TOKEN + "app = FastAPI()\n",
+        "app = FastAPI(",
+        PAGE_TOKEN + "app = FastAPI(",
         '(request.method != "POST" or kind != "application/json")',
         '(request.method != "POST" or kind != "application/json") and not '
         '(request.method == "GET" and token_ok(request.query_params.get("token", "")))',
@@ -538,3 +543,44 @@ def test_the_recorder_reads_no_more_of_a_body_than_the_api_would():
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413, sent[:1]
     assert sum(pulled) <= API_MAX_BODY_BYTES + 2 * len(chunk)
     assert record.exchanges and record.exchanges[0].body == {}
+
+
+def test_the_solution_app_refuses_a_body_bigger_than_a_conversation(tmp_path):
+    """The solution read any body whole: 400 MB posted to /chat (by its own page's origin, or on a hub's shared
+    loopback by a classmate's script with Host: 127.0.0.1) took its process to 900 MB before the API refused it."""
+    folder = lesson10.solution_folder()
+    env = {k: v for k, v in os.environ.items() if k not in {"COURSE_OFFLINE_URL", "ANTHROPIC_API_KEY"}}
+    env.update(COURSE_OFFLINE="1", PYTHONPATH=str(ROOT))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = spawn(
+        [sys.executable, "-m", "uvicorn", "main:app", "--fd", str(sock.fileno()), "--log-level", "warning"],
+        cwd=folder,
+        pass_fds=(sock.fileno(),),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    sock.close()
+
+    def body():  # no Content-Length: only counting the bytes as they arrive can stop it
+        yield b'{"messages": [{"role": "user", "content": "'
+        for _ in range(64):
+            yield b"a" * 65536
+        yield b'"}]}'
+
+    try:
+        deadline, page = time.monotonic() + 60, None
+        while page is None:
+            try:
+                page = httpx2.get(url + "/", timeout=10)
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the solution app did not start"
+                time.sleep(0.1)
+        headers = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin", "Accept": "text/event-stream"}
+        answer = httpx2.post(url + "/chat", content=body(), headers=headers, timeout=30)
+        assert answer.status_code == 413, (answer.status_code, answer.text[:200])
+    finally:
+        end_group(server)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from helpers import connect
 from helpers.models import DEFAULT_MODEL as MODEL
 
-app = FastAPI()
+app = FastAPI(max_body_size=1024 * 1024)  # a bigger body is refused (413) as it arrives: memory stays bounded
 client = connect.async_client()  # async: FastAPI can cancel the generator when the browser leaves
 OWN_HOSTS = ("127.0.0.1", "localhost")  # behind a hub, add its host name: "hub.example.org"
 
