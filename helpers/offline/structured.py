@@ -56,12 +56,7 @@ UNSUPPORTED = {
     "unevaluatedItems", "unevaluatedProperties", "$dynamicRef", "$recursiveRef",
 }  # fmt: skip
 SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
-# The bounds the SDK writes into a description ("{minimum: 1, maxLength: 20, pattern: ^[a-z]+$}").
-_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_BOUND = re.compile(
-    rf"\b(minimum|maximum|exclusiveMinimum|exclusiveMaximum|minLength|maxLength|minItems|maxItems):\s*({_NUMBER})\b"
-)
-_PATTERN_IN_DESCRIPTION = re.compile(r"\{(?:.*, )?pattern: (.*?)(?:, (?:minLength|maxLength|format): [^,]*)*\}\Z", re.S)
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"  # a bound the SDK writes into a description
 
 
 class SchemaError(ValueError):
@@ -394,8 +389,10 @@ def _words(name: str, hint: str) -> str:
 #
 # The API's structured outputs accept a subset of regular expressions: no backreferences, lookaround, word boundaries,
 # conditionals, atomic groups or possessive quantifiers. :func:`check_pattern` refuses the rest; :func:`from_pattern` builds
-# a match, deterministic in ``seed``, with a bounded number of steps and characters, then checks it with ``re.search``
-# (JSON Schema patterns are not anchored).
+# a match, deterministic in ``seed``, with a bounded number of steps and characters. The walk that makes the string is
+# its own proof of a match (every character is one its node accepts, every anchor stands where it holds), so no
+# regular expression engine runs: ``re`` backtracks, and ``re.search`` of ``(a|a){40}$b`` on the string made took 2**40
+# steps, holding the GIL (every other client of the server waited) for days.
 #
 # Why not a maintained library: ``bench/structured.py`` runs exrex and rstr on the same patterns and prints what each
 # does. exrex draws from the process-wide ``random`` (a local API must give the same bytes to the same request) and
@@ -423,6 +420,7 @@ _CATEGORIES = {
     "CATEGORY_NOT_SPACE": string.ascii_letters + string.digits,
 }
 _POOL = string.ascii_letters + string.digits + " -_.@"  # what a negated class or "." picks from
+_UNCASED = string.digits + " -_.@"  # the same ignoring case: no case folding maps another character onto these
 
 
 def _parse(pattern: str):
@@ -468,24 +466,52 @@ def from_pattern(pattern: str, seed: str = "", limit: int = 100_000) -> str:
     tree = _parse(pattern)
     if tree.getwidth()[0] > limit:
         raise SchemaError(f"its shortest match is longer than {limit:,} characters")
-    compiled = re.compile(pattern)
-    for attempt in range(4):
-        walk = _Walk(random.Random(zlib.crc32(f"{seed}/{attempt}".encode())), limit)
-        text = walk.run(tree)
-        if compiled.search(text):
+    pool = _UNCASED if _ignores_case(tree) else _POOL
+    for attempt in range(4):  # the last takes every repeat's least count (``$(ab)*`` holds with none)
+        walk = _Walk(random.Random(zlib.crc32(f"{seed}/{attempt}".encode())), limit, pool, least=attempt == 3)
+        if (text := walk.run(tree)) is not None:
             return text
     raise SchemaError("no string this generator makes matches it")
 
 
+def _ignores_case(tree) -> bool:
+    """Whether any part of the pattern ignores case (``(?i)`` for the whole or for a group)."""
+    if tree.state.flags & re.IGNORECASE:
+        return True
+    stack = [tree]
+    while stack:
+        for op, av in stack.pop():
+            if str(op) == "SUBPATTERN" and av[1] & re.IGNORECASE:
+                return True
+            stack.extend(_children(str(op), av))
+    return False
+
+
+# Where each anchor holds in a string the walk made, ``at`` its position (conservative: ``^`` after a newline under
+# ``(?m)`` is not counted; the walk then tries again, and at worst the pattern is refused).
+_ANCHORS = {
+    "AT_BEGINNING": lambda text, at: at == 0,
+    "AT_BEGINNING_STRING": lambda text, at: at == 0,
+    "AT_END": lambda text, at: at == len(text) or (at == len(text) - 1 and text.endswith("\n")),
+    "AT_END_STRING": lambda text, at: at == len(text),
+}
+
+
 class _Walk:
-    def __init__(self, rng: random.Random, limit: int):
-        self.rng, self.limit, self.steps = rng, limit, 0
+    """One path through the parse tree and the string it spells: a match of the whole pattern at position 0, so a
+    match for ``re.search``, when every anchor on the path holds (:meth:`run` checks; None when one does not)."""
+
+    def __init__(self, rng: random.Random, limit: int, pool: str = _POOL, least: bool = False):
+        self.rng, self.limit, self.steps, self.pool, self.least = rng, limit, 0, pool, least
         self.out: list[str] = []
         self.length = 0
+        self.anchors: list[tuple[str, int]] = []
 
-    def run(self, tree) -> str:
+    def run(self, tree) -> str | None:
         self.emit(tree)
-        return "".join(self.out)
+        text = "".join(self.out)
+        holds = all(_ANCHORS.get(kind, lambda text, at: False)(text, at) for kind, at in self.anchors)
+        return text if holds else None
 
     def put(self, text: str) -> None:
         self.length += len(text)
@@ -502,7 +528,7 @@ class _Walk:
             if name == "LITERAL":
                 self.put(chr(av))
             elif name == "NOT_LITERAL":
-                self.put(self.rng.choice([c for c in _POOL if ord(c) != av]))
+                self.put(self.rng.choice([c for c in self.pool if ord(c) != av]))
             elif name == "ANY":
                 self.put(self.rng.choice(string.ascii_letters))
             elif name == "IN":
@@ -513,15 +539,16 @@ class _Walk:
                 self.emit(av[-1])
             elif name in {"MAX_REPEAT", "MIN_REPEAT"}:
                 low, high, sub = av
-                top = low if self.length > SOFT_LENGTH else min(high, low + 3)
+                top = low if self.least or self.length > SOFT_LENGTH else min(high, low + 3)
                 for _ in range(self.rng.randint(low, max(low, top))):
                     self.emit(sub)
-            # AT (^, $, \A, \Z) adds nothing
+            elif name == "AT":  # ^, $, \A, \Z add nothing: checked where they stand once the string is made
+                self.anchors.append((str(av), self.length))
 
     def one_of(self, items) -> str:
         """A character of a class ``[...]``: a random member, or for ``[^...]`` a pool character outside it."""
         if items and str(items[0][0]) == "NEGATE":
-            allowed = [c for c in _POOL if not _member(items[1:], c)]
+            allowed = [c for c in self.pool if not _member(items[1:], c)]
             if not allowed:
                 raise SchemaError("a negated class excludes every character this generator uses")
             return self.rng.choice(allowed)
