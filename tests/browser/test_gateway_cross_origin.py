@@ -11,7 +11,6 @@ no-cors ``fetch``, an ``<img>``, a ``<script>``, an iframe. The class is still r
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from starlette.applications import Starlette
@@ -30,6 +29,7 @@ KEY = "sk-ant-api03-" + "k" * 80 + "-gatewaykeyAA"  # a fake class key: the gate
 
 ATTACKER_PAGE = """<!doctype html>
 <title>another site, over plain http</title>
+<script>window.landed = [];</script>
 <form id="json-form" method="POST" enctype="text/plain" target="f1" action="__GW__/dashboard/control">
   <input name='{"action": "pause", "paused": true, "x": "' value='"}'>
 </form>
@@ -41,11 +41,15 @@ ATTACKER_PAGE = """<!doctype html>
          value='"}'>
 </form>
 <iframe name="f1"></iframe><iframe name="f2"></iframe><iframe name="f3"></iframe>
-<img src="__GW__/dashboard/state"><script src="__GW__/dashboard/state"></script>
-<iframe src="__GW__/dashboard/"></iframe>
+<img src="__GW__/dashboard/state" onload="landed.push('img')" onerror="landed.push('img')">
+<script src="__GW__/dashboard/state" onload="landed.push('script')" onerror="landed.push('script')"></script>
+<iframe src="__GW__/dashboard/" onload="landed.push('iframe')"></iframe>
 <script>
   window.fired = [];
   const done = (what) => () => window.fired.push(what);
+  // a form's answer loads into its frame (listened to after the frame's first, empty document)
+  for (const name of ["f1", "f2", "f3"]) document.querySelector(`iframe[name=${name}]`).addEventListener(
+    "load", () => window.landed.push(name));
   fetch("__GW__/dashboard/control", {method: "POST", mode: "no-cors", credentials: "include",
     headers: {"Content-Type": "text/plain"}, body: JSON.stringify({action: "pause", paused: true})})
     .then(done("no-cors control"), done("no-cors control"));
@@ -105,8 +109,8 @@ def test_no_page_of_another_site_steers_the_class_or_spends_over_plain_http(hub,
     with serve_in_thread(app, name="attacker-site") as attacker:
         evil = context.new_page()
         evil.goto(attacker.url.replace("127.0.0.1", ATTACKER_NAME) + "/")
-        evil.wait_for_function("window.fired.length === 3", timeout=30_000)
-        time.sleep(2)  # the forms' posts and the images land
+        # every request answered: the three fetches, the three forms' frames, the image, the script and the iframe
+        evil.wait_for_function("window.fired.length === 3 && window.landed.length === 6", timeout=60_000)
         evil.close()
 
     after = state(page, hub_url)
