@@ -75,8 +75,11 @@ class Output:
         return (head + middle + tail).decode("utf-8", "replace")
 
     def last_line(self) -> str:
+        """The last line with words in it, without the frame (``| ``, ``+---``) an exception group's traceback has:
+        ``starlette.requests.ClientDisconnect``, not ``+------------``."""
         self._thread.join(timeout=2)
-        lines = [line.strip() for line in self.text().splitlines() if line.strip()]
+        lines = [line.strip().lstrip("|+- ").strip() for line in self.text().splitlines()]
+        lines = [line for line in lines if line]
         return one_line(lines[-1][:300]) if lines else "(nothing on stderr)"
 
     def size(self) -> str:

@@ -298,6 +298,7 @@ class _Broken(Exception):
     def __init__(self, what: str, hint: str, status: int = 200):
         super().__init__(what)
         self.hint, self.status = hint, status
+        self.stalled = False  # a stream still open at its deadline
 
 
 def check_app(
@@ -350,7 +351,7 @@ def check_app(
             report(
                 page.status_code == 200 and page.headers.get("content-type", "").startswith("text/html"),
                 f"GET / answered {page.status_code} {page.headers.get('content-type', '')}".strip(),
-                "serve the chat page (index.html) at /",
+                _page_hint(page.status_code),
             )
             source = (path / "main.py").read_text(errors="replace")
             app = _App(http, rec, api, errors, source, Deadline(app_timeout), stream_timeout)
@@ -363,6 +364,18 @@ def check_app(
     finally:
         end_group(server)  # uvicorn, and every process the app started: nothing keeps running or holds a port
         api.stop()
+
+
+def _page_hint(status: int) -> str:
+    """What to fix when GET / is not the page: the route, or a check of the learner's own that refuses it."""
+    if 400 <= status < 500 and status not in (404, 405):
+        return (
+            "your app refused its own page: a check in front of every route stops GET / too. The page spends "
+            "nothing, so let it through, and keep the JSON-POST rule for /chat"
+        )
+    if status >= 500:
+        return "the app failed on GET /: run uvicorn main:app in a terminal to see its traceback"
+    return "serve the chat page (index.html) at /"
 
 
 BROKEN = object()  # what _run_step returns when the step could not read a stream at all
@@ -414,22 +427,27 @@ def _stream(app: _App, what: str, method: str, url: str, **options) -> list:
     budget = app.deadline.left(app.stream_timeout)
     timeout = httpx2.Timeout(min(10.0, budget), read=budget)
     events: list = []
-    with app.http.stream(method, url, timeout=timeout, **options) as response:
-        kind = response.headers.get("content-type", "")
-        if not kind.startswith("text/event-stream"):
-            body = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
-            raise _Broken(
-                f"{what} answered {response.status_code} {kind}: {body[:120]!r}",
-                "stream the answer: declare the route with response_class=EventSourceResponse and yield its events",
-                response.status_code,
-            )
-        try:
-            for _ in _bounded(what, response, budget, events):
-                pass
-        except httpx2.TransportError as err:
-            raise _broke_off(
-                app, what, events, f"broke off after {len(events)} events ({type(err).__name__})"
-            ) from None
+    try:
+        with app.http.stream(method, url, timeout=timeout, **options) as response:
+            kind = response.headers.get("content-type", "")
+            if not kind.startswith("text/event-stream"):
+                body = next(response.iter_bytes(), b"")[:200].decode("utf-8", "replace")
+                raise _Broken(
+                    f"{what} answered {response.status_code} {kind}: {body[:120]!r}",
+                    "stream the answer: declare the route with response_class=EventSourceResponse and yield its events",
+                    response.status_code,
+                )
+            try:
+                for _ in _bounded(what, response, budget, events):
+                    pass
+            except httpx2.TransportError as err:
+                raise _broke_off(
+                    app, what, events, f"broke off after {len(events)} events ({type(err).__name__})"
+                ) from None
+    except _Broken as err:
+        if err.stalled and not events:  # the connection is closed now: an app stuck before its first event logs why
+            raise _stuck(app, err) from None
+        raise
     if not events:
         raise _broke_off(app, what, events, "sent an empty stream, not one event")
     return events
@@ -461,12 +479,32 @@ def _bounded(what: str, response: httpx2.Response, budget: float, events: list):
 def _never_ended(what: str, events: list, budget: float) -> _Broken:
     last = f", the last {events[-1].event!r}" if events else ""
     done = any(e.event == "done" for e in events)
-    return _Broken(
+    broken = _Broken(
         f"{what} was still open {budget:.0f} s later, after {len(events)} events{last}",
         "after the done event, end the generator (return): a stream that never ends holds the browser's connection"
         if done
         else "end every answer: when Claude's stream ends, send a done event and let the generator finish",
     )
+    broken.stalled = True
+    return broken
+
+
+def _stuck(app: _App, err: _Broken) -> _Broken:
+    """A stream that sent no event at all: if the app failed (it logs its traceback once the client has left), what
+    it said, and what to fix; else ``err`` as it was."""
+    waited = time.monotonic() + 2
+    while "Traceback" not in app.errors.text() and time.monotonic() < waited:
+        time.sleep(0.1)
+    if "Traceback" not in app.errors.text():
+        return err
+    what = f"{err}; the server said: {app.errors.last_line()}"
+    if "ClientDisconnect" in app.errors.text():
+        return _Broken(
+            what,
+            "the endpoint read the request's body after its stream began (await request.json() in a route that "
+            "yields): take the body as a parameter, conversation: Conversation, which FastAPI reads first",
+        )
+    return _Broken(what, "the app failed while streaming: run uvicorn main:app in a terminal to see its traceback")
 
 
 def _broke_off(app: _App, what: str, events: list, happened: str) -> _Broken:
@@ -539,10 +577,24 @@ def _check_stream(app: _App) -> bool:
     except _Broken as err:
         if err.status == 200:
             raise
-        raise _Broken(str(err), 'accept a JSON body {"messages": [...]}, the conversation the page sends') from None
+        raise _Broken(str(err), _refused_hint(err.status)) from None
     sent = "".join(e.text for e in app.rec.exchanges[before:])
     ok = _stream_verdict("POST /chat", events, sent)
     return ok and report(True, f"POST /chat streamed {len(sent)} characters as JSON text events, all intact, then done")
+
+
+def _refused_hint(status: int) -> str:
+    """What to fix when POST /chat answered a JSON conversation with ``status`` instead of a stream."""
+    if status in (400, 422):
+        return 'accept a JSON body {"messages": [...]}, the conversation the page sends'
+    if status in (404, 405):
+        return 'declare the route: @app.post("/chat", response_class=EventSourceResponse)'
+    if 400 <= status < 500:
+        return (
+            "your app refused a JSON POST with Host: 127.0.0.1 and neither Sec-Fetch-Site nor Origin, what a script "
+            "or curl sends: refuse only a Host, Sec-Fetch-Site or Origin that names another site"
+        )
+    return "the app failed before streaming: run uvicorn main:app in a terminal to see its traceback"
 
 
 def _check_post(app: _App) -> bool:
