@@ -187,6 +187,23 @@ MISTAKES = {
         "async def chat_conversation(conversation: Conversation):",
         "async def chat_conversation(conversation: Conversation = Depends(posted)):",
     ),
+    "page_refused": (  # the JSON-POST rule in front of every route, the page's too
+        "main.py",
+        'if request.url.path != "/" and (request.method != "POST" or kind != "application/json"):',
+        'if request.method != "POST" or kind != "application/json":',
+    ),
+    "strict_headers": (  # a POST with neither Sec-Fetch-Site nor Origin refused (a script's, curl's)
+        "main.py",
+        '    if site not in (None, "same-origin", "none") or (site is None and origin not in (None, f"http://{host}")):',
+        '    if site not in ("same-origin", "none") and request.url.path != "/":',
+    ),
+    "body_in_stream": (  # the body read inside the route that yields: the stream never starts
+        "main.py",
+        "async def chat_conversation(conversation: Conversation):",
+        "async def chat_conversation(request: Request):",
+        "    async for event in answer(conversation.messages):",
+        '    async for event in answer((await request.json())["messages"]):',
+    ),
     "right_json_by_fastapi": (  # right: no JSON rule of its own, as FastAPI reads a model only from JSON; no GET
         "main.py",
         JSON_RULE,
@@ -217,6 +234,7 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "never_ends": ("never_ends", "check_app,60,4"),
     "leave_comments": ("leave_comments", "check_app,60,4"),
     "endless_page": ("endless_page", "check_app"),
+    "body_in_stream": ("body_in_stream", "check_app,60,4"),
     "narrow_catch": ("narrow_catch", "check_app"),
     "no_done": ("no_done", "check_app"),
     "unflushed": ("unflushed", "check_chat"),
@@ -232,6 +250,8 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "form_accepted": ("form_accepted", "check_app"),
     "typeless_json": ("typeless_json", "check_app"),
     "port_exact": ("port_exact", "check_app"),
+    "page_refused": ("page_refused", "check_app"),
+    "strict_headers": ("strict_headers", "check_app"),
     "flood": ("flood", "check_chat"),
     "syntax": ("syntax", "check_chat"),
 }
@@ -495,6 +515,26 @@ def test_a_body_of_no_type_read_as_json_lets_a_no_cors_fetch_through(outputs):
     assert sites.startswith("NOT YET ✗ a no-cors fetch from another site with a body of no type (Origin only)"), sites
     assert "reached Claude" in sites and "refuse an Origin of another site" in sites
     assert sum(line.startswith("PASS") for line in out) == 5, out
+
+
+def test_a_page_refused_by_the_apps_own_rule_is_not_told_to_serve_the_page(outputs):
+    out = lines(outputs["page_refused"])
+    assert out[0].startswith("NOT YET ✗ GET / answered 415 application/json"), out[0]
+    assert "refused its own page" in out[0] and "serve the chat page" not in out[0]
+    assert sum(line.startswith("PASS") for line in out) == 5, out
+
+
+def test_a_json_post_refused_for_its_headers_is_not_blamed_on_the_body(outputs):
+    out = lines(outputs["strict_headers"])
+    assert out[1].startswith("NOT YET ✗ POST /chat: POST /chat answered 403 application/json"), out[1]
+    assert "neither Sec-Fetch-Site nor Origin" in out[1] and "accept a JSON body" not in out[1]
+
+
+def test_a_body_read_inside_the_streaming_route_is_named(outputs):
+    out = lines(outputs["body_in_stream"])
+    assert "POST /chat was still open 4 s later, after 0 events" in out[1], out[1]
+    assert "ClientDisconnect" in out[1] and "conversation: Conversation" in out[1]
+    assert "send a done event" not in out[1]
 
 
 @pytest.mark.parametrize("right", ["right_json_by_fastapi", "right_page_token"])

@@ -26,8 +26,9 @@ def stream_reply(client, messages: list[dict]) -> str:
 
 def raw_reply(client, messages: list[dict]) -> str:
     """The same, from the raw events of ``client.messages.create(stream=True)``."""
-    # TODO 2: call `client.messages.create(..., stream=True)` and loop over its events: print and add up the text
-    #         of each `content_block_delta` whose delta is a `text_delta` (lesson 02). No helper accumulates it.
+    # TODO 2: call `client.messages.create(..., stream=True)` and loop over its events: print (flushed, as in TODO 1)
+    #         and add up the text of each `content_block_delta` whose delta is a `text_delta` (lesson 02). No helper
+    #         accumulates it.
     message = client.messages.create(model=MODEL, max_tokens=1024, messages=messages)
     text = message.content[0].text
     print(text)

@@ -26,7 +26,9 @@ client = connect.client()
 #         Compare the host name without its port: the checker (or a proxy) runs the app on a port of its own.
 #         Over plain http a browser marks another site's link, <img> or form with neither header, so start a stream
 #         only for a POST with Content-Type: application/json, which they cannot send: your page POSTs, so delete
-#         GET /chat below.
+#         GET /chat below. The `Conversation` parameter already refuses a body of any other type (FastAPI reads it
+#         before the route runs: keep it, rather than reading request.json() inside a route that streams). Let a
+#         request with neither header through (a script's), and keep GET / open: it is the page.
 
 
 class Conversation(BaseModel):
@@ -42,9 +44,13 @@ def answer(messages: list[dict]):
     with client.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
         for text in stream.text_stream:
             # TODO 1: a newline in `text` ends this data: line, and the rest is lost. Name the event and send JSON:
-            #         FastAPI's EventSourceResponse and ServerSentEvent do it for you.
+            #         FastAPI's EventSourceResponse and ServerSentEvent do it for you. Declare the route with
+            #         response_class=EventSourceResponse and yield the ServerSentEvents from the route itself (loop
+            #         over answer(...) and yield each one): returning EventSourceResponse(...) can't send them.
             yield f"data: {text}\n\n"
-    # TODO 2: end with a `done` event, so the page can tell a finished answer from a cut connection.
+    # TODO 2: end with a `done` event, so the page can tell a finished answer from a cut connection. If Claude's stream
+    #         fails mid-answer, catch what it raises (lesson 04: anthropic.APIError, httpx2.TransportError, ValueError)
+    #         and send an `error` event, then still `done`.
 
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
