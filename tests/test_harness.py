@@ -42,6 +42,22 @@ def test_the_last_line_a_verdict_quotes_keeps_to_its_line():
     assert errors.last_line() == "boom \\x1b[8mhidden\\u202e \ufffd end"
 
 
+def test_last_line_is_an_exception_groups_error_not_its_frame():
+    """Starlette's errors in a streaming route come as an exception group, whose traceback ends in a frame line."""
+    writer = (
+        "import asyncio\n"
+        "async def fail(): raise LookupError('the real error')\n"
+        "async def main():\n"
+        "    async with asyncio.TaskGroup() as group: group.create_task(fail())\n"
+        "asyncio.run(main())\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", writer], stderr=subprocess.PIPE)
+    errors = Output(process.stderr)
+    process.wait(timeout=60)
+    assert errors.text().rstrip().endswith("+------------------------------------")  # the frame the line had shown
+    assert errors.last_line() == "LookupError: the real error"
+
+
 def test_end_group_ends_the_children_too_and_frees_their_ports(tmp_path):
     child = (
         "import os, socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
