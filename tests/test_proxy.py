@@ -71,6 +71,10 @@ def server(upstream, tmp_path_factory):
         "--ServerApp.allow_root=True",
         "--ServerApp.allow_remote_access=True",  # answer to a hub's public name, as behind a real hub's proxy
         f"--ServerApp.root_dir={root}",
+        # The relay of test_a_relay_started_by_the_notebook... runs in this test process, which the server did not
+        # start, so the /proxy/PORT/ guard make installs would refuse it; tests/test_ports.py checks the guard, with a
+        # server started from a kernel as a notebook does.
+        "--ServerApp.jpserver_extensions=helpers.jupyter_ports=False",
     ]
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     origin = f"http://127.0.0.1:{port}"
