@@ -648,3 +648,31 @@ def test_idle_connections_of_one_learner_lock_no_other_learner_out_of_the_gatewa
             held, fifth = asyncio.run(verdicts_at_once(app, server.url + "/services/gateway"))
             assert (held, fifth) == ([204] * 4, 429)
         app.store.close()
+
+
+def test_anyone_opening_the_dashboard_holds_a_bounded_number_of_oauth_states(tmp_path):
+    """Each visit without the dashboard's cookie (anyone's: the hub's proxy serves the page to the internet) hands out
+    an OAuth state, kept ten minutes; the whole set was rebuilt on every visit. 60,000 visits made each next one cost
+    12 ms of the event loop every learner's stream shares. The set is bounded and pruned from its oldest end."""
+    from helpers.gateway.app import MAX_OAUTH_STATES
+
+    async def visits(app, n: int) -> set[int]:
+        asgi, statuses = app.app(), set()
+        for _ in range(n):
+            scope = asgi_scope("GET", "/services/gateway/dashboard/")
+            scope["headers"] = [(b"host", b"127.0.0.1")]  # no cookie: a stranger
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message):
+                if message["type"] == "http.response.start":
+                    statuses.add(message["status"])
+
+            await asgi(scope, receive, send)
+        return statuses
+
+    app = gateway(tmp_path)
+    assert asyncio.run(visits(app, MAX_OAUTH_STATES + 2000)) == {302}
+    assert len(app.live.states) == MAX_OAUTH_STATES
+    app.store.close()

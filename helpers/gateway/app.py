@@ -71,6 +71,8 @@ FORWARDED = (
 RETURNED = ("content-type", "request-id", "retry-after", "x-should-retry")
 COOKIE = "course-gateway-dashboard"
 STATE_COOKIE = "course-gateway-oauth-state"
+STATE_SECONDS = 600  # an OAuth login's state is good this long
+MAX_OAUTH_STATES = 10_000  # logins in progress held at once, the oldest given up first
 SNAPSHOTS_PER_SECOND = 4  # the dashboard's live updates, at most
 # A body's JSON values, at most: 32 MiB of tiny ones ({},{},...) took the gateway 0.7-1.8 s of its event loop and
 # 900 MB to parse, and the class's one local API 13 s, every learner's stream held up meanwhile. A million-token
@@ -514,12 +516,18 @@ class Gateway:
         token = request.cookies.get(COOKIE, "")
         name = await self.hub.identify(token) if token else None
         if not name:
-            state = secrets.token_urlsafe(24)
-            now = time.monotonic()
-            self.live.states = {s: t for s, t in self.live.states.items() if now - t < 600}
-            self.live.states[state] = now
+            state, now, states = secrets.token_urlsafe(24), time.monotonic(), self.live.states
+            # oldest first (insertion order): the expired, then the oldest past MAX_OAUTH_STATES, one at a time. The
+            # whole dict was rebuilt on every visit, and anyone (no login: the hub's proxy serves this page to the
+            # internet) could fill it: at 60,000 states each visit cost 12 ms, and a few visits a second held up
+            # every learner's stream
+            while states and (len(states) >= MAX_OAUTH_STATES or now - next(iter(states.values())) >= STATE_SECONDS):
+                del states[next(iter(states))]
+            states[state] = now
             redirect = RedirectResponse(self.hub.login_url(state), 302)
-            redirect.set_cookie(STATE_COOKIE, state, max_age=600, path=self.prefix, httponly=True, samesite="lax")
+            redirect.set_cookie(
+                STATE_COOKIE, state, max_age=STATE_SECONDS, path=self.prefix, httponly=True, samesite="lax"
+            )
             return redirect
         if not await self.hub.is_instructor(name):
             return Response(
