@@ -1,11 +1,12 @@
-"""A Jupyter server extension: ``/proxy/PORT/`` opens only a server that this Jupyter server started.
+"""A Jupyter server extension: ``/proxy/PORT/`` (and ``/relay/``) opens only a server this Jupyter server started.
 
 jupyter-server-proxy's ``/proxy/PORT/`` (lessons 08 and 10 send learners there) forwards to whatever listens on
 ``127.0.0.1:PORT``. Where learners share one machine's loopback (TLJH, ``make hub``), that may be a classmate's
 server: one link to the learner's own ``/hub/user-redirect/proxy/PORT/`` serves the classmate's page under the
 learner's own server URL, and its script has the learner's login and XSRF cookie, so their files, terminals and
-kernels (``subdomain_host`` does not help: the page is on the learner's own origin). Here a ``/proxy/`` request
-(page or websocket) is refused with 403, text/plain, unless something listens on that port and every socket
+kernels (``subdomain_host`` does not help: the page is on the learner's own origin). A named server (``/relay/``) is
+reached the same way once a classmate binds its port before it does. Here such a request (page or websocket) is
+refused with 403, text/plain, unless something listens on that port and every socket
 listening there belongs to this server or a process it started (its kernels, its terminals and what they run).
 Linux reads that from ``/proc``; elsewhere (no shared-loopback hub) nothing is checked.
 
@@ -95,7 +96,7 @@ def problem(port: int, server: int | None = None, proc: Path = PROC) -> str | No
 
 def _guarded(method, websocket: bool):
     async def guarded(self, host, port, *args, **kwargs):
-        if _checked(self, host) and (reason := problem(int(port))):
+        if _checked(self, host, port) and (reason := problem(int(port))):
             self.log.warning("/proxy/ request refused: %s", reason)
             self.set_status(403)
             if websocket:
@@ -110,13 +111,13 @@ def _guarded(method, websocket: bool):
     return guarded
 
 
-def _checked(handler, host: str) -> bool:
-    """Whether ``handler`` serves one of the ``/proxy/`` routes to this machine's loopback (not a named server the
-    course configured, nor a host an operator allowed)."""
-    from jupyter_server_proxy.handlers import LocalProxyHandler, NamedLocalProxyHandler, RemoteProxyHandler
+def _checked(handler, host: str, port: str) -> bool:
+    """Whether ``handler`` proxies to a port of this machine's loopback: the ``/proxy/`` routes, and named servers
+    (``/relay/``: jupyter-server-proxy picks a free port, closes it and starts the server, which binds it seconds
+    later; whoever binds it first is served), but not a unix socket (port 0) nor a host an operator allowed."""
+    from jupyter_server_proxy.handlers import LocalProxyHandler, RemoteProxyHandler
 
-    routes = isinstance(handler, LocalProxyHandler | RemoteProxyHandler)
-    return routes and not isinstance(handler, NamedLocalProxyHandler) and host in LOOPBACK
+    return isinstance(handler, LocalProxyHandler | RemoteProxyHandler) and host in LOOPBACK and port not in ("0", 0)
 
 
 def _load_jupyter_server_extension(serverapp) -> None:

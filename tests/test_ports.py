@@ -80,6 +80,7 @@ def server(tmp_path_factory):
     runtime = tmp_path_factory.mktemp("runtime")
     port = free_port()
     env = {**os.environ, "HOME": str(root), "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    env["COURSE_OFFLINE"] = "1"  # the relay /relay/ starts answers offline
     log = (config / "server.log").open("w")
     cmd = [
         *(sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"),
@@ -168,6 +169,14 @@ def test_the_proxy_serves_a_server_the_learners_kernel_started(server):
     finally:
         client.stop_channels()
         httpx2.delete(f"{origin}/api/kernels/{kernel}", headers=AUTH)
+
+
+@pytest.mark.slow
+def test_the_course_relay_a_named_server_starts_still_opens(server):
+    """/relay/ is a named server: jupyter-server-proxy picks its port and starts it, a process of this server."""
+    origin, _ = server
+    page = httpx2.get(f"{origin}/relay/", headers=AUTH, timeout=90)
+    assert page.status_code == 200 and "<html" in page.text.lower(), (page.status_code, page.text[:300])
 
 
 def test_the_guides_tljh_steps_install_the_course_server_settings():
