@@ -149,6 +149,15 @@ def refusal(turn: Turn) -> Reply | None:
     return None
 
 
+def _named_in(tools: list[dict], prompt: str) -> dict | None:
+    """The first tool the prompt names as a word: a run of word characters (as ``\\b...\\b`` finds a name without
+    hyphens), or a run with hyphens (a hyphenated name written whole). One pass over the prompt: a search per tool
+    took 25 ms for each of 10,000 tools over a 3 MB prompt (4 minutes of CPU for one request, a worker thread and
+    the GIL held; eight at once left no thread to read anyone else's request)."""
+    words = set(re.findall(r"\w+", prompt)) | set(re.findall(r"[\w-]+", prompt))
+    return next((t for t in tools if t["name"] in words), None)
+
+
 def tool_call(turn: Turn) -> Reply | None:
     """A call of the request's client tool the prompt asks for (or the one ``tool_choice`` forces)."""
     request, prompt = turn.request, turn.prompt
@@ -164,7 +173,7 @@ def tool_call(turn: Turn) -> Reply | None:
         tool = tool_named(request, choice.get("name", "")) or tools[0]
     elif weather and re.search(r"weather|temperature|forecast|rain|sunny", prompt, re.I):
         tool = weather
-    elif named := next((t for t in tools if re.search(rf"\b{re.escape(t['name'])}\b", prompt)), None):
+    elif named := _named_in(tools, prompt):
         tool = named  # the prompt asks for a tool by its name
     elif forced:
         tool = tools[0]
