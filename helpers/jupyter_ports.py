@@ -21,23 +21,48 @@ from pathlib import Path
 PROC = Path("/proc")
 LISTEN = "0A"  # the TCP state of a listening socket in /proc/net/tcp
 LOOPBACK = ("localhost", "127.0.0.1")  # the hosts jupyter-server-proxy allows by default
+# /proc/net/tcp{,6} local addresses (little-endian hex words) -> what a connection to 127.0.0.1 / [::1] reaches there
+RECEIVES = {
+    ("tcp", "0100007F"): "v4",
+    ("tcp6", "0000000000000000FFFF00000100007F"): "v4",  # ::ffff:127.0.0.1
+    ("tcp", "00000000"): "v4 any",
+    ("tcp6", "00000000000000000000000000000000"): "v6 any",  # also IPv4's, unless IPv6-only
+    ("tcp6", "00000000000000000000000001000000"): "v6",  # ::1
+}
 GUARDS: set = set()  # the guarded methods put in place
 
 
-def listening(port: int, proc: Path = PROC) -> set[int] | None:
-    """The inodes of the TCP sockets listening on ``port`` (any address, IPv4 and IPv6); None without /proc."""
-    tables = [proc / "net" / name for name in ("tcp", "tcp6")]
-    if not tables[0].is_file():
+def listening(port: int, proc: Path = PROC) -> dict[str, set[int]] | None:
+    """Where ``127.0.0.1:port`` and ``[::1]:port`` connect: the inodes of the TCP sockets listening there, by address
+    (a socket on 127.0.0.2 or an IPv6-only one gets none of them); None without /proc."""
+    tables = {name: proc / "net" / name for name in ("tcp", "tcp6")}
+    if not tables["tcp"].is_file():
         return None
-    inodes = set()
-    for table in tables:
+    found: dict[str, set[int]] = {name: set() for name in ("v4", "v4 any", "v6", "v6 any")}
+    for name, table in tables.items():
         if not table.is_file():
             continue
         for line in table.read_text().splitlines()[1:]:
             fields = line.split()  # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-            if len(fields) > 9 and fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(int(fields[9]))
-    return inodes
+            if len(fields) <= 9 or fields[3] != LISTEN:
+                continue
+            address, _, hex_port = fields[1].rpartition(":")
+            if int(hex_port, 16) == port and (where := RECEIVES.get((name, address))):
+                found[where].add(int(fields[9]))
+    return found
+
+
+def destination(found: dict[str, set[int]]) -> tuple[str, set[int]] | None:
+    """The address the proxy connects to and the sockets a connection there reaches: 127.0.0.1 when something takes
+    it (a socket bound to it or to every IPv4 address; else an IPv6 socket on every address, which takes IPv4 too
+    unless it is IPv6-only), else [::1]."""
+    if found["v4"]:
+        return "127.0.0.1", found["v4"]
+    if found["v4 any"]:
+        return "127.0.0.1", found["v4 any"]
+    if found["v6"] or found["v6 any"]:
+        return "[::1]", found["v6"] | found["v6 any"]
+    return None
 
 
 def started_by(root: int, proc: Path = PROC) -> set[int]:
@@ -81,22 +106,32 @@ def sockets_of(pids: set[int], proc: Path = PROC) -> set[int]:
 
 def problem(port: int, server: int | None = None, proc: Path = PROC) -> str | None:
     """Why ``/proxy/{port}/`` must not be opened by the Jupyter server ``server`` (this process), or None."""
-    inodes = listening(port, proc)
-    if inodes is None:
-        return None  # no /proc: not Linux, where no hub shares one loopback between learners
-    if not inodes:
-        return f"nothing listens on port {port}: start your server first, from a notebook or a terminal here"
-    if inodes - sockets_of(started_by(os.getpid() if server is None else server, proc), proc):
+    return check(port, server, proc)[0]
+
+
+def check(port: int, server: int | None = None, proc: Path = PROC) -> tuple[str | None, str | None]:
+    """(``problem``'s answer, the address to connect to: None to leave it as asked): only sockets a connection there
+    reaches are judged, read after the walk of /proc (so a port can change hands only until the proxy connects)."""
+    if not (proc / "net" / "tcp").is_file():
+        return None, None  # no /proc: not Linux, where no hub shares one loopback between learners
+    owned = sockets_of(started_by(os.getpid() if server is None else server, proc), proc)
+    found = listening(port, proc)
+    reached = destination(found) if found is not None else None
+    if reached is None:
+        return f"nothing listens on port {port}: start your server first, from a notebook or a terminal here", None
+    address, inodes = reached
+    if inodes - owned:
         return (
             f"port {port} is served by a process this Jupyter server did not start (another user's?): /proxy/ "
             "opens only servers you started here, from a notebook or a terminal"
-        )
-    return None
+        ), None
+    return None, address
 
 
 def _guarded(method, websocket: bool):
     async def guarded(self, host, port, *args, **kwargs):
-        if _checked(self, host, port) and (reason := problem(int(port))):
+        reason, self._course_address = check(int(port)) if _checked(self, host, port) else (None, None)
+        if reason:
             self.log.warning("/proxy/ request refused: %s", reason)
             self.set_status(403)
             if websocket:
@@ -109,6 +144,22 @@ def _guarded(method, websocket: bool):
 
     GUARDS.add(guarded)
     return guarded
+
+
+def _pinned(method):
+    """``get_client_uri`` connecting to the address the guard checked, not to ``localhost`` (which resolves to ::1
+    first on Debian's /etc/hosts, where a classmate may listen beside the learner's 127.0.0.1)."""
+
+    def pinned(self, protocol, host, port, proxied_path):
+        uri = method(self, protocol, host, port, proxied_path)
+        address = getattr(self, "_course_address", None)
+        start = f"{protocol}://{host}:{port}"
+        if address and address != host and uri.startswith(start):
+            return f"{protocol}://{address}:{port}" + uri[len(start) :]
+        return uri
+
+    GUARDS.add(pinned)
+    return pinned
 
 
 def _checked(handler, host: str, port: str) -> bool:
@@ -129,6 +180,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
         method = getattr(ProxyHandler, name)
         if method not in GUARDS:  # loaded twice (a config file and a command-line flag): guard once
             setattr(ProxyHandler, name, _guarded(method, websocket))
+    if ProxyHandler.get_client_uri not in GUARDS:
+        ProxyHandler.get_client_uri = _pinned(ProxyHandler.get_client_uri)
     serverapp.log.info("/proxy/PORT/ opens only servers this Jupyter server started")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from helpers.jupyter_ports import problem
+from helpers.jupyter_ports import check, problem
 from helpers.net import free_port
 from tools.install_settings import install_ports_guard
 
@@ -52,6 +52,23 @@ def test_a_port_another_process_tree_listens_on_is_refused():
     finally:
         other.kill()
         other.wait()
+
+
+def test_the_proxy_connects_where_the_guard_looked():
+    """The address the guard judged is the one the proxy is pinned to: 127.0.0.1 when something listens there,
+    else ::1; a socket on 127.0.0.2 is neither judged nor connected to."""
+    with listener() as sock:
+        port = sock.getsockname()[1]
+        assert check(port, server=os.getpid()) == (None, "127.0.0.1")
+    if _ipv6():
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            sock.listen()
+            assert check(sock.getsockname()[1], server=os.getpid()) == (None, "[::1]")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.2", 0))
+        sock.listen()
+        assert "nothing listens" in (problem(sock.getsockname()[1], server=os.getpid()) or "")
 
 
 def test_a_port_nobody_listens_on_is_refused_with_what_to_do():
@@ -131,9 +148,26 @@ def test_the_proxy_does_not_serve_a_port_someone_else_listens_on(server):
         page.server_close()
 
 
+def _ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+# Where a classmate may listen on the learner's port without a conflict: not where /proxy/ connects (127.0.0.1, which
+# the guard pins: "localhost" resolves to ::1 first on Debian's /etc/hosts), so neither served nor a reason to refuse
+CLASSMATE = [("127.0.0.2", socket.AF_INET)] + ([("::1", socket.AF_INET6)] if _ipv6() else [])
+
+
 @pytest.mark.slow
 def test_the_proxy_serves_a_server_the_learners_kernel_started(server):
-    """What lessons 08 and 10 do: a server started from the learner's own kernel opens through /proxy/PORT/."""
+    """What lessons 08 and 10 do: a server started from the learner's own kernel opens through /proxy/PORT/, also
+    while a classmate listens on the same port at 127.0.0.2 or ::1 (refused with 403 before: a classmate's DoS; and
+    where localhost is ::1 first, a classmate there part of the time was served, as the guard read /proc before the
+    proxy connected)."""
     from jupyter_client import BlockingKernelClient
 
     origin, runtime = server
@@ -165,6 +199,12 @@ def test_the_proxy_serves_a_server_the_learners_kernel_started(server):
             time.sleep(0.2)  # http.server still starting: "nothing listens"
         assert answer is not None and answer.status_code == 200, answer and answer.text[:300]
         assert "Directory listing" in answer.text
+        for address, family in CLASSMATE:  # a classmate beside the learner's 127.0.0.1:PORT on the same port
+            with socket.socket(family) as beside:
+                beside.bind((address, port))
+                beside.listen()
+                answer = httpx2.get(f"{origin}/proxy/{port}/", headers=AUTH)
+                assert answer.status_code == 200 and "Directory listing" in answer.text, (address, answer.text[:300])
         client.execute_interactive("page.kill(); page.wait()", timeout=30)
     finally:
         client.stop_channels()
