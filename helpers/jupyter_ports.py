@@ -6,9 +6,11 @@ server: one link to the learner's own ``/hub/user-redirect/proxy/PORT/`` serves 
 learner's own server URL, and its script has the learner's login and XSRF cookie, so their files, terminals and
 kernels (``subdomain_host`` does not help: the page is on the learner's own origin). A named server (``/relay/``) is
 reached the same way once a classmate binds its port before it does. Here such a request (page or websocket) is
-refused with 403, text/plain, unless something listens on that port and every socket
-listening there belongs to this server or a process it started (its kernels, its terminals and what they run).
-Linux reads that from ``/proc``; elsewhere (no shared-loopback hub) nothing is checked.
+refused with 403, text/plain, unless something listens on that port at 127.0.0.1 (else ::1) and every socket a
+connection there reaches belongs to this server or a process it started (its kernels, its terminals and what they
+run); the proxy is then pinned to that address (``localhost`` resolves to ::1 first on Debian, where a classmate may
+listen beside the learner's 127.0.0.1). Linux reads that from ``/proc``; elsewhere (no shared-loopback hub) nothing
+is checked.
 
 tools/install_settings.py enables it in the environment's Jupyter server config; the course's hub on every server.
 """
