@@ -108,6 +108,25 @@ def test_reader_handles_events_split_anywhere():
     assert one_byte_at_a_time == whole
 
 
+def test_reader_handles_carriage_returns_split_anywhere():
+    body = b"data: a\r\rdata: b\r\n\r\nevent: c\rdata: \xc3\xa9\r\r\n"
+    whole = parse(body)
+    assert [(e.event, e.data) for e in whole] == [("message", "a"), ("message", "b"), ("c", "é")]
+    for size in (1, 2, 3, 5):
+        reader = Reader()
+        assert [e for i in range(0, len(body), size) for e in reader.feed(body[i : i + size])] == whole
+
+
+@pytest.mark.timeout(60)  # each chunk re-split every line so far: 8 MB took 5.6 s, this 30 MB line about 80 s
+def test_reader_reads_a_30_mb_line_in_64_kib_chunks_in_linear_time():
+    """The gateway and the relay read the upstream's stream with this reader on their event loop; a local API answer
+    can carry a line as long as the request (a structured-output ``const``): every learner's stream waited for it."""
+    line = b"event: content_block_delta\ndata: " + b"x" * (30 * 2**20) + b"\n\n"
+    reader = Reader()
+    events = [e for i in range(0, len(line), 65536) for e in reader.feed(line[i : i + 65536])]
+    assert [(e.event, len(e.data)) for e in events] == [("content_block_delta", 30 * 2**20)]
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Endpoints
 
