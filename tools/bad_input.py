@@ -78,6 +78,7 @@ BAD_INPUTS: dict[str, Bad] = {
     "not JSON": Bad(b"{not json", 400, "not valid JSON"),
     "JSON nested 100,000 deep": Bad(b"[" * 100_000 + b"]" * 100_000, 400, "nested deeper than"),
     "NaN in JSON": Bad(b'{"max_tokens": NaN}', 400, "NaN"),
+    "a number out of range (1e400) in JSON": Bad(b'{"max_tokens": 64, "x": 1e400}', 400, "out of range"),
     "body not UTF-8": Bad(b'{"model": "\xff\xfe"}', 400, "not valid JSON"),
     "a lone surrogate in the prompt": Bad(
         _json(messages=[{"role": "user", "content": "\ud800 \udfff"}]), 400, "lone surrogate (\\ud800)"

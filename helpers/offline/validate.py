@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import typing
@@ -66,8 +67,13 @@ def parse_json(body: bytes):
     def no_constants(name: str):
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(text: str) -> float:  # 1e400 is grammatical JSON, but Python reads it as inf, which no JSON can hold
+        if not math.isfinite(number := float(text)):
+            raise ValueError(f"the number {text[:40]} is out of range (expected a finite number)")
+        return number
+
     try:
-        value = json.loads(body, parse_constant=no_constants)
+        value = json.loads(body, parse_constant=no_constants, parse_float=finite)
     except RecursionError:
         raise invalid(f"The request body is not valid JSON: nested deeper than {MAX_DEPTH} levels.") from None
     except ValueError as err:  # includes UnicodeDecodeError
