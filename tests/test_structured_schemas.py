@@ -217,6 +217,9 @@ HOSTILE = {
     # re.search backtracks 2**40 times on the string made (no string matches: "$" is not at the end): the GIL was held
     # for days, so every other client of the server waited; now the walk that makes a string proves it matches
     "a pattern that backtracks 2**40 times": {"type": "string", "pattern": "(a|a){40}$b"},
+    # given whole, answered whole: one 8 MB line of SSE for 0.3 s of the server's work (the readers were quadratic)
+    "a const of a million characters": {"type": "object", "properties": {"a": {"const": "x" * 10**6}}},
+    "an enum of a million characters": {"type": "string", "enum": ["x" * 10**6]},
     "a $ref chain 5000 deep": {
         "$ref": "#/$defs/d0",
         "$defs": {f"d{i}": {"$ref": f"#/$defs/d{i + 1}"} for i in range(5000)} | {"d5000": {"type": "string"}},

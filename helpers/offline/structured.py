@@ -236,10 +236,10 @@ def instance(schema: dict, hint: str = "", root: dict | None = None, name: str =
     budget.spend(values=1)
     if "$ref" in schema:
         return instance(_resolve(root, schema["$ref"]), name=name, **deeper)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
+    if "const" in schema or schema.get("enum"):  # given whole: its characters count (a 30 MB const was answered)
+        value = schema["const"] if "const" in schema else schema["enum"][0]
+        budget.spend(chars=len(value) if isinstance(value, str) else 0, why=f"a fixed value for {name!r}")
+        return value
     for key in ("anyOf", "oneOf"):
         if options := schema.get(key):
             usable = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")] or options
