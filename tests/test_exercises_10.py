@@ -230,6 +230,7 @@ CHECKS = {  # scenario: (folder's mistake or None for the starters, the check to
     "right_page_token": ("right_page_token", "check_app"),
     "right_json_by_fastapi": ("right_json_by_fastapi", "check_app"),
     "starter_app": (None, "check_app"),  # waits lesson10.LEAVE_TIMEOUT for the app to stop reading
+    "starter_app_collected": ("starter_app_collected", "check_app"),
     "hangs": ("hangs", "check_app,3"),  # waits start_timeout, then the grace before SIGKILL
     "never_ends": ("never_ends", "check_app,60,4"),
     "leave_comments": ("leave_comments", "check_app,60,4"),
@@ -262,9 +263,28 @@ HOLD_PORT = (
 )
 
 
+# Python's cycle collector as it runs by itself, when it is on (gc.isenabled), only more often
+COLLECTOR = """import gc, threading, time
+
+
+def _collect():
+    while True:
+        time.sleep(0.2)
+        if gc.isenabled():
+            gc.collect()
+
+
+threading.Thread(target=_collect, daemon=True).start()
+"""
+
+
 def make_folder(tmp, mistake: str) -> str:
     folder = tmp / mistake
     shutil.copytree(STARTERS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if mistake == "starter_app_collected":  # the starter's sync generator, in an app whose collector runs often
+        main = folder / "main.py"
+        main.write_text(COLLECTOR + main.read_text())
+        return str(folder)
     for name in ("chat.py", "main.py"):
         shutil.copy(SOLVED / name, folder / name)
     name, *changes = MISTAKES[mistake]
@@ -348,6 +368,13 @@ def test_the_starter_app_has_the_tutorials_four_holes(outputs):
         out[5].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left, the app was still reading")
         and "async" in out[5]
     )
+
+
+def test_a_sync_generator_the_collector_closes_is_still_not_yet(outputs):
+    """Python's cycle collector closes a paused generator whenever it runs: the starter passed "a client that leaves"
+    about 1 run in 7 that way. An app whose collector runs often must not pass either."""
+    out = lines(outputs["starter_app_collected"])
+    assert out[5].startswith(f"NOT YET ✗ {lesson10.LEAVE_TIMEOUT:.0f} s after the client left"), out[5]
 
 
 def test_a_syntax_error_is_named_with_its_line(outputs):

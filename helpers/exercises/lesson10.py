@@ -70,6 +70,11 @@ STREAM_TIMEOUT = 20.0  # seconds one answer may stay open (a short one takes abo
 MAX_STREAM_BYTES = 4 * 1024 * 1024  # bytes one answer may send to the browser
 LEAVE_TIMEOUT = 15.0  # seconds for the upstream stream to close after the client left
 APP_PACE = 100  # tokens per second: the count the client leaves stays open for ~40 s unless the app closes it
+# `uvicorn main:app` with Python's cycle collector off. A sync generator FastAPI stops reading is left paused, not
+# closed, until the collector happens to run: then its `with` block ends and the stream to Claude closes, seconds or
+# minutes later. With the collector on, the same wrong app passed "a client that leaves" in about 1 run of 7.
+# An async app closes its stream when FastAPI cancels it, which needs no collector.
+UVICORN_WITHOUT_GC = "import gc, sys; gc.disable(); sys.argv[0] = 'uvicorn'; from uvicorn.main import main; main()"
 OFFLINE_KEY = "offline-capstone-check"  # what the learner's process sees as ANTHROPIC_API_KEY: never a real key
 LESSON = Path(__file__).resolve().parents[2] / "notebooks"
 RETURNED = re.compile(r"return\s+EventSourceResponse\(")  # the response class built by hand, in a plain endpoint
@@ -320,7 +325,7 @@ def check_app(
     sock.listen(64)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = spawn(
-        [sys.executable, "-m", "uvicorn", "main:app", "--fd", str(sock.fileno()), "--log-level", "warning"],
+        [sys.executable, "-c", UVICORN_WITHOUT_GC, "main:app", "--fd", str(sock.fileno()), "--log-level", "warning"],
         cwd=path,
         pass_fds=(sock.fileno(),),
         stdout=subprocess.DEVNULL,
