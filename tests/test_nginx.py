@@ -228,3 +228,15 @@ def test_the_guides_shared_relay_limits_each_learner(shared_relay):
         assert all(next(chunk) for chunk in streaming)  # both are streaming now
         third = httpx2.post(f"{url}/chat", json=CHAT, auth=learner, timeout=30)
         assert third.status_code == 429, third.status_code
+
+
+def test_a_stranger_cannot_spend_a_learners_limits(shared_relay):
+    """nginx counts limit_req before auth_basic checks the password (its preaccess phase comes before access), and
+    $remote_user is whatever name the request's Authorization header gives: strangers who sent a learner's name with
+    a wrong password took that learner's ten requests a minute, and the learner then got 429."""
+    url, (name, password) = shared_relay
+    for _ in range(15):
+        refused = httpx2.post(f"{url}/chat", json=CHAT, auth=(name, "wrong"), timeout=30)
+        assert refused.status_code == 401, refused.status_code
+    with httpx2.stream("POST", f"{url}/chat", json=CHAT, auth=(name, password), timeout=30) as response:
+        assert response.status_code == 200, response.status_code
