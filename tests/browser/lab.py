@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 
@@ -177,6 +177,18 @@ KERNEL_STATE = """() => {
   return status.getAttribute('data-status');
 }"""
 
+# The page shows an idle kernel, and the server has a session of the notebook (by its file name) with its kernel started
+# and idle. The indicator alone says idle for a while before the kernel starts, as long as a busy machine takes.
+KERNEL_READY = """async (name) => {
+  if (document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') !== 'idle') return false;
+  const base = JSON.parse(document.getElementById('jupyter-config-data').textContent).baseUrl;
+  const xsrf = decodeURIComponent((document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '');  // as Lab sends it
+  const response = await fetch(`${base}api/sessions`, { headers: { 'X-XSRFToken': xsrf } });
+  if (!response.ok) throw new Error(`GET ${base}api/sessions: ${response.status}`);
+  const sessions = await response.json();
+  return sessions.some((s) => s.path.split('/').pop() === name && s.kernel?.execution_state === 'idle');
+}"""
+
 
 class Notebook:
     """A notebook open in JupyterLab: run it, wait for it, read its DOM, take screenshots."""
@@ -197,7 +209,7 @@ class Notebook:
             state = self.page.evaluate(KERNEL_STATE)
             if state == "dialog":
                 self.page.locator(".jp-Dialog .jp-mod-accept").click()
-            elif state == "idle":
+            elif state == "idle" and self.page.evaluate(KERNEL_READY, PurePosixPath(self.name).name):
                 return
             time.sleep(0.25)
         raise TimeoutError(f"{self.name}: no idle kernel after {timeout} s ({self.page.evaluate(KERNEL_STATE)})")

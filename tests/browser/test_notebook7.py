@@ -7,11 +7,12 @@ over several samples, end as the SDK's own text, and leave its static rendering 
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
 
-from .lab import ARTIFACTS, JupyterLab, chromium
+from .lab import ARTIFACTS, KERNEL_READY, JupyterLab, chromium
 from .test_widgets_browser import LONG, expected, words
 
 pytestmark = pytest.mark.browser
@@ -32,21 +33,11 @@ view.watch(
 VIEW = '.cw[data-title="nb7"]'
 
 
-# The page shows an idle kernel, and the server has this notebook's session with its kernel started and idle. The
-# indicator alone says idle for a while before the kernel starts, as long as the start takes on a busy machine.
-KERNEL_READY = """async () => {
-  if (document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') !== 'idle') return false;
-  const base = JSON.parse(document.getElementById('jupyter-config-data').textContent).baseUrl;
-  const path = decodeURIComponent(location.pathname.slice(base.length)).replace(/^(lab\\/tree|notebooks)\\//, '');
-  const sessions = await (await fetch(`${base}api/sessions`)).json();
-  return sessions.some((s) => s.path === path && s.kernel?.execution_state === 'idle');
-}"""
-
-
 def wait_for_idle_kernel(page, timeout: float = 90) -> None:
     """Until the notebook's kernel has started and is idle (see KERNEL_READY)."""
     deadline = time.monotonic() + timeout
-    while not page.evaluate(KERNEL_READY):
+    name = unquote(urlsplit(page.url).path.rsplit("/", 1)[-1])
+    while not page.evaluate(KERNEL_READY, name):
         if time.monotonic() > deadline:
             raise TimeoutError(f"Notebook 7: no idle kernel after {timeout} s")
         time.sleep(0.25)
