@@ -567,6 +567,29 @@ def test_max_tokens_written_as_a_float_is_held_back_from_the_budget_too(tmp_path
         assert tokens_used(app) == 0
 
 
+def test_a_body_nested_too_deep_to_read_max_tokens_from_is_refused_not_let_past_the_budget(tmp_path):
+    """Python's json gives up at about 1,000 levels (RecursionError), far under the 200,000 values a body may hold: the
+    gateway held 0 tokens back for such a body and forwarded it, so where the API reads it (a tool_use input may be
+    any JSON) a learner with 100 tokens left started streams of 2,000."""
+    deep = {"type": "tool_use", "id": "toolu_1", "name": "t", "input": {"x": json.loads("[" * 900 + "]" * 900)}}
+    messages = [ESSAY[0], {"role": "assistant", "content": [deep]}, {"role": "user", "content": "go on"}]
+    body = json.dumps({"model": MODEL, "max_tokens": 2000, "messages": messages}).encode()
+    body = body.replace(b'"x": [', b'"x": ' + b"[" * 200 + b"[", 1).replace(b"]}}]", b"]" * 200 + b"]}}]", 1)
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=100)) as (app, url):
+        forwarded: list[str] = []
+
+        async def upstream_request(request: httpx2.Request) -> None:
+            forwarded.append(request.url.path)
+
+        app.http.event_hooks = {"request": [upstream_request], "response": []}
+        with httpx2.Client(base_url=url, timeout=30) as http:
+            headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+            answer = http.post("/v1/messages", content=body, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert "nested too deep" in answer.json()["error"]["message"]
+        assert forwarded == [] and app.live.reserved["ann"] == 0
+
+
 @pytest.mark.slow  # a local API process of its own, and a 6M-token prompt counted
 def test_one_learners_big_prompt_holds_up_no_other_learner_on_the_class_local_api(tmp_path):
     """The class's one local API read each request on its event loop: a 30 MB prompt takes it seconds to count (up to

@@ -129,12 +129,16 @@ def json_values(body: bytes) -> int:
     return body.count(b"{") + body.count(b"[") + body.count(b",")
 
 
-def max_tokens_of(body: bytes) -> int:
-    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body). A whole
-    number written as a float (``2000.0``) is one: the API takes it, and holding 0 back for it let the stream past."""
+def max_tokens_of(body: bytes) -> int | None:
+    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body), or None
+    where it is nested too deep for Python to read: 0 held nothing back for it, so a tool input nested 1,000 deep (well
+    under MAX_JSON_VALUES) let a stream of any size past the budget, if the API reads it. A whole number written as a
+    float (``2000.0``) is one: the API takes it, and holding 0 back for it let the stream past."""
     try:
         asked = json.loads(body).get("max_tokens")
-    except (ValueError, AttributeError, RecursionError):
+    except RecursionError:
+        return None
+    except (ValueError, AttributeError):
         return 0
     if isinstance(asked, float) and asked.is_integer():
         asked = int(asked)
@@ -302,6 +306,8 @@ class Gateway:
         number) holds nothing: the upstream answers it with its own 400. Nothing awaits between the check and the
         hold, so requests sent at once cannot all pass it."""
         asked = max_tokens_of(body)
+        if asked is None:
+            return 400, "invalid_request_error", "Request body: JSON nested too deep for the class gateway.", None
         left, held = self.store.budget_left(name), self.live.reserved[name]
         if asked > left:
             return (
