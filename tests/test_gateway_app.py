@@ -588,6 +588,11 @@ def test_a_body_nested_too_deep_to_read_max_tokens_from_is_refused_not_let_past_
         assert answer.status_code == 400, answer.text
         assert "nested too deep" in answer.json()["error"]["message"]
         assert forwarded == [] and app.live.reserved["ann"] == 0
+        twice = b'{"model": "%s", "max_tokens": 2000, "max_tokens": 1, "messages": ' % MODEL.encode()
+        with httpx2.Client(base_url=url, timeout=30) as http:  # the API may read the first: 2000 past 100 tokens left
+            answer = http.post("/v1/messages", content=twice + json.dumps(ESSAY).encode() + b"}", headers=headers)
+        assert answer.status_code == 400 and "max_tokens given twice" in answer.text, answer.text
+        assert forwarded == []
 
 
 @pytest.mark.slow  # a local API process of its own, and a 6M-token prompt counted

@@ -129,14 +129,25 @@ def json_values(body: bytes) -> int:
     return body.count(b"{") + body.count(b"[") + body.count(b",")
 
 
+class _TwoMaxTokens(ValueError):
+    pass
+
+
+def _one_max_tokens(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refused where ``max_tokens`` comes twice: the gateway reads the last, the API may read the first."""
+    if sum(key == "max_tokens" for key, _ in pairs) > 1:
+        raise _TwoMaxTokens
+    return dict(pairs)
+
+
 def max_tokens_of(body: bytes) -> int | None:
     """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body), or None
-    where it is nested too deep for Python to read: 0 held nothing back for it, so a tool input nested 1,000 deep (well
+    where it is nested too deep for Python to read or names max_tokens twice: 0 held nothing back for it, so a tool input nested 1,000 deep (well
     under MAX_JSON_VALUES) let a stream of any size past the budget, if the API reads it. A whole number written as a
     float (``2000.0``) is one: the API takes it, and holding 0 back for it let the stream past."""
     try:
-        asked = json.loads(body).get("max_tokens")
-    except RecursionError:
+        asked = json.loads(body, object_pairs_hook=_one_max_tokens).get("max_tokens")
+    except (RecursionError, _TwoMaxTokens):
         return None
     except (ValueError, AttributeError):
         return 0
@@ -307,7 +318,12 @@ class Gateway:
         hold, so requests sent at once cannot all pass it."""
         asked = max_tokens_of(body)
         if asked is None:
-            return 400, "invalid_request_error", "Request body: JSON nested too deep for the class gateway.", None
+            return (
+                400,
+                "invalid_request_error",
+                "Request body: JSON nested too deep for the class gateway, or max_tokens given twice.",
+                None,
+            )
         left, held = self.store.budget_left(name), self.live.reserved[name]
         if asked > left:
             return (
