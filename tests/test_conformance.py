@@ -48,8 +48,8 @@ def local_api():
         server.wait(timeout=10)
 
 
-def results(command: list[str]) -> dict[str, dict]:
-    done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=120)
+def results(command: list[str], timeout: float = 120) -> dict[str, dict]:
+    done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=timeout)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert done.returncode == 0 and lines, done.stderr[-2000:]
     return {line["name"]: line for line in lines}
@@ -86,8 +86,9 @@ def test_the_newest_python_sdk_works_unchanged(local_api):
     check_all(results([conformance_python(), "client.py", local_api]), pinned)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(420)
 def test_langchain_pydantic_ai_and_litellm_work(local_api):
-    found = results([conformance_python(), "frameworks.py", local_api])
+    # a hang guard only: importing three frameworks took over 120 s at load average 20 (a clean-clone run)
+    found = results([conformance_python(), "frameworks.py", local_api], timeout=360)
     failed = {name: line.get("error") for name, line in found.items() if not line["ok"]}
     assert len(found) == 7 and not failed, failed

@@ -90,7 +90,7 @@ def proxied(tmp_path_factory):
             proc = subprocess.Popen([nginx, "-p", str(tmp), "-c", str(conf)], stderr=subprocess.PIPE, text=True)
             try:
                 wait_for_port(port, proc, tmp)
-                yield f"http://127.0.0.1:{port}"
+                yield f"http://127.0.0.1:{port}", api
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)
@@ -111,35 +111,42 @@ def wait_for_port(port: int, proc: subprocess.Popen, tmp: Path) -> None:
     pytest.fail("nginx did not start listening within 10 s")
 
 
-def timed_stream(url: str) -> tuple[float, float, str, dict]:
-    """Seconds from request to the first ``text`` event and to the end, the text, and the response headers."""
+def timed_stream(url: str, api) -> tuple[bool, float, str, dict]:
+    """Whether the upstream had finished its answer when the first ``text`` event reached the client, seconds to the
+    end, the text, and the response headers. Judged by the upstream's own count of finished streams, not by timing:
+    on a loaded machine a first event can come late without anything buffering it."""
     started = time.monotonic()
-    first, text, reader = None, "", Reader()
+    completed = api.stats()["streams_completed"]
+    finished_first, first, text, reader = False, None, "", Reader()
     body = {"messages": [{"role": "user", "content": "Explain streaming in detail"}]}
     with httpx2.stream("POST", url, json=body, timeout=30) as response:
         assert response.status_code == 200
         for chunk in response.iter_raw():
             for event in reader.feed(chunk):
                 if event.event == "text":
-                    first = first or time.monotonic() - started
+                    if first is None:
+                        first = time.monotonic() - started
+                        finished_first = api.stats()["streams_completed"] > completed
                     text += json.loads(event.data)["text"]
-    return first, time.monotonic() - started, text, response.headers
+    return finished_first, time.monotonic() - started, text, response.headers
 
 
-def test_with_x_accel_buffering_no_the_first_event_arrives_long_before_the_end(proxied):
-    first, end, text, headers = timed_stream(f"{proxied}/with-header/chat")
+def test_with_x_accel_buffering_no_the_first_event_arrives_while_the_answer_is_still_coming(proxied):
+    url, api = proxied
+    finished_first, end, text, headers = timed_stream(f"{url}/with-header/chat", api)
     assert text == replies.LONG_ANSWER
     assert headers["server"].startswith("nginx")  # really through the proxy
     assert end > 1.5, f"the paced stream should take seconds, took {end:.2f} s"
-    assert first < 0.4 * end, f"first event at {first:.2f} s of {end:.2f} s: nginx buffered the stream"
+    assert not finished_first, "the first event came after the upstream had sent the whole answer: nginx buffered it"
 
 
 def test_without_the_header_nginx_delivers_everything_in_one_burst_at_the_end(proxied):
-    first, end, text, headers = timed_stream(f"{proxied}/without-header/chat")
+    url, api = proxied
+    finished_first, end, text, headers = timed_stream(f"{url}/without-header/chat", api)
     assert text == replies.LONG_ANSWER
     assert "x-accel-buffering" not in headers
     assert end > 1.5, f"the paced stream should take seconds, took {end:.2f} s"
-    assert first > 0.8 * end, f"first event at {first:.2f} s of {end:.2f} s: expected one burst at the end"
+    assert finished_first, "the first event came while the upstream was still answering: expected one burst at the end"
 
 
 # -- the shared relay of docs/workshop.md ("Scaling the relay"), run as the guide writes it ---------------------------
