@@ -7,19 +7,16 @@ cloned a stranger's repository beside the lessons as a package named ``helpers``
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 
 import httpx2
 import pytest
 
 from helpers.jupyter_gitpull import REPOS_ENV, problem
-from helpers.net import free_port
 from tools.install_settings import install_gitpull_guard
 
 from .conftest import ROOT
+from .course_server import course_server
 
 pytestmark = pytest.mark.slow  # starts a Jupyter server: `make test`, not `make unit`
 
@@ -94,32 +91,8 @@ def server(tmp_path_factory):
         (repo / "__init__.py").write_text("raise SystemExit('a stranger ran code')\n")
         subprocess.run([*GIT, "-C", str(repo), "add", "."], check=True)
         subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", name], check=True)
-    port = free_port()
-    env = {**os.environ, "HOME": str(root), "JUPYTER_CONFIG_DIR": str(config), REPOS_ENV: str(upstream / "course")}
-    log = (config / "server.log").open("w")
-    cmd = [
-        *(sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"),
-        *("--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False"),
-        *("--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}"),
-    ]
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (config / "server.log").read_text()[-3000:]
-            try:
-                if httpx2.get(f"{origin}/api/status", headers={"Authorization": f"token {TOKEN}"}).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"jupyter server not ready after 90 s:\n{(config / 'server.log').read_text()[-3000:]}")
+    with course_server(root, config, TOKEN, {REPOS_ENV: str(upstream / "course")}) as origin:
         yield origin, root, str(upstream / "course"), str(upstream / "evil")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.mark.parametrize("name", ["urlpath", "urlPath", "subpath", "subPath"])

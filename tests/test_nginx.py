@@ -41,7 +41,8 @@ def start(**options):
     return serve_in_thread(create_app(**options), name="web-relay", read_timeout=20, http=DeadlineH11Protocol)
 
 
-CONFIG = """
+# nginx in the foreground, every path it writes in the test's folder: what both configurations below start with
+PRELUDE = """
 daemon off;
 worker_processes 1;
 pid {tmp}/nginx.pid;
@@ -54,7 +55,10 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    server {{
+"""
+CONFIG = (
+    PRELUDE
+    + """    server {{
         listen 127.0.0.1:{port};
         # nginx's defaults, spelled out: buffering on, HTTP/1.0 to the upstream. (With proxy_http_version 1.1
         # the upstream answers in chunks, and nginx 1.22 forwards each chunk as it comes even while buffering.)
@@ -68,6 +72,7 @@ http {{
     }}
 }}
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -152,22 +157,12 @@ def test_without_the_header_nginx_delivers_everything_in_one_burst_at_the_end(pr
 # -- the shared relay of docs/workshop.md ("Scaling the relay"), run as the guide writes it ---------------------------
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "workshop.md"
-HTTP = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{guide}
+HTTP = (
+    PRELUDE
+    + """{guide}
 }}
 """
+)
 
 
 def guide_config(relay: str, port: int, passwords: Path) -> str:

@@ -25,6 +25,8 @@ from helpers.jupyter_ports import check, problem
 from helpers.net import free_port
 from tools.install_settings import install_ports_guard
 
+from .course_server import course_server
+
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="the guard reads Linux's /proc")
 TOKEN = "ports-test-token"
 PAGE = b"<!doctype html><p>a page someone else serves</p>"
@@ -95,34 +97,10 @@ def server(tmp_path_factory):
     config = tmp_path_factory.mktemp("config")
     install_ports_guard(config)
     runtime = tmp_path_factory.mktemp("runtime")
-    port = free_port()
-    env = {**os.environ, "HOME": str(root), "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime)}
-    env["COURSE_OFFLINE"] = "1"  # the relay /relay/ starts answers offline
-    log = (config / "server.log").open("w")
-    cmd = [
-        *(sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"),
-        *("--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False"),
-        *("--ServerApp.allow_root=True", f"--ServerApp.root_dir={root}"),
-    ]
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (config / "server.log").read_text()[-3000:]
-            try:
-                if httpx2.get(f"{origin}/api/status", headers=AUTH).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"jupyter server not ready after 90 s:\n{(config / 'server.log').read_text()[-3000:]}")
+    env = {"JUPYTER_RUNTIME_DIR": str(runtime), "COURSE_OFFLINE": "1"}  # the relay /relay/ starts answers offline
+    with course_server(root, config, TOKEN, env) as origin:
         assert "helpers.jupyter_ports" in (config / "server.log").read_text()
         yield origin, runtime
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 AUTH = {"Authorization": f"token {TOKEN}"}
