@@ -139,6 +139,27 @@ def test_patterns_give_a_matching_string(pattern):
     assert text == structured.from_pattern(pattern, seed="x")  # deterministic
 
 
+# Patterns whose walk did unbounded work before it made a (valid) string: each held the GIL for an hour or more
+SLOW_WALKS = {
+    # "(?:)" parses to nothing, so each of the 4,294,967,294 rounds emitted nothing and counted no step ("" matches: `re`
+    # itself takes those rounds, so the test does not ask it)
+    "a repeat of an empty group": ("(?:){4294967294}", ""),
+    # the characters a negated class allows were worked out again for each of the 99,999 characters: 70 x 988 tests each
+    "a long negated class repeated 99,999 times": (
+        "[^" + "".join(chr(0x100 + i) for i in range(988)) + "]{99999}",
+        None,
+    ),
+}
+
+
+@pytest.mark.timeout(60)  # each took an hour or more: a deadline only so that a regression fails instead of hanging
+@pytest.mark.parametrize("name", SLOW_WALKS)
+def test_a_pattern_walk_does_bounded_work(name):
+    pattern, expected = SLOW_WALKS[name]
+    text = structured.from_pattern(pattern, seed="x")
+    assert text == expected if expected is not None else re.search(pattern, text)
+
+
 MALFORMED = {
     "no type, properties not an object": ({"properties": 5}, "/properties: expected an object"),
     "items not a schema": ({"type": "array", "items": "x"}, "/items: expected a schema"),

@@ -506,6 +506,7 @@ class _Walk:
         self.out: list[str] = []
         self.length = 0
         self.anchors: list[tuple[str, int]] = []
+        self.negated: dict[int, list[str]] = {}  # what each negated class allows, worked out once, not per character
 
     def run(self, tree) -> str | None:
         self.emit(tree)
@@ -539,6 +540,8 @@ class _Walk:
                 self.emit(av[-1])
             elif name in {"MAX_REPEAT", "MIN_REPEAT"}:
                 low, high, sub = av
+                if not sub:  # "(?:){4294967294}": rounds that emit nothing and count no step, so none are taken
+                    continue
                 top = low if self.least or self.length > SOFT_LENGTH else min(high, low + 3)
                 for _ in range(self.rng.randint(low, max(low, top))):
                     self.emit(sub)
@@ -548,7 +551,8 @@ class _Walk:
     def one_of(self, items) -> str:
         """A character of a class ``[...]``: a random member, or for ``[^...]`` a pool character outside it."""
         if items and str(items[0][0]) == "NEGATE":
-            allowed = [c for c in self.pool if not _member(items[1:], c)]
+            if (allowed := self.negated.get(id(items))) is None:
+                allowed = self.negated[id(items)] = [c for c in self.pool if not _member(items[1:], c)]
             if not allowed:
                 raise SchemaError("a negated class excludes every character this generator uses")
             return self.rng.choice(allowed)
