@@ -189,6 +189,8 @@ MALFORMED = {
     "a backreference": ({"type": "string", "pattern": r"(a)\1"}, "backreferences are not supported"),
     "a lookahead": ({"type": "string", "pattern": r"x(?=y)"}, "lookahead and lookbehind are not supported"),
     "a word boundary": ({"type": "string", "pattern": r"\bcat\b"}, "word boundaries"),
+    # UTF-8 cannot carry a lone surrogate: a stream carrying one ended in a 500 after its 200 headers were chosen
+    "a pattern only a lone surrogate matches": ({"type": "string", "pattern": r"\ud800"}, "lone surrogate"),
     "additionalProperties true": ({"type": "object", "additionalProperties": True}, "only false is supported"),
     "an unknown format": ({"type": "string", "format": "color"}, "/format: expected one of"),
     "a $ref to a malformed schema outside $defs": (

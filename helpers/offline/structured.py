@@ -515,6 +515,8 @@ class _Walk:
         return text if holds else None
 
     def put(self, text: str) -> None:
+        if "\ud800" <= text <= "\udfff":  # one character at a time; a stream could not encode it (UTF-8 lacks them)
+            raise SchemaError("a match would hold a lone surrogate (U+D800 to U+DFFF), which UTF-8 cannot carry")
         self.length += len(text)
         if self.length > self.limit:
             raise SchemaError(f"a match would be longer than {self.limit:,} characters")
