@@ -117,6 +117,15 @@ def test_reader_handles_carriage_returns_split_anywhere():
         assert [e for i in range(0, len(body), size) for e in reader.feed(body[i : i + size])] == whole
 
 
+def test_reader_strips_a_leading_byte_order_mark_split_anywhere():
+    """The SSE spec's decoding drops one leading BOM: kept, it made the first field "\ufeffevent", so its name was lost."""
+    body = b"\xef\xbb\xbfevent: first\ndata: 1\n\n\xef\xbb\xbfdata: 2\n\n"  # only the first BOM is dropped
+    for size in (1, 2, 3, len(body)):
+        reader = Reader()
+        events = [e for i in range(0, len(body), size) for e in reader.feed(body[i : i + size])]
+        assert [(e.event, e.data) for e in events] == [("first", "1")], size
+
+
 @pytest.mark.timeout(60)  # each chunk re-split every line so far: 8 MB took 5.6 s, this 30 MB line about 80 s
 def test_reader_reads_a_30_mb_line_in_64_kib_chunks_in_linear_time():
     """The gateway and the relay read the upstream's stream with this reader on their event loop; a local API answer

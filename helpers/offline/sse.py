@@ -85,7 +85,7 @@ class Reader:
     """
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()  # drops one leading BOM, as SSE decoding does
         self._held: list[str] = []  # text after the last line end: joined and split only once a line end arrives
         self._name = ""
         self._data: list[str] = []
