@@ -595,6 +595,33 @@ def test_a_body_nested_too_deep_to_read_max_tokens_from_is_refused_not_let_past_
         assert forwarded == []
 
 
+def test_a_body_the_gateway_cannot_read_is_refused_not_forwarded_with_nothing_held(tmp_path):
+    """The gateway held 0 tokens back for any body Python's json refuses and forwarded the raw bytes for the API to
+    refuse; other parsers read some of them (invalid UTF-8 in a string replaced by U+FFFD, an integer past Python's
+    4,300 digits, bytes after the object), so where the API reads one a learner with 100 tokens left streams 2,000."""
+    start = b'{"model": "%s", "max_tokens": 2000, "messages": %s' % (MODEL.encode(), json.dumps(ESSAY).encode())
+    unreadable = {
+        "not UTF-8": start + b', "metadata": {"user_id": "\xff"}}',
+        "a 5,000-digit integer": start + b', "x": ' + b"1" * 5000 + b"}",
+        "bytes after the object": start + b"} x",
+        "not JSON": b"{not json",
+    }
+    with served(tmp_path, Limits(streams=2, per_minute=1000, tokens=100)) as (app, url):
+        forwarded: list[str] = []
+
+        async def upstream_request(request: httpx2.Request) -> None:
+            forwarded.append(request.url.path)
+
+        app.http.event_hooks = {"request": [upstream_request], "response": []}
+        headers = {"x-api-key": LEARNER_TOKEN, "content-type": "application/json"}
+        with httpx2.Client(base_url=url, timeout=30) as http:
+            for what, body in unreadable.items():
+                answer = http.post("/v1/messages", content=body, headers=headers)
+                assert answer.status_code == 400, (what, answer.text)
+                assert "expected JSON" in answer.json()["error"]["message"], (what, answer.text)
+        assert forwarded == [] and app.live.reserved["ann"] == 0
+
+
 @pytest.mark.slow  # a local API process of its own, and a 6M-token prompt counted
 def test_one_learners_big_prompt_holds_up_no_other_learner_on_the_class_local_api(tmp_path):
     """The class's one local API read each request on its event loop: a 30 MB prompt takes it seconds to count (up to

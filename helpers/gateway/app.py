@@ -140,16 +140,22 @@ def _one_max_tokens(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def max_tokens_of(body: bytes) -> int | None:
-    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body), or None
-    where it is nested too deep for Python to read or names max_tokens twice: 0 held nothing back for it, so a tool input nested 1,000 deep (well
-    under MAX_JSON_VALUES) let a stream of any size past the budget, if the API reads it. A whole number written as a
-    float (``2000.0``) is one: the API takes it, and holding 0 back for it let the stream past."""
+def max_tokens_of(body: bytes) -> int | str:
+    """A message body's ``max_tokens``, or 0 where it has none the API would take (the API refuses that body), or why
+    the gateway cannot read it: nested too deep for Python, max_tokens named twice, or no JSON Python reads (not UTF-8,
+    an integer past 4,300 digits, bytes after the object). Each held 0 back and went on, yet other parsers read some of
+    them (a tool input nested 1,000 deep; U+FFFD for a bad byte; the first value of many), so where the API does, a
+    stream of any size got past the budget. A whole number written as a float (``2000.0``) is one: the API takes it,
+    and holding 0 back for it let the stream past."""
     try:
         asked = json.loads(body, object_pairs_hook=_one_max_tokens).get("max_tokens")
-    except (RecursionError, _TwoMaxTokens):
-        return None
-    except (ValueError, AttributeError):
+    except RecursionError:
+        return "nested too deep for the class gateway"
+    except _TwoMaxTokens:
+        return "max_tokens given twice"
+    except ValueError as err:
+        return str(err)
+    except AttributeError:
         return 0
     if isinstance(asked, float) and asked.is_integer():
         asked = int(asked)
@@ -313,15 +319,16 @@ class Gateway:
 
     def reserve(self, name: str, body: bytes, slot: Slot) -> tuple[int, str, str, dict | None] | None:
         """Hold a message's ``max_tokens`` back from the budget left while it runs (in ``slot``), or the API error to
-        answer when it does not fit, as :meth:`refusal` gives it. A body the API would refuse (no JSON, no whole
-        number) holds nothing: the upstream answers it with its own 400. Nothing awaits between the check and the
-        hold, so requests sent at once cannot all pass it."""
+        answer when it does not fit, as :meth:`refusal` gives it. A body the gateway cannot read is refused (400); one
+        without a whole number holds nothing: the upstream answers it with its own 400. Nothing awaits between the
+        check and the hold, so requests sent at once cannot all pass it."""
         asked = max_tokens_of(body)
-        if asked is None:
+        if isinstance(asked, str):
+            expected = "UTF-8, under 1,000 levels deep, integers under 4,300 digits, max_tokens once, nothing after it"
             return (
                 400,
                 "invalid_request_error",
-                "Request body: JSON nested too deep for the class gateway, or max_tokens given twice.",
+                f"Request body: expected JSON the class gateway reads ({expected}): {asked}.",
                 None,
             )
         left, held = self.store.budget_left(name), self.live.reserved[name]
