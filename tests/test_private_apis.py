@@ -4,9 +4,11 @@ reads, ``re._parser``, is covered by tests/test_structured_schemas.py's pattern 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import warnings
+from http.client import HTTPConnection
 
 import anthropic
 import httpx2
@@ -51,6 +53,30 @@ def test_the_request_deadline_closes_idle_and_half_sent_requests(http):
         assert _closed_by_server(
             server.url, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99\r\n\r\n{"
         )
+
+
+@PROTOCOLS
+def test_a_later_requests_deadline_starts_at_its_first_byte(http):
+    """The time a kept-alive connection idles between requests is keep-alive's, not the next request's: counting it
+    closed a connection under a request whose body was on its way (a reset; lesson 04 failed so in a loaded run)."""
+    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}).encode()
+    headers = {"Host": "127.0.0.1", "Content-Type": "application/json", "Content-Length": str(len(body))}
+    headers |= {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
+    with serve_in_thread(LocalMessagesAPI(), read_timeout=0.8, http=http) as server:
+        conn = HTTPConnection(server.url.removeprefix("http://"), timeout=30)
+        conn.request("POST", "/v1/messages/count_tokens", body=body, headers=headers)
+        first = conn.getresponse()
+        assert first.status == 200 and first.read()
+        time.sleep(0.5)  # idle, well within keep-alive
+        conn.putrequest("POST", "/v1/messages/count_tokens", skip_host=True, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        time.sleep(0.5)  # the body comes a moment after the head: 1 s after the first answer, 0.5 s into this request
+        conn.send(body)
+        second = conn.getresponse()
+        assert second.status == 200 and "input_tokens" in json.loads(second.read())
+        conn.close()
 
 
 @PROTOCOLS

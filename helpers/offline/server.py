@@ -76,8 +76,10 @@ else:
 
 class _RequestDeadline(_Protocol):
     """A deadline on reading each request, for uvicorn's HTTP protocols: the request must arrive whole within
-    ``read_timeout`` seconds of the connection opening (or of the previous response ending), or the connection is
-    closed. uvicorn's own ``timeout_keep_alive`` starts only after a response, so a client that sends nothing, half its
+    ``read_timeout`` seconds of the connection opening (a later request on it: of its first byte), or the connection
+    is closed. Between requests an idle connection is uvicorn's ``timeout_keep_alive``'s to close: counting the idle
+    time in the next request's deadline closed a kept-alive connection under a request whose body was arriving, when
+    the server's loop had been held up (a reset the SDK reported as a connection error, lesson 04 in a loaded run). uvicorn's own ``timeout_keep_alive`` starts only after a response, so a client that sends nothing, half its
     headers or part of its body would otherwise hold its socket (and the bytes it sent) forever. Streaming an answer is
     not limited.
 
@@ -95,6 +97,7 @@ class _RequestDeadline(_Protocol):
     _deadline: asyncio.TimerHandle | None = None
     _clients: Clients | None = None
     _refused = False
+    _between = False  # a response ended and the next request's first byte has not come: keep-alive's time
     _head: tuple[int, int, bytes] | None = (
         0,
         0,
@@ -113,6 +116,9 @@ class _RequestDeadline(_Protocol):
     def data_received(self, data: bytes) -> None:
         if self._refused or (self._head is not None and not self._count_head(data)):
             return  # what a refused client still sends is read and dropped, so that it reads the 431, not a reset
+        if self._between:  # the next request's first bytes: its own deadline starts now
+            self._between = False
+            self._start_deadline()
         super().data_received(data)
 
     def on_response_complete(self) -> None:
@@ -123,7 +129,8 @@ class _RequestDeadline(_Protocol):
             self._end_after_answer()
             return
         self._head = (0, 0, b"")  # the next request on this connection
-        self._start_deadline()
+        self._stop_deadline()
+        self._between = True
 
     def _end_after_answer(self) -> None:
         """End the connection once the client had time to read what was sent; what it still sends is dropped."""
