@@ -648,8 +648,11 @@ def test_one_learners_big_prompt_holds_up_no_other_learner_on_the_class_local_ap
             bob.messages.create(model=MODEL, max_tokens=16, messages=ESSAY)  # the class's local API is up
             sender = threading.Thread(target=ann)
             sender.start()
-            time.sleep(1)  # ann's prompt has reached the local API (30 MB on loopback) and is being read
-            bob.messages.create(model=MODEL, max_tokens=16, messages=ESSAY)
+            deadline = time.monotonic() + 60
+            while httpx2.get(local.url + "/_offline/stats").json()["requests"] < 2:  # ann's has not reached it yet
+                assert time.monotonic() < deadline and sender.is_alive(), "ann's prompt never reached the local API"
+                time.sleep(0.01)
+            bob.messages.create(model=MODEL, max_tokens=16, messages=ESSAY)  # while ann's is being read
             finished.append("bob's request")
             sender.join()
     finally:
